@@ -1,0 +1,169 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { FluxFillError } from "./errors.js";
+
+/**
+ * Every setting, parsed once from the environment into one validated object that is passed down
+ * explicitly. Nothing else in src/ reads process.env.
+ */
+export interface Config {
+  /** `auto` picks `bfl` when an API key is set, else `local`. */
+  provider: "auto" | "bfl" | "local";
+  bfl: {
+    apiKey: string | undefined;
+    baseUrl: string;
+    /** Delay between polls of a pending task. */
+    pollIntervalMs: number;
+  };
+  /** Where results and their JSON sidecars are saved (absolute). */
+  outputDir: string;
+  /** Roots under which local files may be read (absolute, symlinks not yet resolved). */
+  allowedDirs: string[];
+  /** Let URL references reach loopback/private/link-local addresses (tests, trusted networks). */
+  allowPrivateUrls: boolean;
+  /** Overall deadline of one fill, submit to saved result. */
+  timeoutMs: number;
+  /** Deadline for fetching one http(s) input. */
+  fetchTimeoutMs: number;
+  /** Cap on the encoded size of one input (image or mask), in bytes. */
+  maxInputBytes: number;
+  /** Cap on the pixel count (width × height) of one input. */
+  maxInputPixels: number;
+  /** Longest side of the inline preview returned with a result. */
+  previewMaxSize: number;
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+}
+
+export const DEFAULTS = {
+  baseUrl: "https://api.bfl.ai",
+  pollIntervalMs: 500,
+  timeoutS: 300,
+  fetchTimeoutS: 30,
+  maxInputMB: 20,
+  maxInputMP: 50,
+  previewMaxSize: 768,
+  outputDirName: "flux-fill-output",
+} as const;
+
+/** Each environment variable the server reads, with its meaning (used by --help and the README). */
+export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
+  { name: "BFL_API_KEY", meaning: "Black Forest Labs API key; when set, the default provider is `bfl`." },
+  { name: "BFL_API_BASE_URL", meaning: `Upstream host (default ${DEFAULTS.baseUrl}; EU https://api.eu.bfl.ai, US https://api.us.bfl.ai).` },
+  { name: "FLUX_FILL_PROVIDER", meaning: "`auto` (default), `bfl` or `local` (embedded offline engine)." },
+  { name: "FLUX_FILL_OUTPUT_DIR", meaning: `Where results are saved (default ~/${DEFAULTS.outputDirName}).` },
+  { name: "FLUX_FILL_ALLOWED_DIRS", meaning: "Directories files may be read from, separated by the OS path delimiter (default: working directory unless it is / or home, output directory, OS temp directory)." },
+  { name: "FLUX_FILL_ALLOW_PRIVATE_URLS", meaning: "`1` lets http(s) inputs reach loopback/private addresses (default off)." },
+  { name: "FLUX_FILL_TIMEOUT_S", meaning: `Overall deadline of one fill in seconds (default ${DEFAULTS.timeoutS}).` },
+  { name: "FLUX_FILL_FETCH_TIMEOUT_S", meaning: `Deadline for downloading one URL input in seconds (default ${DEFAULTS.fetchTimeoutS}).` },
+  { name: "FLUX_FILL_MAX_INPUT_MB", meaning: `Largest accepted input file in MB (default ${DEFAULTS.maxInputMB}).` },
+  { name: "FLUX_FILL_MAX_INPUT_MP", meaning: `Largest accepted input in megapixels (default ${DEFAULTS.maxInputMP}).` },
+  { name: "FLUX_FILL_POLL_INTERVAL_MS", meaning: `Delay between status polls of the upstream (default ${DEFAULTS.pollIntervalMs}).` },
+  { name: "FLUX_FILL_PREVIEW_MAX_PX", meaning: `Longest side of the inline preview (default ${DEFAULTS.previewMaxSize}).` },
+];
+
+const flag = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .optional()
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const positive = (name: string, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({ code: "custom", message: `${name} must be a positive number, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const EnvSchema = z.object({
+  BFL_API_KEY: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim() : undefined)),
+  BFL_API_BASE_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const raw = v?.trim() || DEFAULTS.baseUrl;
+      try {
+        const url = new URL(raw);
+        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("protocol");
+        return raw.replace(/\/+$/, "");
+      } catch {
+        ctx.addIssue({ code: "custom", message: `BFL_API_BASE_URL must be an http(s) URL, got "${raw}"` });
+        return z.NEVER;
+      }
+    }),
+  FLUX_FILL_PROVIDER: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = (v?.trim() || "auto").toLowerCase();
+      if (value === "auto" || value === "bfl" || value === "local") return value;
+      ctx.addIssue({ code: "custom", message: `FLUX_FILL_PROVIDER must be auto, bfl or local, got "${v}"` });
+      return z.NEVER;
+    }),
+  FLUX_FILL_OUTPUT_DIR: z.string().optional(),
+  FLUX_FILL_ALLOWED_DIRS: z.string().optional(),
+  FLUX_FILL_ALLOW_PRIVATE_URLS: flag,
+  FLUX_FILL_TIMEOUT_S: positive("FLUX_FILL_TIMEOUT_S", DEFAULTS.timeoutS),
+  FLUX_FILL_FETCH_TIMEOUT_S: positive("FLUX_FILL_FETCH_TIMEOUT_S", DEFAULTS.fetchTimeoutS),
+  FLUX_FILL_MAX_INPUT_MB: positive("FLUX_FILL_MAX_INPUT_MB", DEFAULTS.maxInputMB),
+  FLUX_FILL_MAX_INPUT_MP: positive("FLUX_FILL_MAX_INPUT_MP", DEFAULTS.maxInputMP),
+  FLUX_FILL_POLL_INTERVAL_MS: positive("FLUX_FILL_POLL_INTERVAL_MS", DEFAULTS.pollIntervalMs),
+  FLUX_FILL_PREVIEW_MAX_PX: positive("FLUX_FILL_PREVIEW_MAX_PX", DEFAULTS.previewMaxSize),
+});
+
+/** True for a directory that must never become an allowed root by default: `/`, a drive root, or home. */
+export function isTooBroadForDefaultRoot(dir: string, home = os.homedir()): boolean {
+  const resolved = path.resolve(dir);
+  return resolved === path.parse(resolved).root || resolved === path.resolve(home);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => i.message).join("; ");
+    throw new FluxFillError("bad_input", `Invalid configuration: ${problems}`, {
+      suggestion: "Fix the environment variable(s) named above in your MCP client's config (\"env\").",
+    });
+  }
+  const e = parsed.data;
+  const outputDir = path.resolve(cwd, e.FLUX_FILL_OUTPUT_DIR?.trim() || path.join(os.homedir(), DEFAULTS.outputDirName));
+  let allowedDirs: string[];
+  if (e.FLUX_FILL_ALLOWED_DIRS?.trim()) {
+    allowedDirs = e.FLUX_FILL_ALLOWED_DIRS.split(path.delimiter)
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => path.resolve(cwd, d));
+  } else {
+    allowedDirs = [outputDir, os.tmpdir()];
+    if (!isTooBroadForDefaultRoot(cwd)) allowedDirs.unshift(path.resolve(cwd));
+  }
+  return {
+    provider: e.FLUX_FILL_PROVIDER,
+    bfl: { apiKey: e.BFL_API_KEY, baseUrl: e.BFL_API_BASE_URL, pollIntervalMs: e.FLUX_FILL_POLL_INTERVAL_MS },
+    outputDir,
+    allowedDirs: [...new Set(allowedDirs)],
+    allowPrivateUrls: e.FLUX_FILL_ALLOW_PRIVATE_URLS,
+    timeoutMs: e.FLUX_FILL_TIMEOUT_S * 1000,
+    fetchTimeoutMs: e.FLUX_FILL_FETCH_TIMEOUT_S * 1000,
+    maxInputBytes: Math.round(e.FLUX_FILL_MAX_INPUT_MB * 1024 * 1024),
+    maxInputPixels: Math.round(e.FLUX_FILL_MAX_INPUT_MP * 1_000_000),
+    previewMaxSize: Math.round(e.FLUX_FILL_PREVIEW_MAX_PX),
+    cwd,
+  };
+}
+
+/** The provider a config resolves to. */
+export function effectiveProvider(config: Config): "bfl" | "local" {
+  if (config.provider === "auto") return config.bfl.apiKey ? "bfl" : "local";
+  return config.provider;
+}

@@ -1,0 +1,54 @@
+import type { FillParams } from "../schema/upstream.js";
+
+/** Decoded pixels, 8 bits per channel, row-major, no padding. */
+export interface RasterImage {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+/** Everything a provider needs for one fill; produced by the pipeline, never by MCP code. */
+export interface FillRequest {
+  /** The image as the user sees it (EXIF orientation applied), opaque RGB. */
+  image: RasterImage;
+  /** One channel, same size as `image`: 255 = inpaint, 0 = keep, values between are soft edges. */
+  mask: RasterImage;
+  /** The same image and mask encoded for upload (PNG or JPEG bytes). */
+  upload: { image: Buffer; mask: Buffer };
+  params: FillParams;
+}
+
+export interface FillProgress {
+  /** Upstream status (e.g. "Pending") or a stage name of the local engine. */
+  status: string;
+  elapsedMs: number;
+  /** 0..1 when known. */
+  fraction?: number;
+  message: string;
+}
+
+export interface FillContext {
+  /** Aborts the whole fill (deadline or shutdown). A client's cancellation is *not* passed here: a paid
+   * task keeps being collected so its result is saved. */
+  signal: AbortSignal;
+  onProgress?: (progress: FillProgress) => void;
+}
+
+export interface FillOutput {
+  provider: "bfl" | "local";
+  /** Encoded result image. */
+  bytes: Buffer;
+  format: "jpeg" | "png";
+  upstreamId?: string;
+  /** Credits charged, when the upstream reports it. */
+  cost?: number;
+  seed?: number;
+  /** Anything the caller should be told (e.g. "the prompt was ignored by the local engine"). */
+  notes: string[];
+}
+
+export interface Provider {
+  readonly name: "bfl" | "local";
+  fill(request: FillRequest, context: FillContext): Promise<FillOutput>;
+}
