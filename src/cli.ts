@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+import { copyFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { type Config, effectiveProvider, loadConfig, SETTINGS } from "./config.js";
+import { describeError } from "./errors.js";
+import { createLogger } from "./log.js";
+import { runFill } from "./pipeline.js";
+import { selectProvider } from "./providers/index.js";
+import { FluxFillToolInputSchema } from "./schema/tool.js";
+import { createServer, SERVER_VERSION } from "./server.js";
+import { serveStdio } from "./transports/stdio.js";
+
+const MAIN_HELP = `flux-fill-mcp ${SERVER_VERSION} — inpainting with FLUX.1 Fill [pro] as an MCP server
+
+Usage:
+  flux-fill-mcp [serve]          Run the MCP server over stdio (what MCP clients start).
+  flux-fill-mcp fill [options]   Inpaint one image from the shell and print the saved path.
+  flux-fill-mcp <command> --help Help for a command.
+  flux-fill-mcp --version
+
+Settings (environment variables):
+${SETTINGS.map((s) => `  ${s.name.padEnd(30)} ${s.meaning}`).join("\n")}
+`;
+
+const SERVE_HELP = `Usage: flux-fill-mcp [serve]
+
+Runs the MCP server over stdio: JSON-RPC on stdin/stdout, logs on stderr. MCP clients start it this way;
+see mcp.json for a ready entry. Settings come from the environment (flux-fill-mcp --help lists them).
+`;
+
+const FILL_HELP = `Usage: flux-fill-mcp fill --image PATH [--mask PATH] [--prompt TEXT] [options]
+
+Runs the same pipeline as the flux_fill tool once and prints the saved file's path on stdout
+(progress on stderr). Without --mask, the image's transparent pixels are the area to inpaint.
+
+Options:
+  --image REF              Image: path, file:// or http(s):// URL, data: URI (required)
+  --mask REF               Mask of the same size: white = inpaint, black = keep
+  --prompt TEXT            What the masked area should show (ignored by the local engine)
+  --out PATH               Also copy the result to PATH (its .png/.jpg extension sets the format)
+  --provider NAME          auto | bfl | local (default: FLUX_FILL_PROVIDER, else auto)
+  --format jpeg|png        Output format (default jpeg)
+  --seed N                 Integer seed
+  --steps N                15..50 (default 50)
+  --guidance X             1.5..100 (default 60)
+  --safety-tolerance N     0..6 (default 2)
+  --prompt-upsampling      Let the upstream rewrite the prompt
+  -h, --help               This help
+`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`flux-fill-mcp: ${message}\n`);
+  process.exit(code);
+}
+
+function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) fail(`--${name} must be a number, got "${value}"`, 2);
+  return n;
+}
+
+function formatFromExtension(file: string): "jpeg" | "png" | undefined {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === ".png") return "png";
+  if (ext === ".jpg" || ext === ".jpeg") return "jpeg";
+  return undefined;
+}
+
+async function fillCommand(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      image: { type: "string" },
+      mask: { type: "string" },
+      prompt: { type: "string" },
+      out: { type: "string" },
+      provider: { type: "string" },
+      format: { type: "string" },
+      seed: { type: "string" },
+      steps: { type: "string" },
+      guidance: { type: "string" },
+      "safety-tolerance": { type: "string" },
+      "prompt-upsampling": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(FILL_HELP);
+    return;
+  }
+  if (!values.image) fail("fill needs --image (see flux-fill-mcp fill --help)", 2);
+  const provider = values.provider ?? config.provider;
+  if (provider !== "auto" && provider !== "bfl" && provider !== "local") {
+    fail(`--provider must be auto, bfl or local, got "${provider}"`, 2);
+  }
+  const parsed = FluxFillToolInputSchema.safeParse({
+    image: values.image,
+    mask: values.mask,
+    prompt: values.prompt,
+    output_format: values.format ?? (values.out ? formatFromExtension(values.out) : undefined),
+    seed: numberOption(values.seed, "seed"),
+    steps: numberOption(values.steps, "steps"),
+    guidance: numberOption(values.guidance, "guidance"),
+    safety_tolerance: numberOption(values["safety-tolerance"], "safety-tolerance"),
+    prompt_upsampling: values["prompt-upsampling"],
+  });
+  if (!parsed.success) fail(parsed.error.issues.map((i) => i.message).join("\n"), 2);
+  const { image, mask, ...params } = parsed.data;
+  const chosen = effectiveProvider({ ...config, provider });
+  const logger = createLogger("warn");
+  const interactive = process.stderr.isTTY === true;
+  const outcome = await runFill(
+    { image, mask, params },
+    { config, provider: selectProvider(config, chosen), logger },
+    {
+      onProgress: (p) => {
+        const line = `[${(p.elapsedMs / 1000).toFixed(1)} s] ${chosen}: ${p.message}`;
+        process.stderr.write(interactive ? `\r\x1b[K${line}` : `${line}\n`);
+      },
+    },
+  );
+  if (interactive) process.stderr.write("\n");
+  for (const note of outcome.meta.notes) process.stderr.write(`note: ${note}\n`);
+  let finalPath = outcome.path;
+  if (values.out) {
+    finalPath = path.resolve(values.out);
+    await mkdir(path.dirname(finalPath), { recursive: true });
+    await copyFile(outcome.path, finalPath);
+  }
+  process.stdout.write(`${finalPath}\n`);
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(MAIN_HELP);
+    return;
+  }
+  if (command === "--version" || command === "-v") {
+    process.stdout.write(`${SERVER_VERSION}\n`);
+    return;
+  }
+  const config = loadConfig();
+  if (command === "fill") return fillCommand(rest, config);
+  if (command === undefined || command === "serve") {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(SERVE_HELP);
+      return;
+    }
+    const logger = createLogger();
+    const server = createServer(config, { logger });
+    logger.info(`provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`);
+    process.stdout.on("error", () => process.exit(0)); // the client went away
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        logger.info(`${signal}: waiting up to 30 s for running fills to be saved`);
+        const force = setTimeout(() => {
+          server.abort();
+          process.exit(1);
+        }, 30_000);
+        force.unref();
+        void server.idle().then(() => process.exit(0));
+      });
+    }
+    await serveStdio(server, config, logger);
+    return;
+  }
+  fail(`unknown command "${command}". Run flux-fill-mcp --help.`, 2);
+}
+
+main().catch((error: unknown) => {
+  fail(describeError(error).text);
+});

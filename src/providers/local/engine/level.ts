@@ -1,0 +1,49 @@
+/**
+ * One working picture of the engine: RGB as floats (0..255, interleaved) plus the hole, 1 = unknown.
+ * Hole pixels hold the current estimate; known pixels are never written.
+ */
+export interface Level {
+  width: number;
+  height: number;
+  pixels: Float32Array;
+  hole: Uint8Array;
+}
+
+export const CHANNELS = 3;
+
+export function createLevel(width: number, height: number): Level {
+  return {
+    width,
+    height,
+    pixels: new Float32Array(width * height * CHANNELS),
+    hole: new Uint8Array(width * height),
+  };
+}
+
+/** Indices of the hole pixels, in scan order. */
+export function holeIndices(hole: Uint8Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < hole.length; i++) count += hole[i]!;
+  const list = new Int32Array(count);
+  let k = 0;
+  for (let i = 0; i < hole.length; i++) if (hole[i]) list[k++] = i;
+  return list;
+}
+
+/**
+ * Summed-area table of the hole, (width+1) × (height+1): counts hole pixels in any rectangle in O(1).
+ * Used to find which patches touch the hole and which lie fully outside it.
+ */
+export function holeIntegral(level: Level): Int32Array {
+  const { width: w, height: h, hole } = level;
+  const stride = w + 1;
+  const table = new Int32Array(stride * (h + 1));
+  for (let y = 0; y < h; y++) {
+    let rowSum = 0;
+    for (let x = 0; x < w; x++) {
+      rowSum += hole[y * w + x]!;
+      table[(y + 1) * stride + x + 1] = table[y * stride + x + 1]! + rowSum;
+    }
+  }
+  return table;
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { FluxFillError } from "../errors.js";
+
+/** Result ids: sortable by time, unguessable enough, and safe as a file name and in a URI. */
+const ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{8}$/;
+export const RESULT_URI_PREFIX = "flux-fill://results/";
+
+export type ResultFormat = "jpeg" | "png";
+
+/** The JSON sidecar saved beside every result: metadata only, never image data, never secrets. */
+export interface ResultMeta {
+  id: string;
+  file: string;
+  provider: "bfl" | "local";
+  format: ResultFormat;
+  mime_type: "image/jpeg" | "image/png";
+  width: number;
+  height: number;
+  created_at: string;
+  upstream_id: string | null;
+  cost: number | null;
+  seed: number | null;
+  prompt: string;
+  params: Record<string, unknown>;
+  inputs: {
+    image: { source: string; width: number; height: number; format: string };
+    mask: { source: string; coverage: number };
+  };
+  timings: { prepare_ms: number; provider_ms: number; save_ms: number; total_ms: number };
+  notes: string[];
+}
+
+export interface SavedResult {
+  meta: ResultMeta;
+  path: string;
+  uri: string;
+}
+
+export function newResultId(now = new Date()): string {
+  const iso = now.toISOString(); // 2026-11-27T18:47:16.123Z
+  const stamp = `${iso.slice(0, 10).replaceAll("-", "")}-${iso.slice(11, 19).replaceAll(":", "")}`;
+  return `${stamp}-${randomBytes(4).toString("hex")}`;
+}
+
+export function isResultId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+export function resultUri(id: string): string {
+  return `${RESULT_URI_PREFIX}${id}`;
+}
+
+export function mimeTypeOf(format: ResultFormat): "image/jpeg" | "image/png" {
+  return format === "png" ? "image/png" : "image/jpeg";
+}
+
+function extensionOf(format: ResultFormat): string {
+  return format === "png" ? "png" : "jpg";
+}
+
+/** Writes to a temporary name, then renames, so a reader never sees half a file. */
+async function writeAtomically(file: string, data: Buffer | string): Promise<void> {
+  const temporary = `${file}.${randomBytes(3).toString("hex")}.part`;
+  await writeFile(temporary, data);
+  await rename(temporary, file);
+}
+
+/** Saves the image first and the sidecar last: a listed result always has its image. */
+export async function saveResult(
+  outputDir: string,
+  bytes: Buffer,
+  meta: Omit<ResultMeta, "file" | "mime_type">,
+): Promise<SavedResult> {
+  await mkdir(outputDir, { recursive: true });
+  const file = `${meta.id}.${extensionOf(meta.format)}`;
+  const full: ResultMeta = { ...meta, file, mime_type: mimeTypeOf(meta.format) };
+  const imagePath = path.join(outputDir, file);
+  await writeAtomically(imagePath, bytes);
+  await writeAtomically(path.join(outputDir, `${meta.id}.json`), `${JSON.stringify(full, null, 2)}\n`);
+  return { meta: full, path: imagePath, uri: resultUri(meta.id) };
+}
+
+export async function readResultMeta(outputDir: string, id: string): Promise<ResultMeta> {
+  if (!isResultId(id)) {
+    throw new FluxFillError("bad_input", `"${id}" is not a result id (expected e.g. 20261127-184716-1a2b3c4d).`, {
+      suggestion: "Use an id returned by flux_fill or listed by resources/list.",
+    });
+  }
+  let text: string;
+  try {
+    text = await readFile(path.join(outputDir, `${id}.json`), "utf8");
+  } catch {
+    throw new FluxFillError("bad_input", `No saved result with id ${id} in ${outputDir}.`, {
+      suggestion: "List saved results with resources/list (flux-fill://results/…).",
+    });
+  }
+  return JSON.parse(text) as ResultMeta;
+}
+
+export async function readResult(outputDir: string, id: string): Promise<{ meta: ResultMeta; bytes: Buffer; path: string }> {
+  const meta = await readResultMeta(outputDir, id);
+  const file = path.join(outputDir, path.basename(meta.file));
+  return { meta, bytes: await readFile(file), path: file };
+}
+
+/** Saved results, newest first. Unreadable sidecars are skipped, not fatal. */
+export async function listResults(outputDir: string): Promise<ResultMeta[]> {
+  let names: string[];
+  try {
+    names = await readdir(outputDir);
+  } catch {
+    return [];
+  }
+  const ids = names
+    .filter((n) => n.endsWith(".json"))
+    .map((n) => n.slice(0, -5))
+    .filter(isResultId)
+    .sort()
+    .reverse();
+  const metas = await Promise.all(ids.map((id) => readResultMeta(outputDir, id).catch(() => undefined)));
+  return metas.filter((m): m is ResultMeta => m !== undefined);
+}

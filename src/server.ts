@@ -1,0 +1,78 @@
+import { readFileSync } from "node:fs";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Config } from "./config.js";
+import { createLogger, type Logger } from "./log.js";
+import { type ProviderName, selectProvider } from "./providers/index.js";
+import type { Provider } from "./providers/types.js";
+import { registerResultResources } from "./resources/results.js";
+import { registerFluxFillTool } from "./tools/flux-fill.js";
+
+export const SERVER_NAME = "flux-fill-mcp";
+export const SERVER_VERSION: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+/** What tools and resources need from the server; no MCP objects, no globals. */
+export interface ServerDeps {
+  config: Config;
+  logger: Logger;
+  /** The provider for the next call (chosen per call so a bad key is a tool error, not a crash). */
+  provider: () => Provider;
+  /** Keeps a running fill alive past a cancelled call, so shutdown can wait for it to be saved. */
+  track: (job: Promise<unknown>) => void;
+  shutdownSignal: AbortSignal;
+}
+
+export interface FluxFillServer {
+  mcp: McpServer;
+  /** Resolves when every fill started so far has finished (saved or failed). */
+  idle: () => Promise<void>;
+  /** Aborts running fills (used on shutdown after a grace period). */
+  abort: () => void;
+}
+
+export interface CreateServerOptions {
+  logger?: Logger;
+  /** Forces a provider instead of the configured one. */
+  provider?: ProviderName | Provider;
+}
+
+export function createServer(config: Config, options: CreateServerOptions = {}): FluxFillServer {
+  const logger = options.logger ?? createLogger();
+  const running = new Set<Promise<unknown>>();
+  const shutdown = new AbortController();
+  const forced = options.provider;
+  const deps: ServerDeps = {
+    config,
+    logger,
+    provider: () => (typeof forced === "object" ? forced : selectProvider(config, forced)),
+    track: (job) => {
+      const settled = job.then(
+        () => undefined,
+        () => undefined,
+      );
+      running.add(settled);
+      void settled.finally(() => running.delete(settled));
+    },
+    shutdownSignal: shutdown.signal,
+  };
+
+  const mcp = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION, title: "FLUX.1 Fill inpainting" },
+    {
+      capabilities: { tools: {}, resources: {}, logging: {} },
+      instructions:
+        "flux_fill inpaints the masked part of a photo (FLUX.1 Fill [pro], or an offline engine without an API key). Results are saved as files and listed as flux-fill://results/{id} resources.",
+    },
+  );
+  registerFluxFillTool(mcp, deps);
+  registerResultResources(mcp, deps);
+
+  return {
+    mcp,
+    idle: async () => {
+      while (running.size > 0) await Promise.all([...running]);
+    },
+    abort: () => shutdown.abort(),
+  };
+}

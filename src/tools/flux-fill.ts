@@ -1,0 +1,128 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { FluxFillError } from "../errors.js";
+import { renderPreview } from "../images/preview.js";
+import type { FillOutcome } from "../pipeline.js";
+import { runFill } from "../pipeline.js";
+import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
+import type { ServerDeps } from "../server.js";
+import { progressReporter } from "./progress.js";
+import { toolError } from "./result.js";
+
+export const FLUX_FILL_TOOL = "flux_fill";
+
+const DESCRIPTION = `Inpaint part of a photo with Black Forest Labs' FLUX.1 Fill [pro]: the masked area is repainted to match the prompt, the rest is kept.
+Give the image as a file path (preferred), URL or data URI, and mark the area with a mask file (white = inpaint, black = keep, same size) or with transparent pixels in the image.
+Cost and time: each call is a paid upstream task (about 5 credits, ~$0.05) and usually takes 5-30 s; do not call it twice for the same edit. Without BFL_API_KEY the server uses a free offline engine that ignores the prompt and only continues the surrounding texture (good for removing objects).
+The result is saved as a file; the reply gives its path, a resource link (flux-fill://results/{id}) and a downscaled preview. Use the preview to judge the edit; give the user the path for the full-size image.
+Only files under the server's allowed directories can be read.`;
+
+/** Waits for the job unless the client gives up first; the job itself goes on and saves its result. */
+function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new FluxFillError("cancelled", "The call was cancelled."));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(new FluxFillError("cancelled", "The call was cancelled; a result the upstream produces is still saved."));
+    signal.addEventListener("abort", onAbort, { once: true });
+    job.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function providerLabel(provider: "bfl" | "local"): string {
+  return provider === "bfl" ? "FLUX.1 Fill [pro]" : "the local offline engine";
+}
+
+export function summarise(outcome: FillOutcome, elapsedMs: number, previewWidth: number, previewHeight: number): string {
+  const { meta } = outcome;
+  const lines = [
+    `Inpainted with ${providerLabel(meta.provider)} in ${(elapsedMs / 1000).toFixed(1)} s.`,
+    `Saved: ${outcome.path} (${meta.width}×${meta.height} ${meta.format.toUpperCase()}), resource ${outcome.uri}.`,
+    [
+      meta.seed === null ? undefined : `Seed ${meta.seed}.`,
+      meta.cost === null ? undefined : `Cost ${meta.cost} credits.`,
+      meta.upstream_id === null ? undefined : `Upstream task ${meta.upstream_id}.`,
+    ]
+      .filter(Boolean)
+      .join(" "),
+    previewWidth < meta.width || previewHeight < meta.height
+      ? `The image below is a ${previewWidth}×${previewHeight} preview; the full-size file is at the path above.`
+      : "The image below is the result.",
+    ...meta.notes,
+  ];
+  return lines.filter((l) => l.length > 0).join("\n");
+}
+
+export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void {
+  server.registerTool(
+    FLUX_FILL_TOOL,
+    {
+      title: "Inpaint with FLUX.1 Fill [pro]",
+      description: DESCRIPTION,
+      inputSchema: FluxFillToolInputSchema,
+      outputSchema: FluxFillOutput,
+      annotations: {
+        title: "Inpaint with FLUX.1 Fill [pro]",
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
+    },
+    async (args: FluxFillToolInput, extra): Promise<CallToolResult> => {
+      const started = Date.now();
+      try {
+        const { image, mask, ...params } = args;
+        const provider = deps.provider();
+        const job = runFill(
+          { image, mask, params },
+          { config: deps.config, provider, logger: deps.logger },
+          { onProgress: progressReporter(extra), signal: deps.shutdownSignal },
+        );
+        deps.track(job);
+        const outcome = await untilAborted(job, extra.signal);
+        const elapsedMs = Date.now() - started;
+        const preview = await renderPreview(outcome.bytes, deps.config.previewMaxSize);
+        const { meta } = outcome;
+        const structured: FluxFillOutput = {
+          id: meta.id,
+          provider: meta.provider,
+          path: outcome.path,
+          uri: outcome.uri,
+          mime_type: meta.mime_type,
+          width: meta.width,
+          height: meta.height,
+          seed: meta.seed,
+          upstream_id: meta.upstream_id,
+          cost: meta.cost,
+          elapsed_ms: elapsedMs,
+        };
+        return {
+          content: [
+            { type: "text", text: summarise(outcome, elapsedMs, preview.width, preview.height) },
+            { type: "image", data: preview.base64, mimeType: preview.mimeType },
+            {
+              type: "resource_link",
+              uri: outcome.uri,
+              name: meta.file,
+              title: `Inpainted image ${meta.id}`,
+              mimeType: meta.mime_type,
+              description: `Full-size result (${meta.width}×${meta.height}), saved at ${outcome.path}`,
+            },
+          ],
+          structuredContent: structured,
+        };
+      } catch (error) {
+        return toolError(error, deps.logger);
+      }
+    },
+  );
+}

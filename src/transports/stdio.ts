@@ -1,0 +1,46 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { FluxFillServer } from "../server.js";
+import { identifyRequest, LineGuard, type OversizeLine } from "./line-guard.js";
+
+/** Room for one call carrying image and mask inline as base64 at the configured caps, plus JSON. */
+export function maxStdioMessageBytes(config: Config): number {
+  return 2 * Math.ceil((config.maxInputBytes * 4) / 3) + 1024 * 1024;
+}
+
+function oversizeReply(line: OversizeLine, limit: number) {
+  const { id, method } = identifyRequest(line);
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  const text =
+    `Error (too_large): the request was ${mb(line.bytes)}, over this server's limit of ${mb(limit)} for one message. ` +
+    "Pass the image and mask as file paths or URLs instead of inline base64, or raise FLUX_FILL_MAX_INPUT_MB in the server's env.";
+  if (id === undefined) return undefined;
+  if (method === "tools/call") {
+    return { jsonrpc: "2.0" as const, id, result: { content: [{ type: "text" as const, text }], isError: true } };
+  }
+  return { jsonrpc: "2.0" as const, id, error: { code: -32600, message: text } };
+}
+
+/**
+ * Serves the server over stdin/stdout until stdin closes, then waits for running fills to be saved.
+ * An oversize message gets an error reply (or is dropped when it has no readable id); the server goes on.
+ */
+export async function serveStdio(server: FluxFillServer, config: Config, logger: Logger): Promise<void> {
+  const limit = maxStdioMessageBytes(config);
+  let transport: StdioServerTransport | undefined;
+  const guard = new LineGuard(limit, (line) => {
+    const reply = oversizeReply(line, limit);
+    logger.warn(`dropped a ${line.bytes}-byte message over the ${limit}-byte limit${reply ? "" : " (no id to answer)"}`);
+    if (reply && transport) void transport.send(reply);
+  });
+  process.stdin.pipe(guard);
+  // The guard hands over whole lines no longer than `limit`; the SDK's own cap sits just above.
+  transport = new StdioServerTransport(guard, process.stdout, { maxBufferSize: limit + 1024 });
+  await server.mcp.connect(transport);
+  logger.info(`serving over stdio (message limit ${limit} bytes)`);
+  await new Promise<void>((resolve) => process.stdin.once("end", resolve));
+  logger.info("stdin closed; waiting for running fills to be saved");
+  await server.idle();
+  await server.mcp.close();
+}

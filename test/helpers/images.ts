@@ -1,0 +1,256 @@
+import sharp from "sharp";
+import type { RasterImage } from "../../src/providers/types.js";
+
+/**
+ * Image factories for tests: real, deterministic images encoded with sharp. Every generator takes a seed
+ * and uses its own PRNG, so the same call always yields the same bytes.
+ */
+
+export type PhotoFormat = "jpeg" | "png" | "webp";
+
+export type Shape =
+  | { kind: "rect"; x: number; y: number; width: number; height: number }
+  | { kind: "ellipse"; cx: number; cy: number; rx: number; ry: number };
+
+/** A small, fast, deterministic PRNG (mulberry32): returns uint32 values. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** True when (x, y) lies inside the shape (pixel centres). */
+export function insideShape(shape: Shape, x: number, y: number): boolean {
+  if (shape.kind === "rect") {
+    return x >= shape.x && x < shape.x + shape.width && y >= shape.y && y < shape.y + shape.height;
+  }
+  const dx = (x + 0.5 - shape.cx) / shape.rx;
+  const dy = (y + 0.5 - shape.cy) / shape.ry;
+  return dx * dx + dy * dy <= 1;
+}
+
+const clamp8 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v | 0);
+
+/**
+ * Photo-like RGB pixels: smooth gradients, fine noise texture and a few solid shapes. Not random-looking
+ * noise (which no codec compresses) and not flat colour (which every codec compresses to nothing).
+ */
+export function photoPixels(width: number, height: number, seed = 1): RasterImage {
+  const rand = prng(seed);
+  const data = Buffer.alloc(width * height * 3);
+  const phase = (rand() % 628) / 100;
+  const colWave = new Float32Array(width);
+  for (let x = 0; x < width; x++) colWave[x] = 30 * Math.sin((x / Math.max(1, width)) * 6.283 + phase);
+  const shapes: Array<{ shape: Shape; rgb: [number, number, number] }> = [];
+  for (let i = 0; i < 4; i++) {
+    const rgb: [number, number, number] = [rand() % 256, rand() % 256, rand() % 256];
+    const cx = rand() % Math.max(1, width);
+    const cy = rand() % Math.max(1, height);
+    const r = 1 + (rand() % Math.max(1, Math.floor(Math.min(width, height) / 5)));
+    shapes.push({
+      shape: i % 2 === 0 ? { kind: "ellipse", cx, cy, rx: r, ry: r * 0.7 } : { kind: "rect", x: cx - r, y: cy - r, width: 2 * r, height: r },
+      rgb,
+    });
+  }
+  for (let y = 0; y < height; y++) {
+    const fy = y / Math.max(1, height);
+    for (let x = 0; x < width; x++) {
+      const fx = x / Math.max(1, width);
+      const noise = (rand() & 31) - 16;
+      const o = (y * width + x) * 3;
+      data[o] = clamp8(40 + 160 * fx + colWave[x]! + noise);
+      data[o + 1] = clamp8(60 + 120 * fy + noise);
+      data[o + 2] = clamp8(200 - 120 * fx * fy - colWave[x]! + noise);
+    }
+  }
+  for (const { shape, rgb } of shapes) {
+    const [x0, y0, x1, y1] =
+      shape.kind === "rect"
+        ? [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height]
+        : [shape.cx - shape.rx, shape.cy - shape.ry, shape.cx + shape.rx, shape.cy + shape.ry];
+    for (let y = Math.max(0, Math.floor(y0)); y < Math.min(height, Math.ceil(y1)); y++) {
+      for (let x = Math.max(0, Math.floor(x0)); x < Math.min(width, Math.ceil(x1)); x++) {
+        if (!insideShape(shape, x, y)) continue;
+        const o = (y * width + x) * 3;
+        data[o] = rgb[0];
+        data[o + 1] = rgb[1];
+        data[o + 2] = rgb[2];
+      }
+    }
+  }
+  return { data, width, height, channels: 3 };
+}
+
+/** Encodes raw pixels (1, 3 or 4 channels) in a format; 1-channel PNGs stay greyscale. */
+export async function encodeRaster(
+  raster: RasterImage,
+  format: PhotoFormat | "gif" | "tiff" | "avif" = "png",
+  quality = 90,
+): Promise<Buffer> {
+  let pipeline = sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: raster.channels } });
+  if (raster.channels === 1) pipeline = pipeline.toColourspace("b-w");
+  switch (format) {
+    case "jpeg":
+      return pipeline.jpeg({ quality }).toBuffer();
+    case "webp":
+      return pipeline.webp({ quality }).toBuffer();
+    case "gif":
+      return pipeline.gif().toBuffer();
+    case "tiff":
+      return pipeline.tiff().toBuffer();
+    case "avif":
+      return pipeline.avif({ quality, effort: 0 }).toBuffer();
+    default:
+      return pipeline.png({ compressionLevel: 1 }).toBuffer();
+  }
+}
+
+/** A photo-like image, encoded (PNG by default). */
+export async function makePhoto(
+  width: number,
+  height: number,
+  options: { format?: PhotoFormat; seed?: number; quality?: number } = {},
+): Promise<Buffer> {
+  return encodeRaster(photoPixels(width, height, options.seed ?? 1), options.format ?? "png", options.quality ?? 90);
+}
+
+/** One-channel mask pixels: 255 inside the shape(s), 0 elsewhere. */
+export function maskPixels(width: number, height: number, shapes: Shape | Shape[]): RasterImage {
+  const list = Array.isArray(shapes) ? shapes : [shapes];
+  const data = Buffer.alloc(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (list.some((s) => insideShape(s, x, y))) data[y * width + x] = 255;
+    }
+  }
+  return { data, width, height, channels: 1 };
+}
+
+/** A mask as a greyscale PNG: white = inpaint, black = keep. */
+export async function makeMask(width: number, height: number, shapes: Shape | Shape[]): Promise<Buffer> {
+  return encodeRaster(maskPixels(width, height, shapes), "png");
+}
+
+/** A photo-like RGBA PNG whose pixels inside `hole` are fully transparent (RGB values kept underneath). */
+export async function makeRgbaWithHole(
+  width: number,
+  height: number,
+  hole: Shape,
+  options: { seed?: number; alphaInHole?: number } = {},
+): Promise<Buffer> {
+  return encodeRaster(rgbaWithHolePixels(width, height, hole, options), "png");
+}
+
+export function rgbaWithHolePixels(
+  width: number,
+  height: number,
+  hole: Shape,
+  options: { seed?: number; alphaInHole?: number } = {},
+): RasterImage {
+  const rgb = photoPixels(width, height, options.seed ?? 1);
+  const data = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      data[i * 4] = rgb.data[i * 3]!;
+      data[i * 4 + 1] = rgb.data[i * 3 + 1]!;
+      data[i * 4 + 2] = rgb.data[i * 3 + 2]!;
+      data[i * 4 + 3] = insideShape(hole, x, y) ? (options.alphaInHole ?? 0) : 255;
+    }
+  }
+  return { data, width, height, channels: 4 };
+}
+
+/** Uniform random noise (the worst case for any codec), `channels` per pixel. */
+export function noisePixels(width: number, height: number, seed = 1, channels: 3 | 4 = 3): RasterImage {
+  const rand = prng(seed);
+  const data = Buffer.alloc(width * height * channels);
+  const whole = data.length - (data.length % 4);
+  for (let i = 0; i < whole; i += 4) data.writeUInt32LE(rand(), i);
+  for (let i = whole; i < data.length; i++) data[i] = rand() & 255;
+  if (channels === 4) for (let i = 3; i < data.length; i += 4) data[i] = 255;
+  return { data, width, height, channels };
+}
+
+/** Re-encodes `bytes` (same format) with the EXIF Orientation tag set; the stored pixels are unchanged. */
+export async function withOrientation(bytes: Buffer, orientation: number): Promise<Buffer> {
+  const { format } = await sharp(bytes).metadata();
+  const pipeline = sharp(bytes).withMetadata({ orientation });
+  if (format === "jpeg") return pipeline.jpeg({ quality: 100 }).toBuffer();
+  if (format === "webp") return pipeline.webp({ lossless: true }).toBuffer();
+  return pipeline.png({ compressionLevel: 1 }).toBuffer();
+}
+
+/**
+ * Stores `viewBytes` the way a camera would for the given EXIF orientation: the pixels are rotated/flipped
+ * so that a viewer applying the tag shows exactly `viewBytes` again. Supports 1, 3, 6 and 8.
+ */
+export async function orientedAs(viewBytes: Buffer, orientation: 1 | 3 | 6 | 8): Promise<Buffer> {
+  // Orientation 6 is displayed by rotating the stored pixels 90° clockwise, so they are stored 90° anticlockwise.
+  const undo = { 1: 0, 3: 180, 6: 270, 8: 90 }[orientation];
+  const { format } = await sharp(viewBytes).metadata();
+  const stored = sharp(viewBytes).rotate(undo);
+  const encoded =
+    format === "jpeg" ? await stored.jpeg({ quality: 100 }).toBuffer() : await stored.png({ compressionLevel: 1 }).toBuffer();
+  return withOrientation(encoded, orientation);
+}
+
+/** Decodes without applying orientation or colour conversion: the pixels as stored. */
+export async function decodeRaw(bytes: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+  const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/** Pixel (x, y) of a raster as an array of its channel values. */
+export function pixelAt(image: { data: Buffer; width: number; channels: number }, x: number, y: number): number[] {
+  const o = (y * image.width + x) * image.channels;
+  return [...image.data.subarray(o, o + image.channels)];
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+function crc32(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const byte of buf) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(body.length, 0);
+  head.write(type, 4, "latin1");
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])), 0);
+  return Buffer.concat([head, body, crc]);
+}
+
+/**
+ * A tiny PNG whose header claims `width`×`height` RGB pixels but whose pixel data is a stub: the shape of a
+ * decompression bomb. Reading the header is fine; decoding it must never be attempted.
+ */
+export function pngHeaderClaiming(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", Buffer.from([0x78, 0x01])),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
+}
