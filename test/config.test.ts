@@ -1,0 +1,54 @@
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { effectiveProvider, isTooBroadForDefaultRoot, loadConfig } from "../src/config.js";
+
+describe("loadConfig", () => {
+  it("applies documented defaults", () => {
+    const config = loadConfig({}, "/srv/project");
+    expect(config.provider).toBe("auto");
+    expect(effectiveProvider(config)).toBe("local");
+    expect(config.bfl.baseUrl).toBe("https://api.bfl.ai");
+    expect(config.outputDir).toBe(path.join(os.homedir(), "flux-fill-output"));
+    expect(config.allowedDirs).toEqual(["/srv/project", config.outputDir, os.tmpdir()]);
+    expect(config.timeoutMs).toBe(300_000);
+    expect(config.maxInputBytes).toBe(20 * 1024 * 1024);
+    expect(config.allowPrivateUrls).toBe(false);
+  });
+
+  it("picks bfl in auto mode when a key is set, and never keeps the key's whitespace", () => {
+    const config = loadConfig({ BFL_API_KEY: "  secret-key \n" }, "/srv");
+    expect(effectiveProvider(config)).toBe("bfl");
+    expect(config.bfl.apiKey).toBe("secret-key");
+    expect(effectiveProvider(loadConfig({ BFL_API_KEY: "k", FLUX_FILL_PROVIDER: "local" }, "/srv"))).toBe("local");
+  });
+
+  it("never makes the filesystem root or the home directory an implicit root", () => {
+    expect(loadConfig({}, "/").allowedDirs).not.toContain("/");
+    expect(loadConfig({}, os.homedir()).allowedDirs).not.toContain(os.homedir());
+    expect(isTooBroadForDefaultRoot("/")).toBe(true);
+    expect(isTooBroadForDefaultRoot(`${os.homedir()}/`)).toBe(true);
+    expect(isTooBroadForDefaultRoot(path.join(os.homedir(), "Pictures"))).toBe(false);
+  });
+
+  it("takes allowed dirs split by the path delimiter, relative to the working directory", () => {
+    const config = loadConfig({ FLUX_FILL_ALLOWED_DIRS: ["/a", "b", ""].join(path.delimiter) }, "/srv");
+    expect(config.allowedDirs).toEqual(["/a", "/srv/b"]);
+  });
+
+  it("rejects bad values with the variable's name", () => {
+    expect(() => loadConfig({ FLUX_FILL_TIMEOUT_S: "soon" }, "/")).toThrow(/FLUX_FILL_TIMEOUT_S must be a positive number, got "soon"/);
+    expect(() => loadConfig({ FLUX_FILL_PROVIDER: "openai" }, "/")).toThrow(/FLUX_FILL_PROVIDER must be auto, bfl or local/);
+    expect(() => loadConfig({ BFL_API_BASE_URL: "ftp://x" }, "/")).toThrow(/BFL_API_BASE_URL/);
+    expect(() => loadConfig({ FLUX_FILL_ALLOW_PRIVATE_URLS: "maybe" }, "/")).toThrow();
+  });
+
+  it("never puts the API key in a configuration error", () => {
+    try {
+      loadConfig({ BFL_API_KEY: "sk-very-secret", FLUX_FILL_MAX_INPUT_MB: "-1" }, "/");
+      expect.unreachable();
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain("sk-very-secret");
+    }
+  });
+});
