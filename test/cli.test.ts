@@ -1,0 +1,53 @@
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { decodeRaw, makeMask, makePhoto } from "./helpers/images.js";
+import { CLI_PATH, tempDir } from "./helpers/mcp.js";
+
+const run = promisify(execFile);
+const baseEnv = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+
+describe("flux-fill-mcp command line", () => {
+  it("prints help for the program and for each command", async () => {
+    const main = await run(process.execPath, [CLI_PATH, "--help"], { env: baseEnv });
+    expect(main.stdout).toContain("flux-fill-mcp fill");
+    expect(main.stdout).toContain("FLUX_FILL_OUTPUT_DIR");
+    const fill = await run(process.execPath, [CLI_PATH, "fill", "--help"], { env: baseEnv });
+    expect(fill.stdout).toContain("--image");
+    expect(fill.stdout).toContain("--provider");
+    const serve = await run(process.execPath, [CLI_PATH, "serve", "--help"], { env: baseEnv });
+    expect(serve.stdout).toContain("stdio");
+  });
+
+  it("fill runs the pipeline once, reports progress on stderr and prints the saved path", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "in.png"), await makePhoto(50, 40, { seed: 9 }));
+    await writeFile(path.join(dir, "mask.png"), await makeMask(50, 40, { kind: "rect", x: 10, y: 10, width: 10, height: 10 }));
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [CLI_PATH, "fill", "--image", "in.png", "--mask", "mask.png", "--prompt", "grass", "--out", "result.png", "--provider", "local"],
+      { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out") } },
+    );
+    expect(stdout.trim()).toBe(path.join(dir, "result.png"));
+    expect(stderr).toMatch(/local: /);
+    const result = await decodeRaw(await readFile(path.join(dir, "result.png")));
+    expect([result.width, result.height]).toEqual([50, 40]);
+  });
+
+  it("fails clearly with a non-zero exit on bad input", async () => {
+    const dir = await tempDir();
+    const failure = await run(process.execPath, [CLI_PATH, "fill", "--image", "missing.png", "--steps", "99"], {
+      cwd: dir,
+      env: baseEnv,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toContain("steps must be an integer from 15 to 50; got 99");
+    const missing = await run(process.execPath, [CLI_PATH, "fill", "--image", "missing.png"], { cwd: dir, env: baseEnv }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(missing).toMatchObject({ code: 1 });
+    expect((missing as { stderr: string }).stderr).toMatch(/missing\.png/);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * Real MCP clients for tests: the SDK's `Client` connected in-memory to `createServer` (for behaviour),
+ * or over stdio to the built `dist/cli.js` (for start-up, framing and size limits).
+ */
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { type Config, loadConfig } from "../../src/config.js";
+import { silentLogger } from "../../src/log.js";
+import { createServer, type CreateServerOptions, type FluxFillServer } from "../../src/server.js";
+
+export const CLI_PATH = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+
+export interface TestServer {
+  client: Client;
+  server: FluxFillServer;
+  config: Config;
+  /** A fresh temporary directory: the output dir lives in it; it is also the working directory. */
+  workDir: string;
+  close: () => Promise<void>;
+}
+
+export async function tempDir(prefix = "flux-fill-test-"): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** The server in-process, configured from `env` like the real one (output dir defaults to a temp dir). */
+export async function startInMemory(env: Record<string, string> = {}, options: CreateServerOptions = {}): Promise<TestServer> {
+  const workDir = await tempDir();
+  const config = loadConfig({ FLUX_FILL_OUTPUT_DIR: path.join(workDir, "out"), ...env }, workDir);
+  const server = createServer(config, { logger: silentLogger, ...options });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: "test-client", version: "1.0.0" });
+  await Promise.all([server.mcp.connect(serverSide), client.connect(clientSide)]);
+  return {
+    client,
+    server,
+    config,
+    workDir,
+    close: async () => {
+      await client.close();
+      await server.idle();
+      await server.mcp.close();
+    },
+  };
+}
+
+/** The built server as a child process over stdio, the way an MCP client runs it. */
+export async function startStdio(env: Record<string, string>, cwd: string): Promise<{ client: Client; transport: StdioClientTransport; stderr: () => string }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI_PATH],
+    cwd,
+    // Only what the test sets, plus PATH/HOME: no developer's BFL_API_KEY leaks into a test.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.homedir(), ...env },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const client = new Client({ name: "test-stdio-client", version: "1.0.0" });
+  await client.connect(transport);
+  return { client, transport, stderr: () => stderr };
+}

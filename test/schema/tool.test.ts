@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { FluxFillToolInputSchema } from "../../src/schema/tool.js";
+import { FluxProFillInputs } from "../../src/schema/upstream.js";
+import { startInMemory, type TestServer } from "../helpers/mcp.js";
+
+type JsonSchema = { type?: string; properties: Record<string, Record<string, unknown>>; required?: string[]; additionalProperties?: boolean };
+
+let server: TestServer;
+let listed: JsonSchema;
+beforeAll(async () => {
+  server = await startInMemory();
+  const { tools } = await server.client.listTools();
+  listed = tools.find((t) => t.name === "flux_fill")!.inputSchema as JsonSchema;
+});
+afterAll(() => server.close());
+
+describe("flux_fill's input schema as a real client sees it", () => {
+  const model = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
+
+  it("has exactly the upstream model's fields, rejects others, and requires only image", () => {
+    expect(Object.keys(listed.properties).sort()).toEqual(Object.keys(FluxProFillInputs.shape).sort());
+    expect(listed.additionalProperties).toBe(false);
+    expect(listed.required).toEqual(["image"]);
+    expect(model.required).toEqual(["image"]);
+  });
+
+  it("carries every type, bound, enum and default of the model, field by field", () => {
+    for (const field of Object.keys(FluxProFillInputs.shape)) {
+      if (field === "image" || field === "mask") continue;
+      expect(listed.properties[field], field).toEqual(model.properties[field]);
+      expect(String(listed.properties[field]?.description ?? "").length, `${field} has a description`).toBeGreaterThan(20);
+    }
+  });
+
+  it("widens image and mask to references and describes the accepted forms", () => {
+    for (const field of ["image", "mask"]) {
+      expect(listed.properties[field]?.type).toBe("string");
+      expect(String(listed.properties[field]?.description)).toMatch(/path|URL|data:|base64|same reference forms/);
+    }
+    expect(String(listed.properties.image?.description)).toMatch(/file:\/\/.*http\(s\):\/\/.*data: URI.*base64/);
+  });
+
+  it("is not the empty schema zod-to-json-schema would give for a zod 4 object", () => {
+    expect(Object.keys(listed.properties).length).toBe(11);
+  });
+});
+
+describe("the model matches the upstream's published rules", () => {
+  const valid = { image: "aGVsbG8=" };
+  const accepts = (extra: Record<string, unknown>) => FluxProFillInputs.safeParse({ ...valid, ...extra }).success;
+
+  it("applies the upstream defaults", () => {
+    expect(FluxProFillInputs.parse(valid)).toEqual({
+      image: "aGVsbG8=",
+      prompt: "",
+      steps: 50,
+      prompt_upsampling: false,
+      guidance: 60,
+      output_format: "jpeg",
+      safety_tolerance: 2,
+    });
+  });
+
+  it("enforces the ranges at their edges", () => {
+    expect([accepts({ steps: 15 }), accepts({ steps: 50 }), accepts({ steps: 14 }), accepts({ steps: 51 }), accepts({ steps: 20.5 })]).toEqual([true, true, false, false, false]);
+    expect([accepts({ guidance: 1.5 }), accepts({ guidance: 100 }), accepts({ guidance: 1.4 }), accepts({ guidance: 100.1 })]).toEqual([true, true, false, false]);
+    expect([accepts({ safety_tolerance: 0 }), accepts({ safety_tolerance: 6 }), accepts({ safety_tolerance: 7 }), accepts({ safety_tolerance: -1 })]).toEqual([true, true, false, false]);
+    expect([accepts({ output_format: "png" }), accepts({ output_format: "webp" })]).toEqual([true, false]);
+    expect([accepts({ seed: -5 }), accepts({ seed: 1.5 })]).toEqual([true, false]);
+    expect(accepts({ webhook_url: `https://example.com/${"a".repeat(2000)}` })).toBe(true);
+    expect(accepts({ webhook_url: `https://example.com/${"a".repeat(2100)}` })).toBe(false);
+    expect(accepts({ webhook_url: "not a url" })).toBe(false);
+  });
+
+  it("the tool input differs from the model only in image and mask", () => {
+    const tool = z.toJSONSchema(FluxFillToolInputSchema, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
+    const model = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
+    const { image: _i, mask: _m, ...toolRest } = tool.properties;
+    const { image: _mi, mask: _mm, ...modelRest } = model.properties;
+    expect(toolRest).toEqual(modelRest);
+  });
+});
