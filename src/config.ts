@@ -34,6 +34,18 @@ export interface Config {
   previewMaxSize: number;
   /** Directory relative paths are resolved against. */
   cwd: string;
+  /** Most upstream tasks in flight at once per API key, across all sessions (the upstream allows 24). */
+  maxActive: number;
+  http: {
+    host: string;
+    port: number;
+    /** Bearer token every HTTP request must carry; unset means no auth (loopback only). */
+    token: string | undefined;
+    /** Extra Host header values accepted besides the bound host (comma-separated in the env). */
+    allowedHosts: string[];
+    /** Origins accepted on browser requests (comma-separated in the env). */
+    allowedOrigins: string[];
+  };
 }
 
 export const DEFAULTS = {
@@ -45,6 +57,9 @@ export const DEFAULTS = {
   maxInputMP: 50,
   previewMaxSize: 768,
   outputDirName: "flux-fill-output",
+  maxActive: 24,
+  httpHost: "127.0.0.1",
+  httpPort: 3000,
 } as const;
 
 /** Each environment variable the server reads, with its meaning (used by --help and the README). */
@@ -61,6 +76,12 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_MAX_INPUT_MP", meaning: `Largest accepted input in megapixels (default ${DEFAULTS.maxInputMP}).` },
   { name: "FLUX_FILL_POLL_INTERVAL_MS", meaning: `Delay between status polls of the upstream (default ${DEFAULTS.pollIntervalMs}).` },
   { name: "FLUX_FILL_PREVIEW_MAX_PX", meaning: `Longest side of the inline preview (default ${DEFAULTS.previewMaxSize}).` },
+  { name: "FLUX_FILL_MAX_ACTIVE", meaning: `Most upstream tasks in flight at once per API key (default ${DEFAULTS.maxActive}).` },
+  { name: "FLUX_FILL_HTTP_HOST", meaning: `Address the HTTP transport binds (default ${DEFAULTS.httpHost}).` },
+  { name: "FLUX_FILL_HTTP_PORT", meaning: `Port of the HTTP transport (default ${DEFAULTS.httpPort}).` },
+  { name: "FLUX_FILL_HTTP_TOKEN", meaning: "Bearer token required on every HTTP request (required off loopback)." },
+  { name: "FLUX_FILL_HTTP_ALLOWED_HOSTS", meaning: "Extra Host header values the HTTP transport accepts, comma-separated." },
+  { name: "FLUX_FILL_HTTP_ALLOWED_ORIGINS", meaning: "Browser origins the HTTP transport accepts, comma-separated." },
 ];
 
 const flag = z
@@ -119,7 +140,19 @@ const EnvSchema = z.object({
   FLUX_FILL_MAX_INPUT_MP: positive("FLUX_FILL_MAX_INPUT_MP", DEFAULTS.maxInputMP),
   FLUX_FILL_POLL_INTERVAL_MS: positive("FLUX_FILL_POLL_INTERVAL_MS", DEFAULTS.pollIntervalMs),
   FLUX_FILL_PREVIEW_MAX_PX: positive("FLUX_FILL_PREVIEW_MAX_PX", DEFAULTS.previewMaxSize),
+  FLUX_FILL_MAX_ACTIVE: positive("FLUX_FILL_MAX_ACTIVE", DEFAULTS.maxActive),
+  FLUX_FILL_HTTP_HOST: z.string().optional(),
+  FLUX_FILL_HTTP_PORT: positive("FLUX_FILL_HTTP_PORT", DEFAULTS.httpPort),
+  FLUX_FILL_HTTP_TOKEN: z.string().optional(),
+  FLUX_FILL_HTTP_ALLOWED_HOSTS: z.string().optional(),
+  FLUX_FILL_HTTP_ALLOWED_ORIGINS: z.string().optional(),
 });
+
+const list = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /** True for a directory that must never become an allowed root by default: `/`, a drive root, or home. */
 export function isTooBroadForDefaultRoot(dir: string, home = os.homedir()): boolean {
@@ -159,6 +192,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxInputPixels: Math.round(e.FLUX_FILL_MAX_INPUT_MP * 1_000_000),
     previewMaxSize: Math.round(e.FLUX_FILL_PREVIEW_MAX_PX),
     cwd,
+    maxActive: Math.max(1, Math.floor(e.FLUX_FILL_MAX_ACTIVE)),
+    http: {
+      host: e.FLUX_FILL_HTTP_HOST?.trim() || DEFAULTS.httpHost,
+      port: Math.floor(e.FLUX_FILL_HTTP_PORT),
+      token: e.FLUX_FILL_HTTP_TOKEN?.trim() || undefined,
+      allowedHosts: list(e.FLUX_FILL_HTTP_ALLOWED_HOSTS),
+      allowedOrigins: list(e.FLUX_FILL_HTTP_ALLOWED_ORIGINS),
+    },
   };
 }
 

@@ -23,40 +23,59 @@ export interface ServerDeps {
   shutdownSignal: AbortSignal;
 }
 
-export interface FluxFillServer {
-  mcp: McpServer;
+/**
+ * What every session of one process shares: running fills (so shutdown can wait for them to be saved),
+ * the shutdown signal, and the provider choice. The stdio transport has one session; HTTP has many.
+ */
+export interface ServerRuntime {
+  deps: ServerDeps;
   /** Resolves when every fill started so far has finished (saved or failed). */
   idle: () => Promise<void>;
   /** Aborts running fills (used on shutdown after a grace period). */
   abort: () => void;
 }
 
+export interface FluxFillServer extends Omit<ServerRuntime, "deps"> {
+  mcp: McpServer;
+}
+
 export interface CreateServerOptions {
   logger?: Logger;
   /** Forces a provider instead of the configured one. */
   provider?: ProviderName | Provider;
+  /** Shares running fills and shutdown across servers (one per HTTP session). */
+  runtime?: ServerRuntime;
 }
 
-export function createServer(config: Config, options: CreateServerOptions = {}): FluxFillServer {
+export function createRuntime(config: Config, options: Omit<CreateServerOptions, "runtime"> = {}): ServerRuntime {
   const logger = options.logger ?? createLogger();
   const running = new Set<Promise<unknown>>();
   const shutdown = new AbortController();
   const forced = options.provider;
-  const deps: ServerDeps = {
-    config,
-    logger,
-    provider: () => (typeof forced === "object" ? forced : selectProvider(config, forced)),
-    track: (job) => {
-      const settled = job.then(
-        () => undefined,
-        () => undefined,
-      );
-      running.add(settled);
-      void settled.finally(() => running.delete(settled));
+  return {
+    deps: {
+      config,
+      logger,
+      provider: () => (typeof forced === "object" ? forced : selectProvider(config, forced)),
+      track: (job) => {
+        const settled = job.then(
+          () => undefined,
+          () => undefined,
+        );
+        running.add(settled);
+        void settled.finally(() => running.delete(settled));
+      },
+      shutdownSignal: shutdown.signal,
     },
-    shutdownSignal: shutdown.signal,
+    idle: async () => {
+      while (running.size > 0) await Promise.all([...running]);
+    },
+    abort: () => shutdown.abort(),
   };
+}
 
+export function createServer(config: Config, options: CreateServerOptions = {}): FluxFillServer {
+  const runtime = options.runtime ?? createRuntime(config, options);
   const mcp = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: "FLUX.1 Fill inpainting" },
     {
@@ -65,14 +84,7 @@ export function createServer(config: Config, options: CreateServerOptions = {}):
         "flux_fill inpaints the masked part of a photo (FLUX.1 Fill [pro], or an offline engine without an API key). Results are saved as files and listed as flux-fill://results/{id} resources.",
     },
   );
-  registerFluxFillTool(mcp, deps);
-  registerResultResources(mcp, deps);
-
-  return {
-    mcp,
-    idle: async () => {
-      while (running.size > 0) await Promise.all([...running]);
-    },
-    abort: () => shutdown.abort(),
-  };
+  registerFluxFillTool(mcp, runtime.deps);
+  registerResultResources(mcp, runtime.deps);
+  return { mcp, idle: runtime.idle, abort: runtime.abort };
 }

@@ -35,7 +35,7 @@ export class LineGuard extends Transform {
     while (start < chunk.length) {
       const newline = chunk.indexOf(10, start);
       const end = newline === -1 ? chunk.length : newline + 1;
-      this.take(chunk.subarray(start, end));
+      this.accept(chunk.subarray(start, end));
       if (newline !== -1) this.endLine();
       start = end;
     }
@@ -47,7 +47,7 @@ export class LineGuard extends Transform {
     callback();
   }
 
-  private take(piece: Buffer): void {
+  private accept(piece: Buffer): void {
     if (this.discarding) {
       this.discarded += piece.length;
       this.keepTail(piece);
