@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const root = new URL("../", import.meta.url);
 const example = (name: string) => fileURLToPath(new URL(`examples/${name}`, root));
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   try {
     const { tools } = await client.listTools();
     console.log(`Tools: ${tools.map((t) => t.name).join(", ")} (provider: ${env.FLUX_FILL_PROVIDER})`);
-    const result = await client.callTool(
+    const result = (await client.callTool(
       {
         name: "flux_fill",
         arguments: {
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         resetTimeoutOnProgress: true,
         onprogress: (p) => console.log(`  … ${p.message ?? p.progress}`),
       },
-    );
+    )) as CallToolResult;
     for (const block of result.content) {
       if (block.type === "text") console.log(block.text);
       if (block.type === "image") console.log(`[preview: ${block.mimeType}, ${block.data.length} base64 chars]`);

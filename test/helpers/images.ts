@@ -53,7 +53,10 @@ export function photoPixels(width: number, height: number, seed = 1): RasterImag
     const cy = rand() % Math.max(1, height);
     const r = 1 + (rand() % Math.max(1, Math.floor(Math.min(width, height) / 5)));
     shapes.push({
-      shape: i % 2 === 0 ? { kind: "ellipse", cx, cy, rx: r, ry: r * 0.7 } : { kind: "rect", x: cx - r, y: cy - r, width: 2 * r, height: r },
+      shape:
+        i % 2 === 0
+          ? { kind: "ellipse", cx, cy, rx: r, ry: r * 0.7 }
+          : { kind: "rect", x: cx - r, y: cy - r, width: 2 * r, height: r },
       rgb,
     });
   }
@@ -96,7 +99,7 @@ export async function encodeRaster(
   if (raster.channels === 1) pipeline = pipeline.toColourspace("b-w");
   switch (format) {
     case "jpeg":
-      return pipeline.jpeg({ quality }).toBuffer();
+      return pipeline.jpeg({ quality, ...(quality >= 100 ? { chromaSubsampling: "4:4:4" } : {}) }).toBuffer();
     case "webp":
       return pipeline.webp({ quality }).toBuffer();
     case "gif":
@@ -177,32 +180,59 @@ export function noisePixels(width: number, height: number, seed = 1, channels: 3
   return { data, width, height, channels };
 }
 
-/** Re-encodes `bytes` (same format) with the EXIF Orientation tag set; the stored pixels are unchanged. */
-export async function withOrientation(bytes: Buffer, orientation: number): Promise<Buffer> {
-  const { format } = await sharp(bytes).metadata();
-  const pipeline = sharp(bytes).withMetadata({ orientation });
-  if (format === "jpeg") return pipeline.jpeg({ quality: 100 }).toBuffer();
+type TaggableFormat = "jpeg" | "png" | "webp";
+
+async function encodeTagged(pipeline: sharp.Sharp, format: TaggableFormat): Promise<Buffer> {
+  // Near-lossless settings: tests compare pixels after orientation, not codec artefacts.
+  if (format === "jpeg") return pipeline.jpeg({ quality: 100, chromaSubsampling: "4:4:4" }).toBuffer();
   if (format === "webp") return pipeline.webp({ lossless: true }).toBuffer();
   return pipeline.png({ compressionLevel: 1 }).toBuffer();
 }
 
-/**
- * Stores `viewBytes` the way a camera would for the given EXIF orientation: the pixels are rotated/flipped
- * so that a viewer applying the tag shows exactly `viewBytes` again. Supports 1, 3, 6 and 8.
- */
-export async function orientedAs(viewBytes: Buffer, orientation: 1 | 3 | 6 | 8): Promise<Buffer> {
-  // Orientation 6 is displayed by rotating the stored pixels 90° clockwise, so they are stored 90° anticlockwise.
-  const undo = { 1: 0, 3: 180, 6: 270, 8: 90 }[orientation];
-  const { format } = await sharp(viewBytes).metadata();
-  const stored = sharp(viewBytes).rotate(undo);
-  const encoded =
-    format === "jpeg" ? await stored.jpeg({ quality: 100 }).toBuffer() : await stored.png({ compressionLevel: 1 }).toBuffer();
-  return withOrientation(encoded, orientation);
+async function taggableFormat(bytes: Buffer, format?: TaggableFormat): Promise<TaggableFormat> {
+  if (format) return format;
+  const detected = (await sharp(bytes).metadata()).format;
+  return detected === "jpeg" || detected === "webp" ? detected : "png";
 }
 
-/** Decodes without applying orientation or colour conversion: the pixels as stored. */
-export async function decodeRaw(bytes: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
-  const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+/**
+ * Re-encodes `bytes` (same format unless given) with the EXIF Orientation tag set; the stored pixels are
+ * unchanged.
+ */
+export async function withOrientation(bytes: Buffer, orientation: number, format?: TaggableFormat): Promise<Buffer> {
+  return encodeTagged(sharp(bytes).withMetadata({ orientation }), await taggableFormat(bytes, format));
+}
+
+/**
+ * Stores `viewBytes` the way a camera would for the given EXIF orientation: the pixels are rotated so
+ * that a viewer applying the tag shows exactly `viewBytes` again (one encoding, in `format` or the
+ * input's format). Supports 1, 3, 6 and 8.
+ */
+export async function orientedAs(
+  viewBytes: Buffer,
+  orientation: 1 | 3 | 6 | 8,
+  format?: TaggableFormat,
+): Promise<Buffer> {
+  // Orientation 6 is displayed by rotating the stored pixels 90° clockwise, so they are stored 90° anticlockwise.
+  const undo = { 1: 0, 3: 180, 6: 270, 8: 90 }[orientation];
+  const stored = sharp(viewBytes).rotate(undo).withMetadata({ orientation });
+  const encoded = await encodeTagged(stored, await taggableFormat(viewBytes, format));
+  const tagged = (await sharp(encoded).metadata()).orientation ?? 1;
+  if (tagged !== orientation) throw new Error(`orientedAs: wrote orientation ${orientation}, read back ${tagged}`);
+  return encoded;
+}
+
+/**
+ * Decodes without applying orientation or colour conversion: the pixels as stored, with the stored
+ * number of channels (a greyscale PNG stays one channel).
+ */
+export async function decodeRaw(
+  bytes: Buffer,
+): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+  const { channels } = await sharp(bytes).metadata();
+  let pipeline = sharp(bytes);
+  if (channels <= 2) pipeline = pipeline.toColourspace("b-w");
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 

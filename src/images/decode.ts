@@ -1,0 +1,186 @@
+import sharp from "sharp";
+import { FluxFillError } from "../errors.js";
+import type { RasterImage } from "../providers/types.js";
+import { iccProfileDescription } from "./icc.js";
+import { dropOpaqueAlpha, maskFromLuminance } from "./mask.js";
+
+/**
+ * Encoded bytes → pixels as the user sees them: 8-bit sRGB, EXIF orientation applied, first frame only.
+ * The pixel limit is enforced from the header before any decoding, so a small file that claims huge
+ * dimensions (a decompression bomb) costs nothing.
+ */
+
+export type InputLabel = "image" | "mask";
+
+export interface DecodedInput {
+  /** 8-bit sRGB, oriented; 4 channels only when some pixel is not fully opaque, else 3. */
+  raster: RasterImage;
+  /** The container as sharp names it: jpeg, png, webp, gif, tiff, heif. */
+  format: string;
+  /** Size as displayed (after EXIF orientation). */
+  width: number;
+  height: number;
+  /** The file declares an alpha channel (even if every pixel is opaque). */
+  hasAlpha: boolean;
+  /** EXIF Orientation tag (1–8) when present. */
+  orientation?: number;
+  /** How the file stores its pixels, for deciding whether the original bytes can be sent as they are. */
+  stored: {
+    space: string;
+    channels: number;
+    depth: string;
+    /** Description of the embedded ICC profile, if any ("sRGB IEC61966-2.1", "Display P3", …). */
+    iccProfile?: string;
+    hasProfile: boolean;
+  };
+}
+
+export const ACCEPTED_FORMATS =
+  "JPEG, PNG, WebP, AVIF, GIF (first frame), TIFF, and HEIC where the installed decoder supports it";
+
+/** Formats sharp may detect that we decode; anything else (SVG, PDF, …) is refused before decoding. */
+const DECODABLE = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif"]);
+
+const SETTING = "FLUX_FILL_MAX_INPUT_MP";
+
+/** "50", "12.3", "0.25": megapixels for messages. */
+export function formatMegapixels(pixels: number): string {
+  const mp = pixels / 1_000_000;
+  return String(Number(mp.toFixed(mp < 1 ? 2 : 1)));
+}
+
+function badInput(
+  label: InputLabel,
+  message: string,
+  cause?: unknown,
+  details?: Record<string, unknown>,
+): FluxFillError {
+  return new FluxFillError("bad_input", message, {
+    suggestion: `Give the ${label} as a file in one of the accepted formats: ${ACCEPTED_FORMATS}.`,
+    cause,
+    details: { input: label, ...details },
+  });
+}
+
+const formatName = (format: string, compression?: string) =>
+  format === "heif"
+    ? compression === "av1"
+      ? "AVIF"
+      : compression === "hevc"
+        ? "HEIC"
+        : "HEIF"
+    : format.toUpperCase();
+
+/** Reads the header and throws `too_large` when width × height exceeds the limit. */
+async function readHeader(bytes: Buffer, label: InputLabel, maxPixels: number): Promise<sharp.Metadata> {
+  if (bytes.length === 0) throw badInput(label, `The ${label} is empty (0 bytes), so it is not an image.`);
+  let meta: sharp.Metadata;
+  try {
+    // No pixel limit here: this reads the header only, and the limit is checked below with a clear message.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    throw badInput(
+      label,
+      `The ${label} is not a readable image (${bytes.length} bytes in no recognised image format). Accepted formats: ${ACCEPTED_FORMATS}.`,
+      cause,
+    );
+  }
+  if (!DECODABLE.has(meta.format)) {
+    throw badInput(
+      label,
+      `The ${label} is ${meta.format.toUpperCase()}, which is not accepted here. Accepted formats: ${ACCEPTED_FORMATS}.`,
+      undefined,
+      { format: meta.format },
+    );
+  }
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  if (width * height > maxPixels) {
+    throw new FluxFillError(
+      "too_large",
+      `The ${label} is ${width}×${height} pixels (${formatMegapixels(width * height)} MP), over the limit of ${formatMegapixels(maxPixels)} MP set by ${SETTING}.`,
+      {
+        suggestion: `Downscale the ${label} below ${formatMegapixels(maxPixels)} MP (for example to 2048 px on the long side), or raise ${SETTING}.`,
+        details: {
+          input: label,
+          width,
+          height,
+          megapixels: (width * height) / 1_000_000,
+          limitMegapixels: maxPixels / 1_000_000,
+        },
+      },
+    );
+  }
+  return meta;
+}
+
+/** Decodes one input to 8-bit sRGB pixels as displayed (see DecodedInput). */
+export async function decodeInput(
+  bytes: Buffer,
+  label: InputLabel,
+  limits: { maxPixels: number },
+): Promise<DecodedInput> {
+  const meta = await readHeader(bytes, label, limits.maxPixels);
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    decoded = await sharp(bytes, {
+      // Belt and braces: sharp refuses on its own if the header lied to metadata() somehow.
+      limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
+      autoOrient: true,
+      // Tolerate harmless warnings (odd markers) but not truncated or broken pixel data.
+      failOn: "error",
+      pages: 1,
+    })
+      .toColourspace("srgb")
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+  } catch (cause) {
+    const what = formatName(meta.format, meta.compression);
+    const unsupported = meta.format === "heif" && meta.compression !== "av1";
+    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    throw badInput(
+      label,
+      unsupported
+        ? `The ${label} is ${what}, which this installation cannot decode (${reason}). Accepted formats: ${ACCEPTED_FORMATS}.`
+        : `The ${label} looks like ${what} but could not be decoded: the file is truncated or corrupt (${reason}).`,
+      cause,
+      { format: meta.format },
+    );
+  }
+  const { info } = decoded;
+  if (info.channels !== 3 && info.channels !== 4) {
+    // toColourspace("srgb") always yields RGB(A); anything else is a sharp change we want to hear about.
+    throw new Error(`decodeInput: expected 3 or 4 channels after sRGB conversion, got ${info.channels}`);
+  }
+  const raster = dropOpaqueAlpha({
+    data: decoded.data,
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+  });
+  const iccProfile = meta.icc ? iccProfileDescription(meta.icc) : undefined;
+  return {
+    raster,
+    format: meta.format,
+    width: info.width,
+    height: info.height,
+    hasAlpha: meta.hasAlpha,
+    ...(meta.orientation === undefined ? {} : { orientation: meta.orientation }),
+    stored: {
+      space: meta.space,
+      channels: meta.channels,
+      depth: meta.depth,
+      hasProfile: meta.hasProfile,
+      ...(iccProfile === undefined ? {} : { iccProfile }),
+    },
+  };
+}
+
+/**
+ * Decodes a mask file to one channel: its luminance (colour masks work), flattened onto black where the
+ * file is transparent. Orientation is applied, so a mask drawn on the displayed image lines up.
+ */
+export async function decodeMaskInput(bytes: Buffer, limits: { maxPixels: number }): Promise<RasterImage> {
+  const decoded = await decodeInput(bytes, "mask", limits);
+  return maskFromLuminance(decoded.raster);
+}
