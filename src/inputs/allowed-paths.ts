@@ -59,11 +59,11 @@ export async function resolveAllowedPath(p: string, options: AllowedPathOptions)
     // roots is the same whether or not something exists there.
     const wouldBe = await realPathOfMissing(lexical);
     if (!roots.some((root) => isPathInside(wouldBe, root))) {
-      throw notAllowed(label, lexical, wouldBe, options.allowedDirs);
+      throw notAllowed(label, lexical, wouldBe, options.allowedDirs, roots);
     }
     const code = errorCode(error);
     if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new FluxFillError("bad_input", `The ${label} file "${lexical}" was not found.`, {
+      throw new FluxFillError("bad_input", `The ${label} file "${lexical}" does not exist (file not found).`, {
         suggestion: `Check the path; relative paths are resolved against ${options.cwd}.`,
         details: { input: label, path: lexical },
       });
@@ -72,7 +72,7 @@ export async function resolveAllowedPath(p: string, options: AllowedPathOptions)
   }
 
   if (!roots.some((root) => isPathInside(real, root))) {
-    throw notAllowed(label, lexical, real, options.allowedDirs);
+    throw notAllowed(label, lexical, real, options.allowedDirs, roots);
   }
 
   let stats: Stats;
@@ -122,10 +122,22 @@ async function realPathOfMissing(lexical: string): Promise<string> {
   }
 }
 
-function notAllowed(label: InputLabel, lexical: string, real: string, allowedDirs: readonly string[]): FluxFillError {
-  const shownPath = real === lexical ? `"${lexical}"` : `"${lexical}" (which resolves to "${real}")`;
+function notAllowed(
+  label: InputLabel,
+  lexical: string,
+  real: string,
+  allowedDirs: readonly string[],
+  realRoots: readonly string[],
+): FluxFillError {
+  // Where a symlink inside a root leads is worth saying (that directory is what must be allowed); where a
+  // path outside every root leads is not ours to reveal.
+  const lexicallyInside = [...allowedDirs.map((dir) => path.resolve(dir)), ...realRoots].some((root) =>
+    isPathInside(lexical, root),
+  );
+  const target = lexicallyInside ? real : lexical;
+  const shownPath = target === lexical ? `"${lexical}"` : `"${lexical}" (which resolves to "${target}")`;
   const rootList = allowedDirs.length > 0 ? allowedDirs.join(", ") : "none";
-  const suggested = [...new Set([...allowedDirs, path.dirname(real)])].join(path.delimiter);
+  const suggested = [...new Set([...allowedDirs, path.dirname(target)])].join(path.delimiter);
   return new FluxFillError(
     "not_allowed",
     `The ${label} file ${shownPath} is outside the directories this server may read (${rootList}). ` +
