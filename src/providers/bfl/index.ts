@@ -1,0 +1,1 @@
+export { type BflProviderOptions, createBflProvider } from "./provider.js";

@@ -1,0 +1,497 @@
+/**
+ * The Black Forest Labs FLUX.1 Fill [pro] client: submit once, poll the given polling URL until a
+ * terminal status, download the signed result URL at once (without the key), check it is an image.
+ *
+ * Money rules: a submit is repeated only after a 429 (the upstream certainly created nothing); after a
+ * 5xx, a dropped connection or a timeout the outcome is unknown and it is never repeated. Polls are
+ * free and are retried with backoff. Everything runs inside one deadline (`timeoutMs`).
+ */
+import { FluxFillError } from "../../errors.js";
+import type { FillContext, FillOutput, FillRequest, Provider } from "../types.js";
+import { redactError, redactText } from "./redact.js";
+import {
+  classifyTaskStatus,
+  parseJsonBody,
+  parsePollResponse,
+  parseSubmitResponse,
+  type SubmittedTask,
+  submitHttpError,
+  terminalStatusError,
+  upstreamMessage,
+} from "./responses.js";
+import { backoffDelayMs, parseRetryAfter } from "./retry.js";
+import { checkSample } from "./sample.js";
+
+export interface BflProviderOptions {
+  apiKey: string;
+  /** Submit host, e.g. https://api.bfl.ai (no trailing slash needed). */
+  baseUrl: string;
+  pollIntervalMs: number;
+  /** Overall deadline of one fill, from the start of `fill`. */
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  /** Waits `ms`; rejects (or resolves early) when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  now?: () => number;
+  /** First wait after a 429 without Retry-After (doubles each time). Default 1000. */
+  retryBaseMs?: number;
+  /** Submits tried while the upstream answers 429. Default 5. */
+  maxSubmitAttempts?: number;
+  /** Cap on one poll request (a hung poll is retried). Default 30 000. */
+  pollRequestTimeoutMs?: number;
+  /** Cap on downloading the result; independent of the deadline, since the result is already paid for. Default 60 000. */
+  downloadTimeoutMs?: number;
+}
+
+export const SUBMIT_PATH = "/v1/flux-pro-1.0-fill";
+const MAX_RETRY_WAIT_MS = 30_000;
+const MAX_POLL_BACKOFF_MS = 10_000;
+const MAX_CONSECUTIVE_POLL_FAILURES = 8;
+const MAX_DOWNLOAD_ATTEMPTS = 3;
+const MAX_SAMPLE_BYTES = 100 * 1024 * 1024;
+/** For waits that the caller's signal must not cut short (retrying the paid-for download). */
+const NEVER_ABORTS = new AbortController().signal;
+const EXPIRY_NOTE = "Black Forest Labs keeps a result for 10 minutes after it is ready.";
+
+/** Waits `ms`, rejecting with the signal's reason as soon as it aborts. */
+export function sleepWithSignal(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The submit body: the upstream parameters (undefined ones left out) plus both images as base64. */
+export function buildSubmitBody(request: Pick<FillRequest, "params" | "upload">): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request.params)) {
+    if (value !== undefined) body[key] = value;
+  }
+  body.image = request.upload.image.toString("base64");
+  body.mask = request.upload.mask.toString("base64");
+  return body;
+}
+
+/** An API key must be a visible-ASCII token: anything else would break (and be echoed by) header validation. */
+function checkApiKey(apiKey: string): void {
+  if (!/^[\x21-\x7e]+$/.test(apiKey)) {
+    throw new FluxFillError(
+      "bad_input",
+      "BFL_API_KEY is empty or contains spaces or non-ASCII characters; an API key is a single printable token.",
+      { suggestion: "Copy the key again from https://dashboard.bfl.ai into BFL_API_KEY." },
+    );
+  }
+}
+
+type HttpOutcome =
+  | { kind: "response"; status: number; headers: Headers; text: string }
+  | { kind: "aborted" }
+  | { kind: "timeout" }
+  | { kind: "network"; reason: string; refused: boolean };
+
+/** Network failure codes that prove the request never reached the server. */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
+
+function networkReason(error: unknown): { reason: string; refused: boolean } {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === "string" ? cause.code : undefined;
+  const detail =
+    typeof cause?.message === "string" ? cause.message : error instanceof Error ? error.message : String(error);
+  return { reason: code ? `${code}: ${detail}` : detail, refused: code !== undefined && NOT_SENT_CODES.has(code) };
+}
+
+function describeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "the upstream";
+  }
+}
+
+export function createBflProvider(options: BflProviderOptions): Provider {
+  checkApiKey(options.apiKey);
+  const doFetch = options.fetch ?? fetch;
+  const sleep = options.sleep ?? sleepWithSignal;
+  const now = options.now ?? Date.now;
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const retryBaseMs = options.retryBaseMs ?? 1000;
+  const maxSubmitAttempts = options.maxSubmitAttempts ?? 5;
+  const pollRequestTimeoutMs = options.pollRequestTimeoutMs ?? 30_000;
+  const downloadTimeoutMs = options.downloadTimeoutMs ?? 60_000;
+
+  /** One HTTP exchange, body read included, bounded by `timeoutMs` and (when given) the caller's signal. */
+  async function exchange(
+    url: string,
+    init: RequestInit,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<HttpOutcome> {
+    const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      const response = await doFetch(url, { ...init, signal: combined });
+      const text = await response.text();
+      return { kind: "response", status: response.status, headers: response.headers, text };
+    } catch (error) {
+      if (signal?.aborted) return { kind: "aborted" };
+      if (timeout.aborted) return { kind: "timeout" };
+      return { kind: "network", ...networkReason(error) };
+    }
+  }
+
+  async function fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
+    const { signal } = context;
+    const startedAt = now();
+    const deadline = startedAt + options.timeoutMs;
+    const remaining = () => deadline - now();
+    const elapsed = () => now() - startedAt;
+    const safetyTolerance = request.params.safety_tolerance;
+    const secrets = [options.apiKey, request.params.webhook_secret ?? ""];
+    const progress = (status: string, message: string, fraction?: number) => {
+      try {
+        context.onProgress?.({
+          status,
+          elapsedMs: elapsed(),
+          ...(fraction === undefined ? {} : { fraction }),
+          message: redactText(message, secrets),
+        });
+      } catch {
+        // A failing progress listener must not fail (or double-charge) the fill.
+      }
+    };
+
+    /** Sleeps `ms`; true when the signal aborted meanwhile. */
+    const pause = async (ms: number): Promise<boolean> => {
+      try {
+        await sleep(Math.max(0, ms), signal);
+      } catch (error) {
+        if (!signal.aborted) throw error;
+      }
+      return signal.aborted;
+    };
+
+    const submit = async (): Promise<SubmittedTask> => {
+      const url = `${baseUrl}${SUBMIT_PATH}`;
+      const body = JSON.stringify(buildSubmitBody(request));
+      const cancelledBeforeSubmit = () =>
+        new FluxFillError("cancelled", "The fill was cancelled before a task was created; nothing was charged.", {
+          details: { provider: "bfl" },
+        });
+      for (let attempt = 1; ; attempt++) {
+        if (signal.aborted) throw cancelledBeforeSubmit();
+        const outcome = await exchange(
+          url,
+          {
+            method: "POST",
+            headers: { "x-key": options.apiKey, "content-type": "application/json", accept: "application/json" },
+            body,
+          },
+          remaining(),
+          signal,
+        );
+        if (outcome.kind === "aborted") {
+          throw new FluxFillError(
+            "cancelled",
+            "The fill was cancelled while the submit was in flight; whether a task was created (and charged) is unknown. It was not resubmitted.",
+            {
+              suggestion: "Check https://dashboard.bfl.ai for a new task.",
+              details: { provider: "bfl", outcomeUnknown: true },
+            },
+          );
+        }
+        if (outcome.kind === "timeout") {
+          throw new FluxFillError(
+            "upstream_failed",
+            `The submit to ${describeHost(url)} got no answer within the ${Math.round(options.timeoutMs / 1000)} s deadline. Whether a task was created (and charged) is unknown, so it was NOT resubmitted, to avoid paying twice.`,
+            {
+              suggestion:
+                "Check https://dashboard.bfl.ai for a new task before trying again; raise FLUX_FILL_TIMEOUT_S for slow uploads.",
+              details: { provider: "bfl", outcomeUnknown: true },
+            },
+          );
+        }
+        if (outcome.kind === "network") {
+          if (outcome.refused) {
+            throw new FluxFillError(
+              "upstream_unreachable",
+              `Could not connect to ${describeHost(url)} to submit the task (${outcome.reason}). Nothing was sent, so nothing was charged.`,
+              { suggestion: "Check the network and BFL_API_BASE_URL, then try again.", details: { provider: "bfl" } },
+            );
+          }
+          throw new FluxFillError(
+            "upstream_failed",
+            `The connection to ${describeHost(url)} failed during the submit (${outcome.reason}). Whether a task was created (and charged) is unknown, so it was NOT resubmitted, to avoid paying twice.`,
+            {
+              suggestion: "Check https://dashboard.bfl.ai for a new task before trying again.",
+              details: { provider: "bfl", outcomeUnknown: true },
+            },
+          );
+        }
+        const parsed = parseJsonBody(outcome.text);
+        if (outcome.status === 200) {
+          const task = parseSubmitResponse(parsed, baseUrl);
+          if (task) return task;
+          throw new FluxFillError(
+            "upstream_failed",
+            `Black Forest Labs accepted the submit but its answer has no task id (${upstreamMessage(parsed, outcome.text) ?? "empty body"}). A task may have been created and charged; it was not resubmitted.`,
+            {
+              suggestion: "Check https://dashboard.bfl.ai for a new task.",
+              details: { provider: "bfl", outcomeUnknown: true },
+            },
+          );
+        }
+        const message = upstreamMessage(parsed, outcome.text);
+        if (outcome.status !== 429) throw submitHttpError(outcome.status, message);
+        // 429: nothing was created, so trying again is safe — but only a bounded number of times.
+        const retryAfter = parseRetryAfter(outcome.headers.get("retry-after"), now());
+        const wait = retryAfter ?? backoffDelayMs(attempt, retryBaseMs, MAX_RETRY_WAIT_MS);
+        const left = remaining();
+        if (attempt >= maxSubmitAttempts || wait >= left) {
+          const base = submitHttpError(429, message);
+          const why =
+            attempt >= maxSubmitAttempts
+              ? `Gave up after ${attempt} attempts.`
+              : `The next retry (in ${Math.ceil(wait / 1000)} s) would pass the deadline.`;
+          throw new FluxFillError(base.kind, `${base.message} ${why} Nothing was charged.`, {
+            ...(base.suggestion === undefined ? {} : { suggestion: base.suggestion }),
+            details: {
+              ...base.details,
+              attempts: attempt,
+              ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+            },
+          });
+        }
+        progress(
+          "RateLimited",
+          `Black Forest Labs is busy (HTTP 429); retrying the submit in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${maxSubmitAttempts}).`,
+        );
+        if (await pause(wait)) throw cancelledBeforeSubmit();
+      }
+    };
+
+    const task = await submit();
+    const taskFacts = { provider: "bfl", taskId: task.id, pollingUrl: task.pollingUrl };
+    progress(
+      "Submitted",
+      `Submitted task ${task.id}${task.cost === undefined ? "" : ` (${task.cost} credits)`}; waiting for the result.`,
+    );
+
+    let lastStatus = "Submitted";
+    const cancelled = () =>
+      new FluxFillError(
+        "cancelled",
+        `The fill was cancelled while waiting for Black Forest Labs task ${task.id} (last status ${lastStatus}). The task keeps running upstream and is charged. ${EXPIRY_NOTE}`,
+        { details: { ...taskFacts, lastStatus } },
+      );
+    const timedOut = () =>
+      new FluxFillError(
+        "timeout",
+        `Black Forest Labs task ${task.id} was still ${lastStatus} when the ${Math.round(options.timeoutMs / 1000)} s deadline passed. It may still finish upstream (and is charged); ${EXPIRY_NOTE}`,
+        {
+          suggestion: "Raise FLUX_FILL_TIMEOUT_S for large images or busy periods.",
+          details: { ...taskFacts, lastStatus, elapsedMs: elapsed() },
+        },
+      );
+    /** Waits `ms` but never past the deadline; throws when cancelled. */
+    const waitWithinDeadline = async (ms: number) => {
+      if (await pause(Math.min(ms, Math.max(0, remaining())))) throw cancelled();
+    };
+
+    const pollUntilReady = async (): Promise<Record<string, unknown>> => {
+      let failures = 0;
+      let lastProblem = "";
+      /** A Retry-After from the last failed poll, honoured instead of the backoff. */
+      let askedWaitMs: number | undefined;
+      for (;;) {
+        const backoff = backoffDelayMs(failures, options.pollIntervalMs, MAX_POLL_BACKOFF_MS);
+        await waitWithinDeadline(failures === 0 ? options.pollIntervalMs : (askedWaitMs ?? backoff));
+        askedWaitMs = undefined;
+        if (remaining() <= 0) throw timedOut();
+        const outcome = await exchange(
+          task.pollingUrl,
+          { method: "GET", headers: { "x-key": options.apiKey, accept: "application/json" } },
+          Math.min(remaining(), pollRequestTimeoutMs),
+          signal,
+        );
+        if (outcome.kind === "aborted") throw cancelled();
+        let problem: string | undefined;
+        let poll: ReturnType<typeof parsePollResponse>;
+        if (outcome.kind === "timeout") {
+          if (remaining() <= 0) throw timedOut();
+          problem = "the status request timed out";
+        } else if (outcome.kind === "network") {
+          problem = `connection failed (${outcome.reason})`;
+        } else if (outcome.status === 200) {
+          poll = parsePollResponse(parseJsonBody(outcome.text));
+          if (!poll) problem = `unreadable status answer (${upstreamMessage(undefined, outcome.text) ?? "empty body"})`;
+        } else if (outcome.status === 429 || outcome.status >= 500) {
+          const message = upstreamMessage(parseJsonBody(outcome.text), outcome.text);
+          problem = `HTTP ${outcome.status}${message ? `: ${message}` : ""}`;
+          askedWaitMs = parseRetryAfter(outcome.headers.get("retry-after"), now());
+        } else {
+          const message = upstreamMessage(parseJsonBody(outcome.text), outcome.text);
+          const keyProblem = outcome.status === 401 || outcome.status === 403;
+          throw new FluxFillError(
+            "upstream_failed",
+            `${keyProblem ? "Black Forest Labs rejected the API key" : "Black Forest Labs refused the status request"} for task ${task.id} (HTTP ${outcome.status}${message ? `: ${message}` : ""}). The task itself may still finish; ${EXPIRY_NOTE}`,
+            {
+              suggestion: keyProblem
+                ? "Check BFL_API_KEY, and that it belongs to the host in the polling URL."
+                : "Try fetching the task again later by its id.",
+              details: { ...taskFacts, httpStatus: outcome.status },
+            },
+          );
+        }
+        if (problem !== undefined || !poll) {
+          failures++;
+          lastProblem = problem ?? "no status";
+          if (failures >= MAX_CONSECUTIVE_POLL_FAILURES) {
+            throw new FluxFillError(
+              "upstream_failed",
+              `The status of Black Forest Labs task ${task.id} could not be read ${failures} times in a row (last: ${lastProblem}). The task may still finish; ${EXPIRY_NOTE}`,
+              { suggestion: "Try fetching the task again later by its id.", details: { ...taskFacts, lastStatus } },
+            );
+          }
+          progress(lastStatus, `Status check for task ${task.id} failed (${lastProblem}); retrying.`);
+          continue;
+        }
+        failures = 0;
+        lastStatus = poll.status;
+        const kind = classifyTaskStatus(poll.status);
+        if (kind === "ready") {
+          if (poll.result) return poll.result;
+          throw new FluxFillError(
+            "upstream_failed",
+            `Black Forest Labs task ${task.id} is Ready but its answer has no result.`,
+            {
+              suggestion: "Try fetching the task again by its id.",
+              details: { ...taskFacts, status: poll.status },
+            },
+          );
+        }
+        if (kind !== "pending") throw terminalStatusError(task, poll, { safetyTolerance });
+        const percent = poll.progress === undefined ? "" : ` (${Math.round(poll.progress * 100)}%)`;
+        progress(
+          poll.status,
+          `Task ${task.id}: ${poll.status}${percent}, ${(elapsed() / 1000).toFixed(1)} s elapsed.`,
+          poll.progress,
+        );
+        if (signal.aborted) throw cancelled();
+      }
+    };
+
+    /** Downloads the signed result URL without the key. Not interrupted by the signal: the result is paid for. */
+    const download = async (sampleUrl: string): Promise<Buffer> => {
+      const failed = (why: string, httpStatus?: number) =>
+        new FluxFillError(
+          "upstream_failed",
+          `The result of Black Forest Labs task ${task.id} is ready but could not be downloaded: ${why}. ${EXPIRY_NOTE}`,
+          {
+            suggestion: "Fetch the task again by its id soon, before the result expires.",
+            details: { ...taskFacts, ...(httpStatus === undefined ? {} : { httpStatus }) },
+          },
+        );
+      let url: URL;
+      try {
+        url = new URL(sampleUrl);
+      } catch {
+        throw failed("the result URL is not a URL");
+      }
+      if (url.protocol !== "https:" && url.protocol !== "http:") throw failed(`the result URL uses ${url.protocol}`);
+      const downloadDeadline = now() + downloadTimeoutMs;
+      let lastWhy = "";
+      for (let attempt = 1; attempt <= MAX_DOWNLOAD_ATTEMPTS; attempt++) {
+        const left = downloadDeadline - now();
+        if (left <= 0) break;
+        try {
+          // A fresh header set: the key must never reach the delivery host.
+          const response = await doFetch(url, {
+            method: "GET",
+            headers: { accept: "image/*" },
+            signal: AbortSignal.timeout(left),
+          });
+          if (response.status === 200) {
+            const declared = Number(response.headers.get("content-length"));
+            if (declared > MAX_SAMPLE_BYTES)
+              throw failed(`it is ${declared} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
+            const bytes = Buffer.from(await response.arrayBuffer());
+            if (bytes.length > MAX_SAMPLE_BYTES)
+              throw failed(`it is ${bytes.length} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
+            return bytes;
+          }
+          const text = await response.text().catch(() => "");
+          const message = upstreamMessage(parseJsonBody(text), text);
+          const why = `HTTP ${response.status}${message ? ` (${message})` : ""}${response.status === 403 ? ", the signed URL may have expired" : ""}`;
+          if (response.status < 500 && response.status !== 429) throw failed(why, response.status);
+          lastWhy = why;
+        } catch (error) {
+          if (error instanceof FluxFillError) throw error;
+          lastWhy =
+            error instanceof Error && error.name === "TimeoutError"
+              ? "the download timed out"
+              : networkReason(error).reason;
+        }
+        if (attempt < MAX_DOWNLOAD_ATTEMPTS) {
+          await sleep(
+            Math.min(backoffDelayMs(attempt, 200, 2000), Math.max(0, downloadDeadline - now())),
+            NEVER_ABORTS,
+          );
+        }
+      }
+      throw failed(lastWhy || "the download timed out");
+    };
+
+    const result = await pollUntilReady();
+    const sample = result.sample;
+    if (typeof sample !== "string") {
+      throw new FluxFillError(
+        "upstream_failed",
+        `Black Forest Labs task ${task.id} is Ready but gives no result URL.`,
+        {
+          suggestion: "Try fetching the task again by its id.",
+          details: { ...taskFacts },
+        },
+      );
+    }
+    progress("Downloading", `Task ${task.id} is ready; downloading the result.`, 1);
+    const checked = await checkSample(await download(sample), task.id);
+    const notes = [...checked.notes];
+    if (checked.width !== request.image.width || checked.height !== request.image.height) {
+      notes.push(
+        `The upstream returned ${checked.width}x${checked.height}, the input was ${request.image.width}x${request.image.height}.`,
+      );
+    }
+    const seed = typeof result.seed === "number" && Number.isInteger(result.seed) ? result.seed : request.params.seed;
+    return {
+      provider: "bfl",
+      bytes: checked.bytes,
+      format: checked.format,
+      upstreamId: task.id,
+      ...(task.cost === undefined ? {} : { cost: task.cost }),
+      ...(seed === undefined ? {} : { seed }),
+      notes,
+    };
+  }
+
+  return {
+    name: "bfl",
+    async fill(request, context) {
+      try {
+        return await fill(request, context);
+      } catch (error) {
+        throw redactError(error, [options.apiKey, request.params.webhook_secret ?? ""]);
+      }
+    },
+  };
+}

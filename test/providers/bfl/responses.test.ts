@@ -1,0 +1,284 @@
+import { describe, expect, it } from "vitest";
+import {
+  classifyTaskStatus,
+  compactDetails,
+  formatValidationItem,
+  parseJsonBody,
+  parsePollResponse,
+  parseSubmitResponse,
+  progressFraction,
+  submitHttpError,
+  terminalStatusError,
+  upstreamMessage,
+} from "../../../src/providers/bfl/responses.js";
+
+const TASK = { id: "task-1", pollingUrl: "https://api.eu.bfl.ai/v1/get_result?id=task-1" };
+
+describe("parseJsonBody", () => {
+  it("parses JSON and returns undefined for anything else", () => {
+    expect(parseJsonBody('{"a":1}')).toEqual({ a: 1 });
+    expect(parseJsonBody("<html>")).toBeUndefined();
+    expect(parseJsonBody("")).toBeUndefined();
+    expect(parseJsonBody("  ")).toBeUndefined();
+  });
+});
+
+describe("formatValidationItem", () => {
+  it("drops the leading body and joins the location", () => {
+    expect(
+      formatValidationItem({ loc: ["body", "steps"], msg: "Input should be less than or equal to 50", type: "x" }),
+    ).toBe("steps: Input should be less than or equal to 50");
+    expect(formatValidationItem({ loc: ["body", "a", 0, "b"], msg: "m" })).toBe("a.0.b: m");
+    expect(formatValidationItem({ loc: ["query", "id"], msg: "m" })).toBe("query.id: m");
+  });
+
+  it("copes with items without loc or msg", () => {
+    expect(formatValidationItem({ msg: "only message" })).toBe("only message");
+    expect(formatValidationItem({ loc: ["body"], msg: "whole body" })).toBe("whole body");
+    expect(formatValidationItem("plain")).toBe('"plain"');
+    expect(formatValidationItem({ loc: ["body", "x"] })).toBe('x: {"loc":["body","x"]}');
+  });
+});
+
+describe("upstreamMessage", () => {
+  it("reads detail as a string", () => {
+    expect(upstreamMessage({ detail: "Insufficient credits" }, "")).toBe("Insufficient credits");
+  });
+
+  it("joins a FastAPI validation list", () => {
+    const body = {
+      detail: [
+        { loc: ["body", "image"], msg: "Field required", type: "missing" },
+        { loc: ["body", "guidance"], msg: "Input should be greater than or equal to 1.5", type: "greater_than_equal" },
+      ],
+    };
+    expect(upstreamMessage(body, "")).toBe(
+      "image: Field required; guidance: Input should be greater than or equal to 1.5",
+    );
+  });
+
+  it("reads a nested detail object, then message, then error", () => {
+    expect(upstreamMessage({ detail: { message: "nested" } }, "")).toBe("nested");
+    expect(upstreamMessage({ detail: { code: 7 } }, "")).toBe('{"code":7}');
+    expect(upstreamMessage({ message: "by message" }, "")).toBe("by message");
+    expect(upstreamMessage({ error: "by error" }, "")).toBe("by error");
+  });
+
+  it("falls back to the raw text without tags, whitespace collapsed and clipped", () => {
+    expect(upstreamMessage(undefined, "<html><h1>Bad\n  Gateway</h1></html>")).toBe("Bad Gateway");
+    const long = upstreamMessage(undefined, "x".repeat(2000));
+    expect(long).toHaveLength(501);
+    expect(long?.endsWith("…")).toBe(true);
+  });
+
+  it("is undefined when there is nothing to say", () => {
+    expect(upstreamMessage(undefined, "")).toBeUndefined();
+    expect(upstreamMessage({ detail: "  " }, "   ")).toBeUndefined();
+    expect(upstreamMessage({}, "")).toBeUndefined();
+  });
+});
+
+describe("parseSubmitResponse", () => {
+  it("uses the polling_url exactly as given, and the cost", () => {
+    expect(
+      parseSubmitResponse(
+        { id: "a", polling_url: "https://api.us1.bfl.ai/v1/get_result?id=a", cost: 5 },
+        "https://api.bfl.ai",
+      ),
+    ).toEqual({
+      id: "a",
+      pollingUrl: "https://api.us1.bfl.ai/v1/get_result?id=a",
+      cost: 5,
+    });
+  });
+
+  it("falls back to {baseUrl}/v1/get_result?id= for a webhook answer or an unusable polling_url", () => {
+    const expected = { id: "a b", pollingUrl: "https://api.bfl.ai/v1/get_result?id=a%20b", cost: undefined };
+    expect(
+      parseSubmitResponse({ id: "a b", status: "Pending", webhook_url: "https://h" }, "https://api.bfl.ai/"),
+    ).toEqual(expected);
+    expect(parseSubmitResponse({ id: "a b", polling_url: "not a url" }, "https://api.bfl.ai")).toEqual(expected);
+    expect(parseSubmitResponse({ id: "a b", polling_url: "file:///etc/passwd" }, "https://api.bfl.ai")).toEqual(
+      expected,
+    );
+  });
+
+  it("ignores a non-numeric cost", () => {
+    expect(parseSubmitResponse({ id: "a", polling_url: "https://h/p", cost: "5" }, "https://x")?.cost).toBeUndefined();
+  });
+
+  it.each([undefined, null, [], "id", {}, { id: 5 }, { id: "  " }])("no usable id in %j → undefined", (body) => {
+    expect(parseSubmitResponse(body, "https://x")).toBeUndefined();
+  });
+});
+
+describe("progressFraction", () => {
+  it.each([
+    [0, 0],
+    [0.42, 0.42],
+    [1, 1],
+    [42, 0.42],
+    [100, 1],
+    [250, 1],
+  ])("%j → %j", (input, out) => {
+    expect(progressFraction(input)).toBeCloseTo(out);
+  });
+
+  it.each([null, undefined, -0.1, Number.NaN, "0.5"])("%j → undefined", (input) => {
+    expect(progressFraction(input)).toBeUndefined();
+  });
+});
+
+describe("parsePollResponse", () => {
+  it("reads status, progress, result and details", () => {
+    expect(
+      parsePollResponse({
+        id: "a",
+        status: "Ready",
+        result: { sample: "https://d/s.jpg" },
+        progress: null,
+        details: null,
+      }),
+    ).toEqual({
+      id: "a",
+      status: "Ready",
+      progress: undefined,
+      result: { sample: "https://d/s.jpg" },
+      details: undefined,
+    });
+    expect(parsePollResponse({ status: "Pending", progress: 0.5, details: { q: 1 } })).toMatchObject({
+      status: "Pending",
+      progress: 0.5,
+      details: { q: 1 },
+    });
+  });
+
+  it.each([undefined, "Ready", [], {}, { status: 3 }])("no string status in %j → undefined", (body) => {
+    expect(parsePollResponse(body)).toBeUndefined();
+  });
+});
+
+describe("classifyTaskStatus", () => {
+  it.each([
+    ["Pending", "pending"],
+    ["Queued", "pending"],
+    ["Processing", "pending"],
+    ["Ready", "ready"],
+    ["Request Moderated", "request_moderated"],
+    ["Content Moderated", "content_moderated"],
+    ["Error", "failed"],
+    ["Failed", "failed"],
+    ["Task not found", "failed"],
+    // Anything else fails fast instead of being waited on until the deadline.
+    ["pending", "failed"],
+    ["READY", "failed"],
+    ["Exploded", "failed"],
+    ["", "failed"],
+  ])("%j → %s", (status, expected) => {
+    expect(classifyTaskStatus(status)).toBe(expected);
+  });
+});
+
+describe("compactDetails", () => {
+  it("keeps small details, clips large ones to text, drops null", () => {
+    expect(compactDetails({ a: 1 })).toEqual({ a: 1 });
+    expect(compactDetails(null)).toBeUndefined();
+    const big = compactDetails({ text: "y".repeat(1000) });
+    expect(typeof big).toBe("string");
+    expect((big as string).length).toBeLessThanOrEqual(501);
+  });
+});
+
+describe("terminalStatusError", () => {
+  it("Request Moderated → upstream_moderated about the request, with the current tolerance", () => {
+    const error = terminalStatusError(
+      TASK,
+      { status: "Request Moderated", details: { "Moderation Reasons": ["X"] } },
+      { safetyTolerance: 2 },
+    );
+    expect(error.kind).toBe("upstream_moderated");
+    expect(error.message).toContain("task-1");
+    expect(error.message).toContain("the request (image, mask or prompt) was flagged");
+    expect(error.message).toContain('Upstream details: {"Moderation Reasons":["X"]}');
+    expect(error.suggestion).toContain("currently 2");
+    expect(error.details).toEqual({
+      provider: "bfl",
+      taskId: "task-1",
+      status: "Request Moderated",
+      upstreamDetails: { "Moderation Reasons": ["X"] },
+      safetyTolerance: 2,
+    });
+  });
+
+  it("Content Moderated → about the generated result; suggests the seed", () => {
+    const error = terminalStatusError(
+      TASK,
+      { status: "Content Moderated", details: undefined },
+      { safetyTolerance: undefined },
+    );
+    expect(error.message).toContain("the generated result was flagged and withheld");
+    expect(error.message).toContain("safety_tolerance was the default 2");
+    expect(error.suggestion).toContain("or the seed");
+  });
+
+  it("at tolerance 6, suggests changing the content instead", () => {
+    const error = terminalStatusError(
+      TASK,
+      { status: "Content Moderated", details: undefined },
+      { safetyTolerance: 6 },
+    );
+    expect(error.suggestion).toContain("already at its most permissive (6)");
+  });
+
+  it.each(["Error", "Failed", "Task not found"])("%s → upstream_failed with the status", (status) => {
+    const error = terminalStatusError(TASK, { status, details: { error: "boom" } }, { safetyTolerance: 2 });
+    expect(error.kind).toBe("upstream_failed");
+    expect(error.message).toBe(
+      `Black Forest Labs task task-1 ended with status "${status}". Upstream details: {"error":"boom"}.`,
+    );
+    expect(error.details).toMatchObject({ taskId: "task-1", status, upstreamDetails: { error: "boom" } });
+  });
+
+  it("an unknown status → upstream_failed saying it is unrecognised", () => {
+    const error = terminalStatusError(TASK, { status: "Exploded", details: undefined }, { safetyTolerance: 2 });
+    expect(error.kind).toBe("upstream_failed");
+    expect(error.message).toBe('Black Forest Labs task task-1 ended with an unrecognised status "Exploded".');
+  });
+});
+
+describe("submitHttpError", () => {
+  it.each([
+    [401, "upstream_failed", /rejected the API key \(HTTP 401: m\)/],
+    [403, "upstream_failed", /rejected the API key \(HTTP 403: m\)/],
+    [402, "upstream_credits", /out of credits \(HTTP 402: m\)/],
+    [413, "too_large", /too large \(HTTP 413: m\)/],
+    [422, "bad_input", /invalid \(HTTP 422\): m\./],
+    [429, "upstream_rate_limited", /HTTP 429/],
+    [400, "upstream_failed", /rejected the submit with HTTP 400: m\./],
+    [404, "upstream_failed", /rejected the submit with HTTP 404: m\./],
+    [500, "upstream_failed", /HTTP 500: m\. Whether a task was created .* NOT resubmitted/],
+    [503, "upstream_failed", /HTTP 503: m\. Whether a task was created/],
+  ] as const)("HTTP %i → %s", (status, kind, pattern) => {
+    const error = submitHttpError(status, "m");
+    expect(error.kind).toBe(kind);
+    expect(error.message).toMatch(pattern);
+    expect(error.suggestion).toBeTruthy();
+    expect(error.details).toMatchObject({ provider: "bfl", httpStatus: status, upstreamMessage: "m" });
+  });
+
+  it("marks 5xx as outcome unknown and points at the dashboard", () => {
+    const error = submitHttpError(502, undefined);
+    expect(error.details).toEqual({ provider: "bfl", httpStatus: 502, outcomeUnknown: true });
+    expect(error.suggestion).toContain("dashboard.bfl.ai");
+  });
+
+  it("says so when a 422 comes without details", () => {
+    expect(submitHttpError(422, undefined).message).toBe(
+      "Black Forest Labs rejected the request as invalid (HTTP 422): no details given.",
+    );
+  });
+
+  it("402 suggests topping up or the local provider", () => {
+    expect(submitHttpError(402, undefined).suggestion).toMatch(/dashboard\.bfl\.ai.*FLUX_FILL_PROVIDER=local/);
+  });
+});
