@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { type Emulator, fillColour, startEmulator } from "../helpers/emulator.js";
 import { decodeRaw, makeMask, makePhoto, makeRgbaWithHole, noisePixels, encodeRaster, pixelAt } from "../helpers/images.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { startInMemory, tempDir, type TestServer } from "../helpers/mcp.js";
 
 const KEY = "test-secret-key-4f9a";
 let emulator: Emulator;
@@ -231,15 +231,19 @@ describe("flux_fill input errors", () => {
   });
 
   it("refuses a path outside the allowed roots, naming the setting and the config line", async () => {
-    const server = await start({ FLUX_FILL_ALLOWED_DIRS: "" });
-    const outside = await (await import("../helpers/mcp.js")).tempDir("outside-");
+    const allowed = await tempDir("allowed-");
+    const outside = await tempDir("outside-");
+    const server = await start({ FLUX_FILL_ALLOWED_DIRS: allowed });
     const { image, mask } = await writeInputs(outside);
-    const inside = path.join(server.workDir, "link.jpg");
+    const inside = path.join(allowed, "link.jpg");
     await symlink(image, inside);
-    for (const reference of [image, inside, `${server.workDir}/../${path.basename(outside)}/photo.jpg`]) {
-      const result = await call(server, { image: reference, mask });
-      expect(result.isError).toBe(true);
+    await writeFile(path.join(allowed, "mask.png"), await readFile(mask));
+    for (const reference of [image, inside, `${allowed}/../${path.basename(outside)}/photo.jpg`, `file://${image}`]) {
+      const result = await call(server, { image: reference, mask: path.join(allowed, "mask.png") });
+      expect(result.isError, reference).toBe(true);
+      expect(text(result)).toContain("not_allowed");
       expect(text(result)).toContain("FLUX_FILL_ALLOWED_DIRS");
+      expect(text(result)).toMatch(/"env": \{ "FLUX_FILL_ALLOWED_DIRS": /);
     }
     expect(emulator.submitCount).toBe(0);
   });
