@@ -1,21 +1,24 @@
 /**
- * One working picture of the engine: RGB as floats (0..255, interleaved) plus the hole, 1 = unknown.
- * Hole pixels hold the current estimate; known pixels are never written.
+ * One working picture of the engine: interleaved float channels (RGB 0..255 first, then any texture
+ * features) plus the hole, 1 = unknown. Hole pixels hold the current estimate; known pixels are never written.
  */
 export interface Level {
   width: number;
   height: number;
+  channels: number;
   pixels: Float32Array;
   hole: Uint8Array;
 }
 
-export const CHANNELS = 3;
+/** The colour channels, always the first ones of a level. */
+export const COLOR_CHANNELS = 3;
 
-export function createLevel(width: number, height: number): Level {
+export function createLevel(width: number, height: number, channels: number): Level {
   return {
     width,
     height,
-    pixels: new Float32Array(width * height * CHANNELS),
+    channels,
+    pixels: new Float32Array(width * height * channels),
     hole: new Uint8Array(width * height),
   };
 }

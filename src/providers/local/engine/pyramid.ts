@@ -1,4 +1,4 @@
-import { CHANNELS, createLevel, type Level } from "./level.js";
+import { createLevel, type Level } from "./level.js";
 
 /**
  * Halves a level (2×2 blocks, odd sizes round up). A coarse pixel's value is the mean of the *known* fine
@@ -8,16 +8,15 @@ import { CHANNELS, createLevel, type Level } from "./level.js";
  * diffusion solver, which wants as many known pixels as it can get).
  */
 export function downsample(fine: Level, holeRule: "any" | "all"): Level {
-  const { width: fw, height: fh, pixels: fp, hole: fhole } = fine;
+  const { width: fw, height: fh, channels: nc, pixels: fp, hole: fhole } = fine;
   const cw = (fw + 1) >> 1;
   const ch = (fh + 1) >> 1;
-  const coarse = createLevel(cw, ch);
+  const coarse = createLevel(cw, ch, nc);
   const cp = coarse.pixels;
+  const sum = new Float64Array(nc);
   for (let y = 0; y < ch; y++) {
     for (let x = 0; x < cw; x++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
+      sum.fill(0);
       let known = 0;
       let total = 0;
       for (let dy = 0; dy < 2; dy++) {
@@ -30,18 +29,14 @@ export function downsample(fine: Level, holeRule: "any" | "all"): Level {
           const fi = fy * fw + fx;
           if (fhole[fi]) continue;
           known++;
-          r += fp[fi * CHANNELS]!;
-          g += fp[fi * CHANNELS + 1]!;
-          b += fp[fi * CHANNELS + 2]!;
+          for (let c = 0; c < nc; c++) sum[c]! += fp[fi * nc + c]!;
         }
       }
       const ci = y * cw + x;
       const isHole = holeRule === "any" ? known < total : known === 0;
       coarse.hole[ci] = isHole ? 1 : 0;
       if (known > 0) {
-        cp[ci * CHANNELS] = r / known;
-        cp[ci * CHANNELS + 1] = g / known;
-        cp[ci * CHANNELS + 2] = b / known;
+        for (let c = 0; c < nc; c++) cp[ci * nc + c] = sum[c]! / known;
       }
     }
   }
@@ -54,7 +49,7 @@ export function downsample(fine: Level, holeRule: "any" | "all"): Level {
  */
 export function upsampleIntoHole(coarse: Level, fine: Level): void {
   const { width: cw, height: ch, pixels: cp } = coarse;
-  const { width: fw, height: fh, pixels: fp, hole } = fine;
+  const { width: fw, height: fh, channels: nc, pixels: fp, hole } = fine;
   for (let y = 0; y < fh; y++) {
     // Centre of fine pixel y in coarse coordinates.
     const cy = Math.min(Math.max((y + 0.5) / 2 - 0.5, 0), ch - 1);
@@ -68,14 +63,14 @@ export function upsampleIntoHole(coarse: Level, fine: Level): void {
       const x0 = Math.floor(cx);
       const x1 = Math.min(x0 + 1, cw - 1);
       const wx = cx - x0;
-      const i00 = (y0 * cw + x0) * CHANNELS;
-      const i01 = (y0 * cw + x1) * CHANNELS;
-      const i10 = (y1 * cw + x0) * CHANNELS;
-      const i11 = (y1 * cw + x1) * CHANNELS;
-      for (let c = 0; c < CHANNELS; c++) {
+      const i00 = (y0 * cw + x0) * nc;
+      const i01 = (y0 * cw + x1) * nc;
+      const i10 = (y1 * cw + x0) * nc;
+      const i11 = (y1 * cw + x1) * nc;
+      for (let c = 0; c < nc; c++) {
         const top = cp[i00 + c]! * (1 - wx) + cp[i01 + c]! * wx;
         const bottom = cp[i10 + c]! * (1 - wx) + cp[i11 + c]! * wx;
-        fp[fi * CHANNELS + c] = top * (1 - wy) + bottom * wy;
+        fp[fi * nc + c] = top * (1 - wy) + bottom * wy;
       }
     }
   }

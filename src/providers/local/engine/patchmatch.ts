@@ -1,0 +1,215 @@
+import { holeIntegral, type Level } from "./level.js";
+import type { Random } from "./rng.js";
+
+/** Patches are (2·PATCH_RADIUS+1)² pixels; 7×7 is the usual trade-off between structure and speed. */
+export const PATCH_RADIUS = 3;
+const PATCH_SIDE = 2 * PATCH_RADIUS + 1;
+
+/**
+ * Patches are identified by their centre's pixel index and always lie fully inside the level.
+ * Targets: patches that overlap the hole (their pixels get synthesised).
+ * Sources: patches with no hole pixel (what may be copied), flagged in `valid` and listed in `validList`.
+ */
+export interface PatchSets {
+  targets: Int32Array;
+  valid: Uint8Array;
+  validList: Int32Array;
+}
+
+/** Nearest-neighbour field: for each target centre, the best source centre found so far and its distance. */
+export interface Field {
+  /** Source centre per pixel index; -1 where the pixel is not a target centre. */
+  nnf: Int32Array;
+  /** Sum of squared RGB differences over the patch. */
+  dist: Float32Array;
+}
+
+export function findPatches(level: Level): PatchSets {
+  const { width: w, height: h } = level;
+  const r = PATCH_RADIUS;
+  const table = holeIntegral(level);
+  const stride = w + 1;
+  const valid = new Uint8Array(w * h);
+  const targets: number[] = [];
+  let validCount = 0;
+  for (let y = r; y < h - r; y++) {
+    const top = (y - r) * stride;
+    const bottom = (y + r + 1) * stride;
+    for (let x = r; x < w - r; x++) {
+      const inHole = table[bottom + x + r + 1]! - table[bottom + x - r]! - table[top + x + r + 1]! + table[top + x - r]!;
+      const i = y * w + x;
+      if (inHole === 0) {
+        valid[i] = 1;
+        validCount++;
+      } else {
+        targets.push(i);
+      }
+    }
+  }
+  const validList = new Int32Array(validCount);
+  let k = 0;
+  for (let i = 0; i < valid.length; i++) if (valid[i]) validList[k++] = i;
+  return { targets: Int32Array.from(targets), valid, validList };
+}
+
+/**
+ * Sum of squared differences between the patches centred at `t` and `s`, abandoned (returning a value
+ * ≥ `bound`) as soon as it reaches `bound`.
+ */
+export function patchDistance(level: Level, t: number, s: number, bound: number): number {
+  const { pixels, width, channels } = level;
+  const rowLength = PATCH_SIDE * channels;
+  let d = 0;
+  let ti = (t - PATCH_RADIUS * width - PATCH_RADIUS) * channels;
+  let si = (s - PATCH_RADIUS * width - PATCH_RADIUS) * channels;
+  const rowStep = width * channels;
+  for (let row = 0; row < PATCH_SIDE; row++) {
+    for (let k = 0; k < rowLength; k++) {
+      const diff = pixels[ti + k]! - pixels[si + k]!;
+      d += diff * diff;
+    }
+    if (d >= bound) return d;
+    ti += rowStep;
+    si += rowStep;
+  }
+  return d;
+}
+
+function emptyField(size: number): Field {
+  return { nnf: new Int32Array(size).fill(-1), dist: new Float32Array(size) };
+}
+
+function randomSource(sets: PatchSets, random: Random): number {
+  return sets.validList[Math.floor(random() * sets.validList.length)]!;
+}
+
+/** A field of random valid sources (the coarsest level's start). */
+export function randomField(level: Level, sets: PatchSets, random: Random): Field {
+  const field = emptyField(level.width * level.height);
+  for (const t of sets.targets) {
+    const s = randomSource(sets, random);
+    field.nnf[t] = s;
+    field.dist[t] = patchDistance(level, t, s, Number.POSITIVE_INFINITY);
+  }
+  return field;
+}
+
+/**
+ * Carries a coarse field up one level: each fine target keeps the displacement of the coarse target that
+ * covers it, doubled. Where that lands outside the valid sources, a random source is used instead.
+ */
+export function upsampleField(coarse: Field, coarseLevel: Level, level: Level, sets: PatchSets, random: Random): Field {
+  const { width: w, height: h } = level;
+  const cw = coarseLevel.width;
+  const ch = coarseLevel.height;
+  const field = emptyField(w * h);
+  for (const t of sets.targets) {
+    const x = t % w;
+    const y = (t - x) / w;
+    const cx = Math.min(x >> 1, cw - 1);
+    const cy = Math.min(y >> 1, ch - 1);
+    let source = -1;
+    // The covering coarse pixel may not be a target centre (near the border); look at its neighbours.
+    for (let ring = 0; ring <= 1 && source < 0; ring++) {
+      for (let dy = -ring; dy <= ring && source < 0; dy++) {
+        for (let dx = -ring; dx <= ring && source < 0; dx++) {
+          const nx = cx + dx;
+          const ny = cy + dy;
+          if (nx < 0 || ny < 0 || nx >= cw || ny >= ch) continue;
+          const cs = coarse.nnf[ny * cw + nx]!;
+          if (cs < 0) continue;
+          const csx = cs % cw;
+          const csy = (cs - csx) / cw;
+          const sx = x + 2 * (csx - nx);
+          const sy = y + 2 * (csy - ny);
+          if (sx < 0 || sy < 0 || sx >= w || sy >= h) continue;
+          const s = sy * w + sx;
+          if (sets.valid[s]) source = s;
+        }
+      }
+    }
+    if (source < 0) source = randomSource(sets, random);
+    field.nnf[t] = source;
+    field.dist[t] = patchDistance(level, t, source, Number.POSITIVE_INFINITY);
+  }
+  return field;
+}
+
+/** Recomputes every target's distance after the hole estimate changed (a voting step). */
+export function refreshDistances(level: Level, sets: PatchSets, field: Field): void {
+  for (const t of sets.targets) {
+    field.dist[t] = patchDistance(level, t, field.nnf[t]!, Number.POSITIVE_INFINITY);
+  }
+}
+
+/**
+ * PatchMatch (Barnes et al. 2009): alternating scan-order sweeps that propagate good matches from the
+ * previous neighbour and then try random sources at exponentially shrinking radii around the best one.
+ * `searchRadius` bounds the random search (local sources keep local texture and colours); 0 keeps only
+ * propagation (cheap refinement at the finest, capped levels).
+ */
+export function improveField(
+  level: Level,
+  sets: PatchSets,
+  field: Field,
+  iterations: number,
+  random: Random,
+  searchRadius: number,
+): void {
+  const { width: w, height: h } = level;
+  const { targets, valid } = sets;
+  const { nnf, dist } = field;
+  const r = PATCH_RADIUS;
+  const maxRadius = Math.min(Math.max(w, h), Math.floor(searchRadius));
+  const xMax = w - 1 - r;
+  const yMax = h - 1 - r;
+  for (let it = 0; it < iterations; it++) {
+    const forward = it % 2 === 0;
+    const step = forward ? 1 : -1;
+    for (let k = 0; k < targets.length; k++) {
+      const t = targets[forward ? k : targets.length - 1 - k]!;
+      let best = nnf[t]!;
+      let bestD = dist[t]!;
+      // Propagation: the horizontal and vertical neighbour already visited in this sweep.
+      const horizontal = nnf[t - step] ?? -1;
+      if (horizontal >= 0) {
+        const candidate = horizontal + step;
+        if (candidate !== best && valid[candidate]) {
+          const d = patchDistance(level, t, candidate, bestD);
+          if (d < bestD) {
+            best = candidate;
+            bestD = d;
+          }
+        }
+      }
+      const vertical = nnf[t - step * w] ?? -1;
+      if (vertical >= 0) {
+        const candidate = vertical + step * w;
+        if (candidate !== best && valid[candidate]) {
+          const d = patchDistance(level, t, candidate, bestD);
+          if (d < bestD) {
+            best = candidate;
+            bestD = d;
+          }
+        }
+      }
+      if (maxRadius >= 1) {
+        const bx = best % w;
+        const by = (best - bx) / w;
+        for (let radius = maxRadius; radius >= 1; radius >>= 1) {
+          const cx = Math.max(r, Math.min(xMax, bx + Math.floor((2 * random() - 1) * radius + 0.5)));
+          const cy = Math.max(r, Math.min(yMax, by + Math.floor((2 * random() - 1) * radius + 0.5)));
+          const candidate = cy * w + cx;
+          if (candidate === best || !valid[candidate]) continue;
+          const d = patchDistance(level, t, candidate, bestD);
+          if (d < bestD) {
+            best = candidate;
+            bestD = d;
+          }
+        }
+      }
+      nnf[t] = best;
+      dist[t] = bestD;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import sharp from "sharp";
+import { FluxFillError } from "../../errors.js";
+import type { FillContext, FillOutput, FillRequest, Provider, RasterImage } from "../types.js";
+import { cancelledError, runEngine } from "./run.js";
+
+export const PROMPT_IGNORED_NOTE =
+  "The local engine ignores the prompt: it continues the surrounding texture. Set BFL_API_KEY to use FLUX.1 Fill [pro].";
+
+const JPEG_QUALITY = 92;
+
+export interface LocalProviderOptions {
+  /** Run the engine in a worker thread when available (default true). */
+  useWorker?: boolean;
+}
+
+/**
+ * The embedded offline engine: exemplar-based inpainting that continues the surrounding texture, with no
+ * network and no key. The prompt is ignored (and the caller told so).
+ */
+export function createLocalProvider(options: LocalProviderOptions = {}): Provider {
+  return {
+    name: "local",
+    async fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
+      const started = Date.now();
+      const report = (status: string, message: string, fraction?: number) =>
+        context.onProgress?.({ status, elapsedMs: Date.now() - started, message, ...(fraction === undefined ? {} : { fraction }) });
+      if (context.signal.aborted) throw cancelledError();
+      const seed = request.params.seed ?? Math.floor(Math.random() * 2 ** 31);
+      report("start", "Local engine started.", 0);
+      const filled = await runEngine(
+        { image: toRgb(request.image), mask: request.mask, seed },
+        {
+          signal: context.signal,
+          onProgress: (progress) => report(progress.stage, progress.message, 0.95 * progress.fraction),
+          ...(options.useWorker === undefined ? {} : { useWorker: options.useWorker }),
+        },
+      );
+      if (context.signal.aborted) throw cancelledError();
+      const format = request.params.output_format;
+      report("encode", `Encoding the result as ${format}.`, 0.95);
+      const bytes = await encode(filled, format);
+      report("done", "Local fill complete.", 1);
+      const notes = request.params.prompt.trim() === "" ? [] : [PROMPT_IGNORED_NOTE];
+      return { provider: "local", bytes, format, seed, notes };
+    },
+  };
+}
+
+function encode(image: RasterImage, format: "jpeg" | "png"): Promise<Buffer> {
+  const pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } });
+  return format === "jpeg" ? pipeline.jpeg({ quality: JPEG_QUALITY }).toBuffer() : pipeline.png().toBuffer();
+}
+
+/** The pipeline hands over opaque RGB; tolerate RGBA or grey by converting rather than failing. */
+function toRgb(image: RasterImage): RasterImage {
+  if (image.channels === 3) return image;
+  const pixels = image.width * image.height;
+  if (image.data.length !== pixels * image.channels) {
+    throw new FluxFillError("bad_input", `The image buffer holds ${image.data.length} bytes, not ${image.width}×${image.height}×${image.channels}.`);
+  }
+  const data = Buffer.alloc(pixels * 3);
+  for (let i = 0; i < pixels; i++) {
+    for (let c = 0; c < 3; c++) data[i * 3 + c] = image.data[i * image.channels + (image.channels === 1 ? 0 : c)]!;
+  }
+  return { data, width: image.width, height: image.height, channels: 3 };
+}

@@ -1,0 +1,38 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { isFluxFillError } from "../../errors.js";
+import { inpaintSteps } from "./engine/index.js";
+import type { EngineJob, WorkerMessage } from "./run.js";
+
+/** Worker-thread entry: runs one engine job off the main thread and posts progress and the result back. */
+function main(): void {
+  const port = parentPort;
+  if (port === null) return;
+  const job = workerData as EngineJob;
+  // Buffers arrive as plain Uint8Arrays after the structured clone.
+  const image = { ...job.image, data: Buffer.from(job.image.data) };
+  const mask = { ...job.mask, data: Buffer.from(job.mask.data) };
+  try {
+    const steps = inpaintSteps(image, mask, { seed: job.seed });
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        const { data, width, height } = step.value;
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const message: WorkerMessage = { type: "result", data: bytes, width, height };
+        port.postMessage(message, [bytes.buffer as ArrayBuffer]);
+        return;
+      }
+      const message: WorkerMessage = { type: "progress", progress: step.value };
+      port.postMessage(message);
+    }
+  } catch (error) {
+    const message: WorkerMessage = {
+      type: "error",
+      kind: isFluxFillError(error) ? error.kind : "internal",
+      message: error instanceof Error ? error.message : String(error),
+    };
+    port.postMessage(message);
+  }
+}
+
+main();
