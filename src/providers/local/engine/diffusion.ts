@@ -10,9 +10,10 @@ const OVER_RELAXATION = 1.6;
  * Fills the hole of `level` in place with a smooth membrane (the solution of Laplace's equation with the
  * known pixels as boundary values): exact for constant and linear images, and the starting point that
  * exemplar synthesis refines. Solved coarse-to-fine so large holes converge in a few sweeps per level.
- * With no known pixel at all the hole becomes mid-grey.
+ * With no known pixel at all the hole becomes mid-grey. `active` (default: the whole hole) limits the
+ * finest level's sweeps to the pixels that matter to the caller.
  */
-export function diffusionFill(level: Level): void {
+export function diffusionFill(level: Level, active?: Int32Array): void {
   const holes = holeIndices(level.hole);
   if (holes.length === 0) return;
   const { width: w, height: h } = level;
@@ -23,7 +24,7 @@ export function diffusionFill(level: Level): void {
     diffusionFill(coarse);
     upsampleIntoHole(coarse, level);
   }
-  relax(level, holes, SWEEPS_PER_LEVEL);
+  relax(level, active ?? holes, SWEEPS_PER_LEVEL);
 }
 
 function fillWithKnownMean(level: Level, holes: Int32Array): void {
@@ -132,7 +133,12 @@ export function matchBoundary(level: Level, proposal: Int32Array): void {
     }
   }
   if (ringSize === 0) return;
-  diffusionFill(correction);
+  // Only the hole's values matter (the ring cuts it off from the rest), so only they are relaxed at full size.
+  const inside: number[] = [];
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) if (hole[(y + y0) * w + x + x0]) inside.push(y * cw + x);
+  }
+  diffusionFill(correction, Int32Array.from(inside));
   for (let y = 0; y < ch; y++) {
     for (let x = 0; x < cw; x++) {
       const i = (y + y0) * w + x + x0;

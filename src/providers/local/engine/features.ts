@@ -14,15 +14,17 @@ export function withTextureFeatures(level: Level, radius: number, weight: number
   const gx = new Float32Array(size);
   const gy = new Float32Array(size);
   const count = new Float32Array(size);
-  const luma = (i: number) =>
-    0.299 * pixels[i * COLOR_CHANNELS]! + 0.587 * pixels[i * COLOR_CHANNELS + 1]! + 0.114 * pixels[i * COLOR_CHANNELS + 2]!;
+  const luma = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    luma[i] = 0.299 * pixels[i * COLOR_CHANNELS]! + 0.587 * pixels[i * COLOR_CHANNELS + 1]! + 0.114 * pixels[i * COLOR_CHANNELS + 2]!;
+  }
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
       if (hole[i]) continue;
-      const l = luma(i);
-      const right = x + 1 < w && !hole[i + 1] ? Math.abs(luma(i + 1) - l) : -1;
-      const down = y + 1 < h && !hole[i + w] ? Math.abs(luma(i + w) - l) : -1;
+      const l = luma[i]!;
+      const right = x + 1 < w && !hole[i + 1] ? Math.abs(luma[i + 1]! - l) : -1;
+      const down = y + 1 < h && !hole[i + w] ? Math.abs(luma[i + w]! - l) : -1;
       if (right < 0 && down < 0) continue;
       // A pixel with only one valid direction reuses it for the other (edges of the hole, image border).
       gx[i] = right >= 0 ? right : down;

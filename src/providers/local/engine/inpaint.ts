@@ -1,8 +1,8 @@
 import { FluxFillError } from "../../../errors.js";
 import type { RasterImage } from "../../types.js";
 import { diffusionFill, matchBoundary } from "./diffusion.js";
-import { createLevel, type Level } from "./level.js";
 import { withTextureFeatures } from "./features.js";
+import { createLevel, type Level } from "./level.js";
 import {
   type Field,
   findPatches,
@@ -34,12 +34,20 @@ export interface EngineProgress {
 const COARSEST_THICKNESS = PATCH_RADIUS;
 /** …or when the next level would be narrower than this (a few patches across). */
 const MIN_LEVEL_SIDE = 4 * (2 * PATCH_RADIUS + 1);
-/** Above this many target patches a level only refines the field it inherited (time stays bounded). */
+/** Above this many target patches a level (not the coarsest) only re-votes the matches it inherited. */
 const HEAVY_LEVEL_TARGETS = 600_000;
 /** Vote weighting: σ² is this percentile of the patch distances (Wexler et al. use the 75th). */
 const VOTE_PERCENTILE = 0.75;
 /** Scale of the texture channels against colour in patch distances. */
 const FEATURE_WEIGHT = 3;
+/** Confidence falls by this factor per pixel of depth into the hole (Wexler et al. use 1.3). */
+const CONFIDENCE_BASE = 1.3;
+/** Random search reaches this many hole thicknesses around the current match… */
+const SEARCH_THICKNESSES = 8;
+/** …but never less than this many pixels. */
+const MIN_SEARCH_RADIUS = 32;
+/** At the finest level of a pyramid only small corrections of the inherited matches are sought. */
+const FINEST_SEARCH_RADIUS = 8;
 
 interface Schedule {
   emIterations: number;
@@ -49,10 +57,17 @@ interface Schedule {
 }
 
 /**
- * Fills the masked part of an RGB image with texture continued from its surroundings (exemplar-based
- * inpainting after Wexler, Shechtman & Irani 2007, with PatchMatch nearest-neighbour search). Only the
- * mask's bounding box plus a context band is processed. Pixels whose mask is 0 are returned bit for bit;
- * mask 255 takes the fill; values between blend linearly.
+ * Fills the masked part of an RGB image with texture continued from its surroundings. Pixels whose mask is
+ * 0 are returned bit for bit; mask 255 takes the fill; values between blend linearly.
+ *
+ * Exemplar-based inpainting after Wexler, Shechtman & Irani (2007): only the mask's bounding box plus a
+ * context band is processed; a pyramid is built down to where the hole is about a patch radius thick; the
+ * coarsest level starts from a smooth (diffusion) fill; at each level PatchMatch (Barnes et al. 2009) finds
+ * for every patch touching the hole a similar patch outside it, and the hole is re-voted from those matches
+ * (a few EM rounds), then the matches are carried one level up. Patches are compared on colour plus two
+ * texture channels (Newson et al. 2014) so smooth areas do not replace textured ones. The finest level copies
+ * the best match per pixel (no averaging, so texture stays sharp) and then blends the copy into its
+ * surroundings in the gradient domain. Levels too large to search are only re-voted, bounding the time.
  */
 export function inpaint(image: RasterImage, mask: RasterImage, options: InpaintOptions = {}): RasterImage {
   const steps = inpaintSteps(image, mask, options);
@@ -103,7 +118,7 @@ export function* inpaintSteps(
       field = randomField(level, sets, random);
     } else {
       upsampleIntoHole(coarser, level);
-      field = upsampleField(field, coarser, level, sets, random);
+      field = upsampleField(field, coarser, level, sets, random, schedules[index]!.emIterations > 0);
     }
     synthesizeLevel(entry, field, schedules[index]!, random, index === 0);
     doneWork += work[index]!;
@@ -126,13 +141,6 @@ interface PyramidEntry {
   thickness: number;
 }
 
-/** Confidence falls by this factor per pixel of depth into the hole (Wexler et al. use 1.3). */
-const CONFIDENCE_BASE = 1.3;
-/** Random search reaches this many hole thicknesses around the current match… */
-const SEARCH_THICKNESSES = 8;
-/** …but never less than this many pixels. */
-const MIN_SEARCH_RADIUS = 32;
-
 function pyramidEntry(level: Level): PyramidEntry {
   const distances = distanceToKnown(level);
   const confidence = new Float32Array(distances.length);
@@ -140,7 +148,7 @@ function pyramidEntry(level: Level): PyramidEntry {
   for (let i = 0; i < distances.length; i++) {
     const d = distances[i]!;
     if (d > thickness) thickness = d;
-    confidence[i] = CONFIDENCE_BASE ** -d;
+    confidence[i] = d === 0 ? 1 : CONFIDENCE_BASE ** -d;
   }
   return { level, sets: findPatches(level), confidence, thickness };
 }
@@ -172,15 +180,19 @@ function buildPyramid(finest: Level, levelCount: number): PyramidEntry[] {
 }
 
 function scheduleFor(index: number, levelCount: number, entry: PyramidEntry): Schedule {
-  if (entry.sets.targets.length > HEAVY_LEVEL_TARGETS) return { emIterations: 1, searchIterations: 1, searchRadius: 0 };
+  // Too big to search: the inherited matches are only re-voted at this resolution (bounded time).
+  if (entry.sets.targets.length > HEAVY_LEVEL_TARGETS && index < levelCount - 1) {
+    return { emIterations: 0, searchIterations: 0, searchRadius: 0 };
+  }
   const searchRadius = Math.max(MIN_SEARCH_RADIUS, SEARCH_THICKNESSES * entry.thickness);
   if (index === levelCount - 1) return { emIterations: 8, searchIterations: 3, searchRadius };
-  if (index === 0) return { emIterations: 2, searchIterations: 2, searchRadius };
-  return { emIterations: 4, searchIterations: 2, searchRadius };
+  // The finest level inherits a good field: one EM step with a local search is enough there.
+  if (index === 0 && levelCount > 1) return { emIterations: 1, searchIterations: 2, searchRadius: FINEST_SEARCH_RADIUS };
+  return { emIterations: 3, searchIterations: 2, searchRadius };
 }
 
 function levelWork(sets: PatchSets, schedule: Schedule): number {
-  return sets.targets.length * schedule.emIterations * (schedule.searchIterations + 1);
+  return sets.targets.length * Math.max(1, schedule.emIterations * (schedule.searchIterations + 1));
 }
 
 /** Expectation–maximisation at one level: match every target patch, then re-vote the hole from the matches. */
@@ -191,6 +203,11 @@ function synthesizeLevel(
   random: Random,
   isFinest: boolean,
 ): void {
+  if (schedule.emIterations === 0) {
+    if (isFinest) matchBoundary(level, voteBest(level, sets, field));
+    else vote(level, sets, field, VOTE_PERCENTILE, confidence);
+    return;
+  }
   for (let em = 0; em < schedule.emIterations; em++) {
     improveField(level, sets, field, schedule.searchIterations, random, schedule.searchRadius);
     const last = em === schedule.emIterations - 1;

@@ -30,8 +30,9 @@ export function findPatches(level: Level): PatchSets {
   const table = holeIntegral(level);
   const stride = w + 1;
   const valid = new Uint8Array(w * h);
-  const targets: number[] = [];
+  // 2 = target, 1 = valid source; targets are listed in a second pass (no growing JS arrays).
   let validCount = 0;
+  let targetCount = 0;
   for (let y = r; y < h - r; y++) {
     const top = (y - r) * stride;
     const bottom = (y + r + 1) * stride;
@@ -42,14 +43,23 @@ export function findPatches(level: Level): PatchSets {
         valid[i] = 1;
         validCount++;
       } else {
-        targets.push(i);
+        valid[i] = 2;
+        targetCount++;
       }
     }
   }
   const validList = new Int32Array(validCount);
-  let k = 0;
-  for (let i = 0; i < valid.length; i++) if (valid[i]) validList[k++] = i;
-  return { targets: Int32Array.from(targets), valid, validList };
+  const targets = new Int32Array(targetCount);
+  let v = 0;
+  let t = 0;
+  for (let i = 0; i < valid.length; i++) {
+    if (valid[i] === 1) validList[v++] = i;
+    else if (valid[i] === 2) {
+      targets[t++] = i;
+      valid[i] = 0;
+    }
+  }
+  return { targets, valid, validList };
 }
 
 /**
@@ -97,8 +107,17 @@ export function randomField(level: Level, sets: PatchSets, random: Random): Fiel
 /**
  * Carries a coarse field up one level: each fine target keeps the displacement of the coarse target that
  * covers it, doubled. Where that lands outside the valid sources, a random source is used instead.
+ * `measure: false` skips computing the new distances and scales the coarse ones instead (4× the pixels):
+ * good enough to rank matches when the level is only re-voted, not searched.
  */
-export function upsampleField(coarse: Field, coarseLevel: Level, level: Level, sets: PatchSets, random: Random): Field {
+export function upsampleField(
+  coarse: Field,
+  coarseLevel: Level,
+  level: Level,
+  sets: PatchSets,
+  random: Random,
+  measure = true,
+): Field {
   const { width: w, height: h } = level;
   const cw = coarseLevel.width;
   const ch = coarseLevel.height;
@@ -109,6 +128,7 @@ export function upsampleField(coarse: Field, coarseLevel: Level, level: Level, s
     const cx = Math.min(x >> 1, cw - 1);
     const cy = Math.min(y >> 1, ch - 1);
     let source = -1;
+    let coarseDistance = 0;
     // The covering coarse pixel may not be a target centre (near the border); look at its neighbours.
     for (let ring = 0; ring <= 1 && source < 0; ring++) {
       for (let dy = -ring; dy <= ring && source < 0; dy++) {
@@ -124,13 +144,18 @@ export function upsampleField(coarse: Field, coarseLevel: Level, level: Level, s
           const sy = y + 2 * (csy - ny);
           if (sx < 0 || sy < 0 || sx >= w || sy >= h) continue;
           const s = sy * w + sx;
-          if (sets.valid[s]) source = s;
+          if (sets.valid[s]) {
+            source = s;
+            coarseDistance = coarse.dist[ny * cw + nx]!;
+          }
         }
       }
     }
-    if (source < 0) source = randomSource(sets, random);
+    const found = source >= 0;
+    if (!found) source = randomSource(sets, random);
     field.nnf[t] = source;
-    field.dist[t] = patchDistance(level, t, source, Number.POSITIVE_INFINITY);
+    field.dist[t] =
+      measure || !found ? patchDistance(level, t, source, Number.POSITIVE_INFINITY) : 4 * coarseDistance;
   }
   return field;
 }

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { createLevel, type Level } from "../../../../src/providers/local/engine/level.js";
+import { findPatches, improveField, PATCH_RADIUS, patchDistance, randomField } from "../../../../src/providers/local/engine/patchmatch.js";
+import { createRandom } from "../../../../src/providers/local/engine/rng.js";
+import { seededRandom } from "../images.js";
+
+function noiseLevel(width: number, height: number): Level {
+  const level = createLevel(width, height, 3);
+  const random = seededRandom(17);
+  for (let i = 0; i < level.pixels.length; i++) level.pixels[i] = Math.floor(random() * 256);
+  return level;
+}
+
+describe("findPatches", () => {
+  it("splits interior patch centres into targets (touching the hole) and valid sources", () => {
+    const level = createLevel(20, 16, 3);
+    level.hole[8 * 20 + 10] = 1;
+    const { targets, valid, validList } = findPatches(level);
+    const side = 2 * PATCH_RADIUS + 1;
+    expect(targets.length).toBe(side * side);
+    expect(validList.length).toBe((20 - 2 * PATCH_RADIUS) * (16 - 2 * PATCH_RADIUS) - side * side);
+    for (const t of targets) expect(valid[t]).toBe(0);
+    expect(valid[0]).toBe(0); // on the border: no whole patch fits
+  });
+});
+
+describe("PatchMatch", () => {
+  it("finds an exact copy of a patch elsewhere in the picture", () => {
+    // Smooth but nowhere repeating, so neighbouring offsets score alike and the search can home in.
+    const level = createLevel(60, 50, 3);
+    for (let i = 0; i < 60 * 50; i++) {
+      const x = i % 60;
+      const y = Math.floor(i / 60);
+      level.pixels[i * 3] = 128 + 60 * Math.sin(x * 0.31 + y * 0.17);
+      level.pixels[i * 3 + 1] = 128 + 60 * Math.sin(x * 0.13 - y * 0.29 + 1);
+      level.pixels[i * 3 + 2] = 128 + 60 * Math.cos(x * 0.07 * y * 0.05);
+    }
+    // Copy a 15×15 block from (5,5) to (38,30), then put a one-pixel hole in the copy's centre.
+    for (let y = 0; y < 15; y++) {
+      for (let x = 0; x < 15; x++) {
+        for (let c = 0; c < 3; c++) level.pixels[((30 + y) * 60 + 38 + x) * 3 + c] = level.pixels[((5 + y) * 60 + 5 + x) * 3 + c]!;
+      }
+    }
+    const target = (30 + 7) * 60 + 38 + 7;
+    level.hole[target] = 1;
+    const sets = findPatches(level);
+    const field = randomField(level, sets, createRandom(1));
+    improveField(level, sets, field, 8, createRandom(2), 100);
+    expect(field.nnf[target]).toBe((5 + 7) * 60 + 5 + 7);
+    expect(field.dist[target]).toBe(0);
+  });
+
+  it("abandons a distance once it passes the bound", () => {
+    const level = noiseLevel(30, 30);
+    const a = 10 * 30 + 10;
+    const b = 20 * 30 + 20;
+    const full = patchDistance(level, a, b, Number.POSITIVE_INFINITY);
+    expect(full).toBeGreaterThan(0);
+    expect(patchDistance(level, a, a, Number.POSITIVE_INFINITY)).toBe(0);
+    const partial = patchDistance(level, a, b, 1);
+    expect(partial).toBeGreaterThanOrEqual(1);
+    expect(partial).toBeLessThanOrEqual(full);
+  });
+});
