@@ -10,6 +10,8 @@ export interface EngineJob {
   image: RasterImage;
   mask: RasterImage;
   seed: number;
+  /** Helper threads for the patch search (default: one per spare core, see parallel.ts); 0 = none. */
+  helpers?: number;
 }
 
 /** Messages a worker posts back (see worker.ts). */

@@ -7,7 +7,10 @@ import { inpaint } from "../../../src/providers/local/engine/inpaint.js";
 import { createLocalProvider, PROMPT_IGNORED_NOTE } from "../../../src/providers/local/index.js";
 import type { FillProgress, FillRequest, Provider, RasterImage } from "../../../src/providers/types.js";
 import type { FillParams } from "../../../src/schema/upstream.js";
-import { noisyTexture, rectMask } from "./images.js";
+import type { BandRunner } from "../../../src/providers/local/engine/patchmatch.js";
+import { createRandom } from "../../../src/providers/local/engine/rng.js";
+import type { runEngine } from "../../../src/providers/local/run.js";
+import { maxDifference, noisyTexture, rectMask, scribbleMask } from "./images.js";
 
 function request(image: RasterImage, mask: RasterImage, params: Partial<FillParams> = {}): FillRequest {
   return {
@@ -138,6 +141,40 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
     expect(Buffer.compare(decoded.data, engine.inpaint(big, hole, { seed: 9 }).data)).toBe(0);
     // The timer kept firing while the engine ran (at least a third of the 5 ms slots).
     expect(ticks).toBeGreaterThan(elapsed / 15);
+  });
+
+  it("gives the same pixels with a helper thread as without", async () => {
+    const run = (await import(compiled.replace(/index\.js$/, "run.js"))) as { runEngine: typeof runEngine };
+    const big = noisyTexture(300, 240, 5);
+    const strokes = scribbleMask(300, 240, 9, 4, 6);
+    const job = { image: big, mask: strokes, seed: 3 };
+    const alone = await run.runEngine({ ...job, helpers: 0 }, { signal: live() });
+    const helped = await run.runEngine({ ...job, helpers: 1 }, { signal: live() });
+    expect(maxDifference(helped, big, (i) => strokes.data[i]! > 0)).toBeGreaterThan(0);
+    expect(Buffer.compare(alone.data, helped.data)).toBe(0);
+  });
+
+  it("has the helper thread write the shared field itself", async () => {
+    const parallel = (await import(compiled.replace(/index\.js$/, "parallel.js"))) as typeof import("../../../src/providers/local/parallel.js");
+    const pm = (await import(compiled.replace(/index\.js$/, "engine/patchmatch.js"))) as typeof import("../../../src/providers/local/engine/patchmatch.js");
+    const levels = (await import(compiled.replace(/index\.js$/, "engine/region.js"))) as typeof import("../../../src/providers/local/engine/region.js");
+    const file = parallel.helperFile();
+    expect(file).toBeDefined();
+    const picture = noisyTexture(200, 160, 8);
+    const hole = rectMask(200, 160, 60, 50, 70, 60);
+    const level = levels.extractLevel(picture, hole, { x: 0, y: 0, width: 200, height: 160 });
+    const sets = pm.findPatches(level);
+    const search = (runBands: BandRunner) => {
+      const field = pm.randomField(level, sets, createRandom(1));
+      pm.improveField(level, sets, field, 2, createRandom(2), 40, runBands);
+      return field;
+    };
+    const runner = parallel.createParallelRunner(file!, 1);
+    const expected = search(pm.runBandsInOrder);
+    // Atomics.wait is allowed on Node's main thread, so the runner works here too.
+    const helped = search(runner.runBands);
+    await runner.close();
+    expect(Buffer.compare(Buffer.from(helped.nnf.buffer), Buffer.from(expected.nnf.buffer))).toBe(0);
   });
 
   it("terminates the worker when aborted", async () => {

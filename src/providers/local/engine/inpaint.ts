@@ -4,6 +4,7 @@ import { diffusionFill, matchBoundary } from "./diffusion.js";
 import { withTextureFeatures } from "./features.js";
 import { createLevel, type Level } from "./level.js";
 import {
+  type BandRunner,
   type Field,
   findPatches,
   improveField,
@@ -11,6 +12,7 @@ import {
   type PatchSets,
   randomField,
   refreshDistances,
+  runBandsInOrder,
   upsampleField,
 } from "./patchmatch.js";
 import { downsample, upsampleIntoHole } from "./pyramid.js";
@@ -21,6 +23,11 @@ import { vote, voteBest } from "./voting.js";
 export interface InpaintOptions {
   /** Fixes the random choices of the patch search: same inputs and seed, same pixels. Default 0. */
   seed?: number;
+  /**
+   * Runs the bands of each patch-search pass (default: one after the other on this thread). A runner that
+   * spreads them over threads gives the same pixels, only sooner.
+   */
+  runBands?: BandRunner;
 }
 
 /** Reported between stages; `fraction` is the share of the estimated work done (0..1). */
@@ -109,6 +116,7 @@ export function* inpaintSteps(
   let doneWork = 0;
   yield { stage: "prepare", fraction: 0, message: `Pyramid of ${pyramid.length} levels over ${rect.width}×${rect.height} px.` };
 
+  const runBands = options.runBands ?? runBandsInOrder;
   let field: Field | undefined;
   for (let index = pyramid.length - 1; index >= 0; index--) {
     const entry = pyramid[index]!;
@@ -118,9 +126,9 @@ export function* inpaintSteps(
       field = randomField(level, sets, random);
     } else {
       upsampleIntoHole(coarser, level);
-      field = upsampleField(field, coarser, level, sets, random, schedules[index]!.emIterations > 0);
+      field = upsampleField(field, coarser, level, sets, random, schedules[index]!.emIterations > 0, runBands);
     }
-    synthesizeLevel(entry, field, schedules[index]!, random, index === 0);
+    synthesizeLevel(entry, field, schedules[index]!, random, index === 0, runBands);
     doneWork += work[index]!;
     yield {
       stage: "synthesize",
@@ -187,8 +195,8 @@ function scheduleFor(index: number, levelCount: number, entry: PyramidEntry): Sc
   const searchRadius = Math.max(MIN_SEARCH_RADIUS, SEARCH_THICKNESSES * entry.thickness);
   if (index === levelCount - 1) return { emIterations: 8, searchIterations: 3, searchRadius };
   // The finest level inherits a good field: one EM step with a local search is enough there.
-  if (index === 0 && levelCount > 1) return { emIterations: 1, searchIterations: 2, searchRadius: FINEST_SEARCH_RADIUS };
-  return { emIterations: 3, searchIterations: 2, searchRadius };
+  if (index === 0 && levelCount > 1) return { emIterations: 1, searchIterations: 1, searchRadius: FINEST_SEARCH_RADIUS };
+  return { emIterations: 2, searchIterations: 2, searchRadius };
 }
 
 function levelWork(sets: PatchSets, schedule: Schedule): number {
@@ -202,6 +210,7 @@ function synthesizeLevel(
   schedule: Schedule,
   random: Random,
   isFinest: boolean,
+  runBands: BandRunner,
 ): void {
   if (schedule.emIterations === 0) {
     if (isFinest) matchBoundary(level, voteBest(level, sets, field));
@@ -209,7 +218,7 @@ function synthesizeLevel(
     return;
   }
   for (let em = 0; em < schedule.emIterations; em++) {
-    improveField(level, sets, field, schedule.searchIterations, random, schedule.searchRadius);
+    improveField(level, sets, field, schedule.searchIterations, random, schedule.searchRadius, runBands);
     const last = em === schedule.emIterations - 1;
     if (isFinest && last) {
       // The last pass copies rather than averages, so fine texture is not blurred away, then blends the
@@ -218,7 +227,7 @@ function synthesizeLevel(
     } else {
       vote(level, sets, field, VOTE_PERCENTILE, confidence);
     }
-    if (!last) refreshDistances(level, sets, field);
+    if (!last) refreshDistances(level, sets, field, random, runBands);
   }
 }
 

@@ -18,9 +18,25 @@ export function createLevel(width: number, height: number, channels: number): Le
     width,
     height,
     channels,
-    pixels: new Float32Array(width * height * channels),
-    hole: new Uint8Array(width * height),
+    pixels: sharedFloat32Array(width * height * channels),
+    hole: sharedUint8Array(width * height),
   };
+}
+
+/*
+ * The arrays a parallel patch search reads and writes live on SharedArrayBuffers, so a helper thread sees
+ * the same memory without copying (see BandRunner). Elsewhere they behave like ordinary typed arrays.
+ */
+export function sharedFloat32Array(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * length));
+}
+
+export function sharedInt32Array(length: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * length));
+}
+
+export function sharedUint8Array(length: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(length));
 }
 
 /** Indices of the hole pixels, in scan order. */

@@ -1,5 +1,5 @@
-import { holeIntegral, type Level } from "./level.js";
-import type { Random } from "./rng.js";
+import { holeIntegral, type Level, sharedFloat32Array, sharedInt32Array, sharedUint8Array } from "./level.js";
+import { createRandom, type Random } from "./rng.js";
 
 /** Patches are (2·PATCH_RADIUS+1)² pixels; 7×7 is the usual trade-off between structure and speed. */
 export const PATCH_RADIUS = 3;
@@ -29,7 +29,7 @@ export function findPatches(level: Level): PatchSets {
   const r = PATCH_RADIUS;
   const table = holeIntegral(level);
   const stride = w + 1;
-  const valid = new Uint8Array(w * h);
+  const valid = sharedUint8Array(w * h);
   // 2 = target, 1 = valid source; targets are listed in a second pass (no growing JS arrays).
   let validCount = 0;
   let targetCount = 0;
@@ -48,8 +48,8 @@ export function findPatches(level: Level): PatchSets {
       }
     }
   }
-  const validList = new Int32Array(validCount);
-  const targets = new Int32Array(targetCount);
+  const validList = sharedInt32Array(validCount);
+  const targets = sharedInt32Array(targetCount);
   let v = 0;
   let t = 0;
   for (let i = 0; i < valid.length; i++) {
@@ -86,7 +86,7 @@ export function patchDistance(level: Level, t: number, s: number, bound: number)
 }
 
 function emptyField(size: number): Field {
-  return { nnf: new Int32Array(size).fill(-1), dist: new Float32Array(size) };
+  return { nnf: sharedInt32Array(size).fill(-1), dist: sharedFloat32Array(size) };
 }
 
 function randomSource(sets: PatchSets, random: Random): number {
@@ -117,6 +117,7 @@ export function upsampleField(
   sets: PatchSets,
   random: Random,
   measure = true,
+  runBands: BandRunner = runBandsInOrder,
 ): Field {
   const { width: w, height: h } = level;
   const cw = coarseLevel.width;
@@ -154,24 +155,78 @@ export function upsampleField(
     const found = source >= 0;
     if (!found) source = randomSource(sets, random);
     field.nnf[t] = source;
-    field.dist[t] =
-      measure || !found ? patchDistance(level, t, source, Number.POSITIVE_INFINITY) : 4 * coarseDistance;
+    if (!measure) field.dist[t] = found ? 4 * coarseDistance : patchDistance(level, t, source, Number.POSITIVE_INFINITY);
   }
+  if (measure) refreshDistances(level, sets, field, random, runBands);
   return field;
 }
 
-/** Recomputes every target's distance after the hole estimate changed (a voting step). */
-export function refreshDistances(level: Level, sets: PatchSets, field: Field): void {
-  for (const t of sets.targets) {
+/**
+ * The patch search runs over this many fixed bands of the target list, each with its own random stream and
+ * propagating only within itself, so the bands are independent: the field is the same whether they run
+ * one after the other or at the same time on different threads.
+ */
+export const FIELD_BANDS = 2;
+
+/**
+ * One band of a pass over the targets[first..end) of `sets`; plain data that can cross threads.
+ * "search": PatchMatch sweeps (`improveBand`); "measure": recompute each target's distance to its match.
+ */
+export interface BandJob {
+  kind: "search" | "measure";
+  level: Level;
+  sets: PatchSets;
+  field: Field;
+  iterations: number;
+  seed: number;
+  searchRadius: number;
+  first: number;
+  end: number;
+}
+
+/** Runs every job (in any order, on any threads) and returns once all are done. */
+export type BandRunner = (jobs: BandJob[]) => void;
+
+export const runBandsInOrder: BandRunner = (jobs) => {
+  for (const job of jobs) runBand(job);
+};
+
+export function runBand(job: BandJob): void {
+  if (job.kind === "search") improveBand(job);
+  else measureBand(job);
+}
+
+/** Bands of one pass over the targets, each with a seed drawn from `random` (drawn even for empty bands). */
+function bandJobs(kind: BandJob["kind"], level: Level, sets: PatchSets, field: Field, random: Random, iterations = 0, searchRadius = 0): BandJob[] {
+  const count = sets.targets.length;
+  const jobs: BandJob[] = [];
+  for (let band = 0; band < FIELD_BANDS; band++) {
+    const seed = Math.floor(random() * 4294967296);
+    const first = Math.floor((band * count) / FIELD_BANDS);
+    const end = Math.floor(((band + 1) * count) / FIELD_BANDS);
+    if (end > first) jobs.push({ kind, level, sets, field, iterations, seed, searchRadius, first, end });
+  }
+  return jobs;
+}
+
+/** Distances of the band's targets to their current matches (after the hole estimate changed). */
+export function measureBand({ level, sets, field, first, end }: BandJob): void {
+  const { targets } = sets;
+  for (let k = first; k < end; k++) {
+    const t = targets[k]!;
     field.dist[t] = patchDistance(level, t, field.nnf[t]!, Number.POSITIVE_INFINITY);
   }
 }
 
+/** Recomputes every target's distance after the hole estimate changed (a voting step). */
+export function refreshDistances(level: Level, sets: PatchSets, field: Field, random: Random, runBands: BandRunner = runBandsInOrder): void {
+  runBands(bandJobs("measure", level, sets, field, random));
+}
+
 /**
- * PatchMatch (Barnes et al. 2009): alternating scan-order sweeps that propagate good matches from the
- * previous neighbour and then try random sources at exponentially shrinking radii around the best one.
- * `searchRadius` bounds the random search (local sources keep local texture and colours); 0 keeps only
- * propagation (cheap refinement at the finest, capped levels).
+ * PatchMatch (Barnes et al. 2009) over every target, split into FIELD_BANDS independent bands (see
+ * `improveBand`) handed to `runBands`. The band seeds are drawn from `random` first, so the result depends
+ * only on it, not on how the bands are scheduled.
  */
 export function improveField(
   level: Level,
@@ -180,23 +235,41 @@ export function improveField(
   iterations: number,
   random: Random,
   searchRadius: number,
+  runBands: BandRunner = runBandsInOrder,
 ): void {
+  runBands(bandJobs("search", level, sets, field, random, iterations, searchRadius));
+}
+
+/**
+ * PatchMatch over one band of targets: alternating scan-order sweeps that propagate good matches from the
+ * previous neighbour and then try random sources at exponentially shrinking radii around the best one.
+ * Neighbours outside the band are never read, and only the band's entries of the field are written.
+ * `searchRadius` bounds the random search (local sources keep local texture and colours); 0 keeps only
+ * propagation (cheap refinement at the finest, capped levels).
+ */
+export function improveBand({ level, sets, field, iterations, seed, searchRadius, first, end }: BandJob): void {
   const { width: w, height: h } = level;
   const { targets, valid } = sets;
   const { nnf, dist } = field;
+  const random = createRandom(seed);
   const r = PATCH_RADIUS;
   const maxRadius = Math.min(Math.max(w, h), Math.floor(searchRadius));
   const xMax = w - 1 - r;
   const yMax = h - 1 - r;
+  if (end <= first) return;
+  // Pixel indices of the band's targets (targets are in scan order).
+  const low = targets[first]!;
+  const high = targets[end - 1]!;
+  const inBand = (p: number) => p >= low && p <= high;
   for (let it = 0; it < iterations; it++) {
     const forward = it % 2 === 0;
     const step = forward ? 1 : -1;
-    for (let k = 0; k < targets.length; k++) {
-      const t = targets[forward ? k : targets.length - 1 - k]!;
+    for (let k = first; k < end; k++) {
+      const t = targets[forward ? k : first + end - 1 - k]!;
       let best = nnf[t]!;
       let bestD = dist[t]!;
       // Propagation: the horizontal and vertical neighbour already visited in this sweep.
-      const horizontal = nnf[t - step] ?? -1;
+      const horizontal = inBand(t - step) ? nnf[t - step]! : -1;
       if (horizontal >= 0) {
         const candidate = horizontal + step;
         if (candidate !== best && valid[candidate]) {
@@ -207,7 +280,7 @@ export function improveField(
           }
         }
       }
-      const vertical = nnf[t - step * w] ?? -1;
+      const vertical = inBand(t - step * w) ? nnf[t - step * w]! : -1;
       if (vertical >= 0) {
         const candidate = vertical + step * w;
         if (candidate !== best && valid[candidate]) {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { createLevel, type Level } from "../../../../src/providers/local/engine/level.js";
-import { findPatches, improveField, PATCH_RADIUS, patchDistance, randomField } from "../../../../src/providers/local/engine/patchmatch.js";
+import {
+  type BandJob,
+  FIELD_BANDS,
+  findPatches,
+  improveField,
+  PATCH_RADIUS,
+  patchDistance,
+  randomField,
+  refreshDistances,
+  runBandsInOrder,
+} from "../../../../src/providers/local/engine/patchmatch.js";
 import { createRandom } from "../../../../src/providers/local/engine/rng.js";
 import { seededRandom } from "../images.js";
 
@@ -60,5 +70,58 @@ describe("PatchMatch", () => {
     const partial = patchDistance(level, a, b, 1);
     expect(partial).toBeGreaterThanOrEqual(1);
     expect(partial).toBeLessThanOrEqual(full);
+  });
+});
+
+describe("the patch search's bands", () => {
+  function holeLevel() {
+    const level = noiseLevel(70, 60);
+    for (let y = 20; y < 40; y++) for (let x = 25; x < 45; x++) level.hole[y * 70 + x] = 1;
+    return level;
+  }
+
+  it("cover every target once, in fixed bands", () => {
+    const level = holeLevel();
+    const sets = findPatches(level);
+    const field = randomField(level, sets, createRandom(1));
+    const seen: BandJob[] = [];
+    improveField(level, sets, field, 1, createRandom(2), 20, (jobs) => seen.push(...jobs));
+    expect(seen).toHaveLength(FIELD_BANDS);
+    expect(seen.map((j) => [j.first, j.end])).toEqual([
+      [0, Math.floor(sets.targets.length / 2)],
+      [Math.floor(sets.targets.length / 2), sets.targets.length],
+    ]);
+    expect(new Set(seen.map((j) => j.seed)).size).toBe(FIELD_BANDS);
+  });
+
+  it("are independent: run in any order they give the same field (so threads may run them at once)", () => {
+    const level = holeLevel();
+    const sets = findPatches(level);
+    const run = (reverse: boolean) => {
+      const field = randomField(level, sets, createRandom(1));
+      const random = createRandom(2);
+      const runner = (jobs: BandJob[]) => runBandsInOrder(reverse ? [...jobs].reverse() : jobs);
+      improveField(level, sets, field, 3, random, 30, runner);
+      refreshDistances(level, sets, field, random, runner);
+      return field;
+    };
+    const forward = run(false);
+    const backward = run(true);
+    expect(Buffer.compare(Buffer.from(forward.nnf.buffer), Buffer.from(backward.nnf.buffer))).toBe(0);
+    expect(Buffer.compare(Buffer.from(forward.dist.buffer), Buffer.from(backward.dist.buffer))).toBe(0);
+    // And the search did something: most targets moved off their random start.
+    const start = randomField(level, sets, createRandom(1));
+    let moved = 0;
+    for (const t of sets.targets) if (forward.nnf[t] !== start.nnf[t]) moved++;
+    expect(moved / sets.targets.length).toBeGreaterThan(0.5);
+  });
+
+  it("keep the field in shared memory, so a helper thread writes the same arrays", () => {
+    const level = holeLevel();
+    const sets = findPatches(level);
+    const field = randomField(level, sets, createRandom(1));
+    for (const array of [level.pixels, sets.valid, sets.targets, field.nnf, field.dist]) {
+      expect(array.buffer).toBeInstanceOf(SharedArrayBuffer);
+    }
   });
 });
