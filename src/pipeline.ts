@@ -1,7 +1,8 @@
 import sharp from "sharp";
 import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
-import { prepareFillImages } from "./images/prepare.js";
+import { chooseMaskRoute, describeModifiers, MASK_OPTION_NAMES, type MaskOptions } from "./images/mask-spec.js";
+import { encodeUploads, type PreparedMask, prepareMask } from "./images/prepare.js";
 import { resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
 import type { FillProgress, FillRequest, Provider } from "./providers/types.js";
@@ -12,7 +13,61 @@ import type { FillParams } from "./schema/upstream.js";
 export interface FillJob {
   image: string;
   mask?: string | undefined;
-  params: FillParams;
+  /**
+   * The upstream parameters. Callers may pass the whole parsed tool input here (mask options included):
+   * the mask options are taken out before anything is sent upstream.
+   */
+  params: FillParams & MaskOptions;
+  /** Where to inpaint besides `mask` (shapes, SVG, conventions, modifiers); overrides the same keys in params. */
+  maskOptions?: MaskOptions;
+}
+
+/** Splits the mask options (tool-only) from the upstream parameters, so they never reach the upstream. */
+export function splitMaskOptions(params: FillParams & MaskOptions): { params: FillParams; maskOptions: MaskOptions } {
+  const upstream: Record<string, unknown> = { ...params };
+  const maskOptions: Record<string, unknown> = {};
+  for (const name of MASK_OPTION_NAMES) {
+    if (name in upstream) {
+      if (upstream[name] !== undefined) maskOptions[name] = upstream[name];
+      delete upstream[name];
+    }
+  }
+  return { params: upstream as FillParams, maskOptions: maskOptions as MaskOptions };
+}
+
+/** How the mask was given, for the sidecar and logs ("mask_regions (2 shapes), grown 8 px"). */
+export function describeMaskSource(route: PreparedMask["info"]["maskSource"], options: MaskOptions, maskSource?: string): string {
+  const base =
+    route === "mask"
+      ? (maskSource ?? "mask file")
+      : route === "alpha"
+        ? "alpha channel of the image"
+        : route === "mask_regions"
+          ? `mask_regions (${options.mask_regions?.length ?? 0} shape(s), ${options.units ?? "px"})`
+          : "mask_svg";
+  const convention = options.alpha_convention && options.alpha_convention !== "transparent_is_inpaint" ? [`alpha_convention ${options.alpha_convention}`] : [];
+  const fit = options.fit_mask === true ? ["fitted to the image"] : [];
+  return [base, ...convention, ...fit, ...describeModifiers(options)].join(", ");
+}
+
+/**
+ * References → bytes → the oriented image and the final mask, checked; shared by flux_fill and
+ * preview_mask so the preview shows exactly what would be sent. Route conflicts are reported before any
+ * reference is read.
+ */
+export async function readMaskedImage(
+  job: Pick<FillJob, "image" | "mask">,
+  maskOptions: MaskOptions,
+  config: Config,
+  signal: AbortSignal,
+): Promise<{ prepared: PreparedMask; imageBytes: Buffer; imageSource: string; maskSource: string | undefined }> {
+  chooseMaskRoute(job.mask !== undefined, maskOptions);
+  const [image, mask] = await Promise.all([
+    resolveReference(job.image, { label: "image", config, signal }),
+    job.mask === undefined ? undefined : resolveReference(job.mask, { label: "mask", config, signal }),
+  ]);
+  const prepared = await prepareMask(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels }, maskOptions);
+  return { prepared, imageBytes: image.bytes, imageSource: image.source, maskSource: mask?.source };
 }
 
 export interface PipelineDeps {
@@ -43,18 +98,20 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   const report = (status: string, message: string, fraction?: number) =>
     hooks.onProgress?.({ status, elapsedMs: Date.now() - started, message, ...(fraction === undefined ? {} : { fraction }) });
 
+  const split = splitMaskOptions(job.params);
+  const params = split.params;
+  const maskOptions: MaskOptions = { ...split.maskOptions, ...job.maskOptions };
+
   report("reading", "Reading the image and mask");
-  const [image, mask] = await Promise.all([
-    resolveReference(job.image, { label: "image", config, signal }),
-    job.mask === undefined ? undefined : resolveReference(job.mask, { label: "mask", config, signal }),
-  ]);
-  const prepared = await prepareFillImages(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels });
+  const { prepared, imageBytes, imageSource, maskSource } = await readMaskedImage(job, maskOptions, config, signal);
+  const upload = await encodeUploads(prepared, imageBytes);
   const prepareMs = Date.now() - started;
+  const maskDescription = describeMaskSource(prepared.info.maskSource, maskOptions, maskSource);
   logger.info(
-    `fill: ${prepared.info.width}x${prepared.info.height} ${prepared.info.imageFormat}, mask from ${prepared.info.maskSource} (${(prepared.info.coverage * 100).toFixed(1)}%), provider ${provider.name}`,
+    `fill: ${prepared.info.width}x${prepared.info.height} ${prepared.info.imageFormat}, mask from ${maskDescription} (${(prepared.info.coverage * 100).toFixed(1)}%), provider ${provider.name}`,
   );
 
-  const request: FillRequest = { image: prepared.image, mask: prepared.mask, upload: prepared.upload, params: job.params };
+  const request: FillRequest = { image: prepared.image, mask: prepared.mask, upload, params };
   const providerStarted = Date.now();
   const output = await provider.fill(request, {
     signal,
@@ -64,7 +121,7 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
 
   report("saving", "Saving the result");
   const saveStarted = Date.now();
-  const finished = await toRequestedFormat(output.bytes, output.format, job.params.output_format);
+  const finished = await toRequestedFormat(output.bytes, output.format, params.output_format);
   const saved = await saveResult(config.outputDir, finished.bytes, {
     id: newResultId(),
     provider: output.provider,
@@ -74,15 +131,15 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
     created_at: new Date().toISOString(),
     upstream_id: output.upstreamId ?? null,
     cost: output.cost ?? null,
-    seed: output.seed ?? job.params.seed ?? null,
-    prompt: job.params.prompt,
-    params: publicParams(job.params),
+    seed: output.seed ?? params.seed ?? null,
+    prompt: params.prompt,
+    params: publicParams(params),
     inputs: {
-      image: { source: image.source, width: prepared.info.width, height: prepared.info.height, format: prepared.info.imageFormat },
-      mask: { source: mask ? mask.source : "alpha channel of the image", coverage: prepared.info.coverage },
+      image: { source: imageSource, width: prepared.info.width, height: prepared.info.height, format: prepared.info.imageFormat },
+      mask: { source: maskDescription, coverage: prepared.info.coverage },
     },
     timings: { prepare_ms: prepareMs, provider_ms: providerMs, save_ms: Date.now() - saveStarted, total_ms: Date.now() - started },
-    notes: output.notes,
+    notes: [...prepared.notes, ...output.notes],
   });
   logger.info(`saved ${saved.path} (${saved.meta.width}x${saved.meta.height}, ${Date.now() - started} ms)`);
   return { ...saved, bytes: finished.bytes };

@@ -108,7 +108,7 @@ export function assertSameSize(
     {
       suggestion: swapped
         ? "The sizes are swapped: one of the two files is probably rotated (EXIF orientation). Export the mask from the image as it is displayed."
-        : `Resize or redraw the mask to exactly ${image.width}×${image.height} pixels (sizes are measured after EXIF rotation).`,
+        : `Resize or redraw the mask to exactly ${image.width}×${image.height} pixels (sizes are measured after EXIF rotation), or set fit_mask: true to stretch it to the image.`,
       details: {
         image: { width: image.width, height: image.height },
         mask: { width: mask.width, height: mask.height },

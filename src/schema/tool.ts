@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { ALPHA_CONVENTIONS } from "../images/mask-spec.js";
+import { MAX_POLYGON_POINTS, MAX_REGIONS } from "../images/regions.js";
+import { MAX_SVG_CHARS } from "../images/svg-mask.js";
 import { fieldError, unknownFieldsError } from "./issues.js";
 import { FluxProFillInputs } from "./upstream.js";
 
@@ -10,20 +13,132 @@ function reference(field: "image" | "mask") {
   return z.string({ error: fieldError(field, `a non-empty string: ${REFERENCE_FORMS}`) }).min(1);
 }
 
+/** Most pixels grow_mask and feather_mask accept (a larger pad is better drawn into the mask itself). */
+export const MAX_GROW_PX = 512;
+export const MAX_FEATHER_PX = 256;
+
+const coordinate = (field: string) => z.number({ error: fieldError(field, "a number") });
+
+const RectRegion = z
+  .object(
+    {
+      shape: z.literal("rect"),
+      x: coordinate("rect x").describe("Left edge."),
+      y: coordinate("rect y").describe("Top edge."),
+      width: coordinate("rect width"),
+      height: coordinate("rect height"),
+    },
+    { error: unknownFieldsError(() => ["shape", "x", "y", "width", "height"]) },
+  )
+  .strict();
+
+const EllipseRegion = z
+  .object(
+    {
+      shape: z.literal("ellipse"),
+      cx: coordinate("ellipse cx").describe("Centre, horizontal."),
+      cy: coordinate("ellipse cy").describe("Centre, vertical."),
+      rx: coordinate("ellipse rx").describe("Horizontal radius."),
+      ry: coordinate("ellipse ry").describe("Vertical radius."),
+    },
+    { error: unknownFieldsError(() => ["shape", "cx", "cy", "rx", "ry"]) },
+  )
+  .strict();
+
+const PolygonRegion = z
+  .object(
+    {
+      shape: z.literal("polygon"),
+      points: z
+        .array(z.array(coordinate("a polygon point's x and y")).length(2, { error: fieldError("each polygon point", "a pair [x, y]") }), {
+          error: fieldError("polygon points", "a list of [x, y] pairs"),
+        })
+        .min(3, { error: fieldError("polygon points", "at least 3 [x, y] pairs") })
+        .max(MAX_POLYGON_POINTS, {
+          error: (issue: { input?: unknown }) =>
+            `polygon points must be at most ${MAX_POLYGON_POINTS} [x, y] pairs; got ${Array.isArray(issue.input) ? issue.input.length : "more"}. Simplify the outline or use mask_svg.`,
+        })
+        .describe("Vertices in order, as [x, y] pairs."),
+    },
+    { error: unknownFieldsError(() => ["shape", "points"]) },
+  )
+  .strict();
+
+export const MaskRegionSchema = z.discriminatedUnion("shape", [RectRegion, EllipseRegion, PolygonRegion], {
+  error: fieldError("each mask_regions entry", 'an object with shape "rect", "ellipse" or "polygon"'),
+});
+
 /**
- * The `flux_fill` tool input: the upstream model with `image` and `mask` widened to references. Every
- * other field, bound, default and description comes from `FluxProFillInputs` itself.
+ * Tool-only fields that say where to inpaint without painting a PNG. They are not upstream fields: the
+ * pipeline turns them into the mask it uploads (src/images/mask-spec.ts).
+ */
+export const MaskOptionsShape = {
+  alpha_convention: z
+    .enum(ALPHA_CONVENTIONS, { error: fieldError("alpha_convention", '"transparent_is_inpaint", "opaque_is_inpaint" or "openai"') })
+    .default("transparent_is_inpaint")
+    .describe(
+      'How transparency marks the area, in the image (no mask given) or in a mask file. "transparent_is_inpaint" (default, this API\'s rule): transparent pixels are repainted; a mask file is read as white = inpaint. "opaque_is_inpaint": opaque pixels are repainted. "openai": a mask made for OpenAI\'s image edit API (transparent = edit) given in `mask`.',
+    ),
+  mask_regions: z
+    .array(MaskRegionSchema, { error: fieldError("mask_regions", "a list of shapes") })
+    .min(1, { error: fieldError("mask_regions", "a list of at least one shape") })
+    .max(MAX_REGIONS, { error: fieldError("mask_regions", `a list of at most ${MAX_REGIONS} shapes`) })
+    .optional()
+    .describe(
+      `Shapes marking the area to repaint (unioned), instead of a mask file: {"shape":"rect","x","y","width","height"}, {"shape":"ellipse","cx","cy","rx","ry"}, {"shape":"polygon","points":[[x,y],...]} (max ${MAX_POLYGON_POINTS} points). In pixels, or with units "fraction" as 0..1 of the width/height, e.g. the lower-middle of the photo: [{"shape":"ellipse","cx":0.5,"cy":0.7,"rx":0.15,"ry":0.1}].`,
+    ),
+  units: z
+    .enum(["px", "fraction"], { error: fieldError("units", '"px" or "fraction"') })
+    .default("px")
+    .describe('Units of mask_regions: "px" (image pixels, 0,0 = top left) or "fraction" (0..1 of width and height; easiest when you do not know the exact size).'),
+  mask_svg: z
+    .string({ error: fieldError("mask_svg", "SVG markup as a string") })
+    .min(1, { error: fieldError("mask_svg", "SVG markup as a non-empty string") })
+    .max(MAX_SVG_CHARS, { error: fieldError("mask_svg", `SVG markup of at most ${MAX_SVG_CHARS} characters`) })
+    .optional()
+    .describe(
+      'SVG markup drawn over the image at its size: white fill = inpaint, black or transparent = keep. Without a viewBox coordinates are image pixels; viewBox="0 0 1 1" makes them fractions. No scripts, images or external links. Example: <svg viewBox="0 0 1 1"><circle cx="0.5" cy="0.4" r="0.1" fill="white"/></svg>',
+    ),
+  invert_mask: z
+    .boolean({ error: fieldError("invert_mask", "true or false") })
+    .default(false)
+    .describe("Swap the areas: repaint everything except what the mask marks (e.g. replace the background around a subject)."),
+  grow_mask: z
+    .number({ error: fieldError("grow_mask", `an integer from 0 to ${MAX_GROW_PX}`) })
+    .int()
+    .min(0)
+    .max(MAX_GROW_PX)
+    .default(0)
+    .describe("Expand the area by this many pixels in every direction. Padding hides seams; 8-32 px is typical when removing an object, e.g. 16."),
+  feather_mask: z
+    .number({ error: fieldError("feather_mask", `an integer from 0 to ${MAX_FEATHER_PX}`) })
+    .int()
+    .min(0)
+    .max(MAX_FEATHER_PX)
+    .default(0)
+    .describe("Soften the mask's edge over about this many pixels (applied after grow_mask), e.g. 8 for a gradual blend."),
+  fit_mask: z
+    .boolean({ error: fieldError("fit_mask", "true or false") })
+    .default(false)
+    .describe("When the mask file's size differs from the image's, stretch it to the image (nearest neighbour, re-binarised) instead of failing."),
+};
+
+/**
+ * The `flux_fill` tool input: the upstream model with `image` and `mask` widened to references, plus the
+ * tool-only mask options. Every upstream field, bound, default and description comes from
+ * `FluxProFillInputs` itself.
  */
 const toolShape = {
   ...FluxProFillInputs.shape,
   image: reference("image").describe(
-    `The photo to edit: ${REFERENCE_FORMS}. Prefer a file path. Its transparent pixels mark the area to inpaint when no mask is given.`,
+    `The photo to edit: ${REFERENCE_FORMS}. Prefer a file path. Its transparent pixels mark the area to inpaint when nothing else does.`,
   ),
   mask: reference("mask")
     .optional()
     .describe(
-      "Mask of the same size as the image (same reference forms): white = inpaint, black = keep, grey = soft edge. Omit when the image's transparency marks the area.",
+      "Mask image file of the same size as the image (same reference forms): white = inpaint, black = keep, grey = soft edge; colour masks are read by brightness. Omit when mask_regions, mask_svg or the image's transparency marks the area.",
     ),
+  ...MaskOptionsShape,
 };
 
 export const FluxFillToolInputSchema = z

@@ -208,7 +208,7 @@ describe("prepareFillImages: transparency as the mask", () => {
     expect(prepared.mask.data.equals(maskPixels(40, 30, hole).data)).toBe(true);
   });
 
-  it("explains the three ways to mark the area when there is no mask and nothing is transparent", async () => {
+  it("explains the ways to mark the area when there is no mask and nothing is transparent", async () => {
     const opaqueRgba = await sharp(await makePhoto(40, 30))
       .ensureAlpha(1)
       .png()
@@ -218,9 +218,11 @@ describe("prepareFillImages: transparency as the mask", () => {
     expect(error.message).toBe(
       "There is no mask, and the image has no transparent pixels (it has an alpha channel, but every pixel is fully opaque), so nothing marks the area to inpaint.",
     );
-    expect(error.suggestion).toMatch(/1\) pass `mask`.*white = inpaint.*black = keep/);
-    expect(error.suggestion).toMatch(/2\) .*transparent pixels mark the area/);
-    expect(error.suggestion).toMatch(/3\) .*image editor.*PNG with transparency/);
+    expect(error.suggestion).toMatch(/1\) `mask_regions`.*"fraction"/);
+    expect(error.suggestion).toMatch(/2\) `mask_svg`.*white = inpaint/);
+    expect(error.suggestion).toMatch(/3\) `mask`.*white = inpaint.*black = keep/);
+    expect(error.suggestion).toMatch(/4\) .*transparent pixels mark the area.*image editor.*PNG with transparency/);
+    expect(error.suggestion).toMatch(/preview_mask/);
 
     const jpegError = await rejection(
       prepareFillImages(await makePhoto(40, 30, { format: "jpeg" }), undefined, LIMITS),

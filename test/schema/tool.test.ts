@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { FluxFillToolInputSchema } from "../../src/schema/tool.js";
+import { FluxFillToolInputSchema, MaskOptionsShape } from "../../src/schema/tool.js";
 import { FluxProFillInputs } from "../../src/schema/upstream.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
 
@@ -18,8 +18,10 @@ afterAll(() => server.close());
 describe("flux_fill's input schema as a real client sees it", () => {
   const model = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
 
-  it("has exactly the upstream model's fields, rejects others, and requires only image", () => {
-    expect(Object.keys(listed.properties).sort()).toEqual(Object.keys(FluxProFillInputs.shape).sort());
+  it("has exactly the upstream model's fields plus the tool-only mask options, rejects others, and requires only image", () => {
+    expect(Object.keys(listed.properties).sort()).toEqual(
+      [...Object.keys(FluxProFillInputs.shape), ...Object.keys(MaskOptionsShape)].sort(),
+    );
     expect(listed.additionalProperties).toBe(false);
     expect(listed.required).toEqual(["image"]);
     expect(model.required).toEqual(["image"]);
@@ -41,8 +43,18 @@ describe("flux_fill's input schema as a real client sees it", () => {
     expect(String(listed.properties.image?.description)).toMatch(/file:\/\/.*http\(s\):\/\/.*data: URI.*base64/);
   });
 
+  it("carries each tool-only mask option exactly as its own zod definition converts", () => {
+    for (const [field, schema] of Object.entries(MaskOptionsShape)) {
+      const own = z.toJSONSchema(z.object({ [field]: schema }), { io: "input", target: "draft-7" }) as unknown as JsonSchema;
+      expect(listed.properties[field], field).toEqual(own.properties[field]);
+      expect(String(listed.properties[field]?.description ?? "").length, `${field} has a description`).toBeGreaterThan(40);
+    }
+    expect(listed.properties.mask_regions?.maxItems).toBe(100);
+    expect(listed.properties.alpha_convention?.enum).toEqual(["transparent_is_inpaint", "opaque_is_inpaint", "openai"]);
+  });
+
   it("is not the empty schema zod-to-json-schema would give for a zod 4 object", () => {
-    expect(Object.keys(listed.properties).length).toBe(11);
+    expect(Object.keys(listed.properties).length).toBe(11 + Object.keys(MaskOptionsShape).length);
   });
 });
 
@@ -73,11 +85,12 @@ describe("the model matches the upstream's published rules", () => {
     expect(accepts({ webhook_url: "not a url" })).toBe(false);
   });
 
-  it("the tool input differs from the model only in image and mask", () => {
+  it("the tool input differs from the model only in image and mask, plus the mask options", () => {
     const tool = z.toJSONSchema(FluxFillToolInputSchema, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
     const model = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
     const { image: _i, mask: _m, ...toolRest } = tool.properties;
     const { image: _mi, mask: _mm, ...modelRest } = model.properties;
+    for (const field of Object.keys(MaskOptionsShape)) delete toolRest[field];
     expect(toolRest).toEqual(modelRest);
   });
 });

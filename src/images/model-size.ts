@@ -1,0 +1,42 @@
+/**
+ * Sizes FLUX.1 Fill handles badly. The upstream API takes any size and answers with the input's size (its
+ * definition; the emulator does the same), so images are sent unchanged — padding or resizing would
+ * alter the pixels the caller wants kept — and the result text carries a note instead. Pure.
+ *
+ * - The model works on a 32 px grid: the open-weight Fill [dev] requires multiples of 32 and other hosts
+ *   rescale to them, so other sizes may come back with slightly soft or shifted edges.
+ * - FLUX generates around 1 MP: below SMALL_SIDE px the model has little to work with; above LARGE_PIXELS
+ *   the upload is slow and detail is not higher than at ~2 MP (unconfirmed for Fill [pro]).
+ */
+
+export const GRID = 32;
+export const SMALL_SIDE = 256;
+export const LARGE_PIXELS = 4_194_304; // 2048 × 2048
+
+/** The nearest size with both sides multiples of GRID (at least GRID). */
+export function nearestGridSize(width: number, height: number): { width: number; height: number } {
+  const snap = (n: number) => Math.max(GRID, Math.round(n / GRID) * GRID);
+  return { width: snap(width), height: snap(height) };
+}
+
+/** Notes for the result text about an image size the model handles badly; empty when the size is fine. */
+export function sizeNotes(width: number, height: number): string[] {
+  const notes: string[] = [];
+  if (width % GRID !== 0 || height % GRID !== 0) {
+    const grid = nearestGridSize(width, height);
+    notes.push(
+      `Note: ${width}×${height} is not a multiple of ${GRID} px on both sides; the model works on a ${GRID} px grid, so edges of the fill may be slightly soft. It was sent unchanged (the result keeps the input's size). For the cleanest result crop or pad to e.g. ${grid.width}×${grid.height}.`,
+    );
+  }
+  if (Math.min(width, height) < SMALL_SIDE) {
+    notes.push(
+      `Note: ${width}×${height} is very small (under ${SMALL_SIDE} px on a side); the model generates around 1 megapixel, so the fill will have little detail. Upscale the image first for a better result.`,
+    );
+  }
+  if (width * height > LARGE_PIXELS) {
+    notes.push(
+      `Note: ${width}×${height} (${((width * height) / 1_000_000).toFixed(1)} MP) is large; the upload is slow and the fill is unlikely to have more detail than at about 2 MP. Crop to the area around the mask for faster, sharper edits.`,
+    );
+  }
+  return notes;
+}

@@ -1,0 +1,107 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { renderMaskPreview, TINT_STRENGTH } from "../images/mask-preview.js";
+import { MASK_OPTION_NAMES, type MaskOptions } from "../images/mask-spec.js";
+import { describeMaskSource, readMaskedImage } from "../pipeline.js";
+import { FluxFillToolInputSchema, MaskOptionsShape } from "../schema/tool.js";
+import { unknownFieldsError } from "../schema/issues.js";
+import type { ServerDeps } from "../server.js";
+import { toolError } from "./result.js";
+
+export const PREVIEW_MASK_TOOL = "preview_mask";
+
+/** Longest side of the returned picture: enough to judge an area, small enough for every client. */
+export const MASK_PREVIEW_MAX_SIDE = 512;
+
+const DESCRIPTION = `Check where flux_fill would repaint, for free (no upstream call, no cost, instant): takes the same image and mask fields as flux_fill and returns a small picture of the photo with the area to repaint tinted magenta and outlined in yellow, plus its coverage (% of pixels) and bounding box in pixels.
+Use it before flux_fill whenever you made the mask yourself (mask_regions, mask_svg, invert/grow/feather) or are unsure it lines up. Example: {"image":"/photos/street.jpg","mask_regions":[{"shape":"rect","x":0.6,"y":0.5,"width":0.2,"height":0.4}],"units":"fraction","grow_mask":12}.`;
+
+const previewShape = {
+  image: FluxFillToolInputSchema.shape.image,
+  mask: FluxFillToolInputSchema.shape.mask,
+  ...MaskOptionsShape,
+};
+
+export const PreviewMaskInput = z.object(previewShape, { error: unknownFieldsError(() => Object.keys(previewShape)) }).strict();
+export type PreviewMaskInput = z.infer<typeof PreviewMaskInput>;
+
+const Box = z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() });
+
+export const PreviewMaskOutput = z.object({
+  width: z.number().int().describe("Image width in pixels (as displayed, EXIF orientation applied)."),
+  height: z.number().int(),
+  coverage: z.number().describe("Percentage (0..100) of the image's pixels that would be repainted."),
+  bbox: Box.nullable().describe("Smallest rectangle holding the area to repaint, in image pixels."),
+  bbox_fraction: Box.extend({ x: z.number(), y: z.number(), width: z.number(), height: z.number() })
+    .nullable()
+    .describe("The same rectangle as fractions 0..1 of the width and height."),
+  mask_source: z.string().describe("How the mask was given, and what was done to it."),
+  preview: z.object({ width: z.number().int(), height: z.number().int() }).describe("Size of the returned picture."),
+  notes: z.array(z.string()).describe("Warnings flux_fill would give for this image and mask."),
+});
+export type PreviewMaskOutput = z.infer<typeof PreviewMaskOutput>;
+
+const round = (n: number, digits: number) => Number(n.toFixed(digits));
+
+export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): void {
+  server.registerTool(
+    PREVIEW_MASK_TOOL,
+    {
+      title: "Preview the inpainting mask",
+      description: DESCRIPTION,
+      inputSchema: PreviewMaskInput,
+      outputSchema: PreviewMaskOutput,
+      annotations: {
+        title: "Preview the inpainting mask",
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
+    },
+    async (args: PreviewMaskInput, extra): Promise<CallToolResult> => {
+      try {
+        const maskOptions: MaskOptions = {};
+        for (const name of MASK_OPTION_NAMES) (maskOptions as Record<string, unknown>)[name] = args[name];
+        const { prepared, maskSource } = await readMaskedImage(args, maskOptions, deps.config, extra.signal);
+        const { width, height } = prepared.info;
+        const { bbox, coverage } = prepared.stats;
+        const picture = await renderMaskPreview(prepared.image, prepared.mask, Math.min(MASK_PREVIEW_MAX_SIDE, deps.config.previewMaxSize));
+        const structured: PreviewMaskOutput = {
+          width,
+          height,
+          coverage: round(coverage * 100, 2),
+          bbox,
+          bbox_fraction: bbox && {
+            x: round(bbox.x / width, 4),
+            y: round(bbox.y / height, 4),
+            width: round(bbox.width / width, 4),
+            height: round(bbox.height / height, 4),
+          },
+          mask_source: describeMaskSource(prepared.info.maskSource, maskOptions, maskSource),
+          preview: { width: picture.width, height: picture.height },
+          notes: prepared.notes,
+        };
+        const where = bbox
+          ? `bounding box x=${bbox.x}, y=${bbox.y}, ${bbox.width}×${bbox.height} px (fractions x=${structured.bbox_fraction!.x}, y=${structured.bbox_fraction!.y}, w=${structured.bbox_fraction!.width}, h=${structured.bbox_fraction!.height})`
+          : "no bounding box";
+        const text = [
+          `The mask covers ${structured.coverage}% of the ${width}×${height} image; ${where}.`,
+          `Mask from ${structured.mask_source}.`,
+          `In the picture (${picture.width}×${picture.height}) the area flux_fill would repaint is tinted magenta (${Math.round(TINT_STRENGTH * 100)}% at full strength) and outlined in yellow. Nothing was sent upstream.`,
+          ...prepared.notes,
+        ].join("\n");
+        return {
+          content: [
+            { type: "text", text },
+            { type: "image", data: picture.base64, mimeType: picture.mimeType },
+          ],
+          structuredContent: structured,
+        };
+      } catch (error) {
+        return toolError(error, deps.logger);
+      }
+    },
+  );
+}
