@@ -2,7 +2,7 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, effectiveProvider, loadConfig, SETTINGS } from "./config.js";
+import { type Config, DEFAULTS, effectiveProvider, loadConfig, SETTINGS } from "./config.js";
 import { describeError } from "./errors.js";
 import { createLogger } from "./log.js";
 import { runFill } from "./pipeline.js";
@@ -15,6 +15,7 @@ const MAIN_HELP = `flux-fill-mcp ${SERVER_VERSION} — inpainting with FLUX.1 Fi
 
 Usage:
   flux-fill-mcp [serve]          Run the MCP server over stdio (what MCP clients start).
+  flux-fill-mcp --http [options] Run it over Streamable HTTP at /mcp (see flux-fill-mcp --http --help).
   flux-fill-mcp fill [options]   Inpaint one image from the shell and print the saved path.
   flux-fill-mcp <command> --help Help for a command.
   flux-fill-mcp --version
@@ -133,6 +134,58 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
   process.stdout.write(`${finalPath}\n`);
 }
 
+const HTTP_HELP = `Usage: flux-fill-mcp --http [--host H] [--port P] [--stateless] [--insecure-no-auth]
+
+Serves MCP over Streamable HTTP at http://H:P/mcp, with /healthz (liveness) and /readyz (readiness)
+beside it. Stateful sessions by default; SIGINT/SIGTERM stop accepting requests and wait up to 30 s for
+running fills to be saved.
+
+Options:
+  --host H             Address to bind (default FLUX_FILL_HTTP_HOST, else ${DEFAULTS.httpHost})
+  --port P             Port (default FLUX_FILL_HTTP_PORT, else ${DEFAULTS.httpPort}; 0 picks a free one)
+  --stateless          No sessions: every request stands alone (for several instances behind a load balancer)
+  --insecure-no-auth   Allow a non-loopback --host without FLUX_FILL_HTTP_TOKEN (only behind another auth layer)
+  -h, --help           This help
+
+Security: with FLUX_FILL_HTTP_TOKEN set, every /mcp request needs "Authorization: Bearer <token>".
+Binding anything but loopback without a token is refused. Host and Origin headers are checked (extra
+ones: FLUX_FILL_HTTP_ALLOWED_HOSTS, FLUX_FILL_HTTP_ALLOWED_ORIGINS).
+`;
+
+async function httpCommand(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      http: { type: "boolean" },
+      host: { type: "string" },
+      port: { type: "string" },
+      stateless: { type: "boolean" },
+      "insecure-no-auth": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HTTP_HELP);
+    return;
+  }
+  let port = config.http.port;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be an integer from 0 to 65535, got "${values.port}"`, 2);
+  }
+  const host = values.host?.trim() || config.http.host;
+  const logger = createLogger();
+  logger.info(`provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`);
+  // Loaded only here, so the stdio server does not pay for express at start-up.
+  const { serveHttp } = await import("./transports/http.js");
+  await serveHttp(
+    { ...config, http: { ...config.http, host, port } },
+    { logger, stateless: values.stateless === true, insecureNoAuth: values["insecure-no-auth"] === true },
+  );
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === "--help" || command === "-h" || command === "help") {
@@ -145,6 +198,9 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   if (command === "fill") return fillCommand(rest, config);
+  if (command === "--http" || ((command === undefined || command === "serve") && rest.includes("--http"))) {
+    return httpCommand(command === "--http" ? [command, ...rest] : rest, config);
+  }
   if (command === undefined || command === "serve") {
     if (rest.includes("--help") || rest.includes("-h")) {
       process.stdout.write(SERVE_HELP);

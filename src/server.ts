@@ -1,11 +1,16 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { type ProviderName, selectProvider } from "./providers/index.js";
+import { attachQueues, FillQueues, queuedProvider, queueKey } from "./providers/queue.js";
 import type { Provider } from "./providers/types.js";
 import { registerResultResources } from "./resources/results.js";
 import { registerFluxFillTool } from "./tools/flux-fill.js";
+import { registerGetResultTool } from "./tools/get-result.js";
+import { registerOpenMaskEditorTool } from "./tools/open-mask-editor.js";
+import { registerPreviewMaskTool } from "./tools/preview-mask.js";
 
 export const SERVER_NAME = "flux-fill-mcp";
 export const SERVER_VERSION: string = (
@@ -52,21 +57,34 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   const running = new Set<Promise<unknown>>();
   const shutdown = new AbortController();
   const forced = options.provider;
-  return {
-    deps: {
-      config,
-      logger,
-      provider: () => (typeof forced === "object" ? forced : selectProvider(config, forced)),
-      track: (job) => {
-        const settled = job.then(
-          () => undefined,
-          () => undefined,
+  // One queue per upstream key for every session of this runtime (a process has one runtime); the local
+  // engine gets its own small limit so parallel runs do not starve each other of the CPU.
+  const queues = new FillQueues({ maxWaitMs: config.timeoutMs });
+  const queued = (provider: Provider): Provider =>
+    provider.name === "bfl"
+      ? queuedProvider(provider, queues.queue(`bfl:${queueKey(config.bfl.apiKey ?? "")}`, config.maxActive))
+      : queuedProvider(
+          provider,
+          queues.queue("local", Math.max(1, availableParallelism()), "local engine run"),
+          "local engine run",
         );
-        running.add(settled);
-        void settled.finally(() => running.delete(settled));
-      },
-      shutdownSignal: shutdown.signal,
+  const deps: ServerDeps = {
+    config,
+    logger,
+    provider: () => queued(typeof forced === "object" ? forced : selectProvider(config, forced)),
+    track: (job) => {
+      const settled = job.then(
+        () => undefined,
+        () => undefined,
+      );
+      running.add(settled);
+      void settled.finally(() => running.delete(settled));
     },
+    shutdownSignal: shutdown.signal,
+  };
+  attachQueues(deps, queues);
+  return {
+    deps,
     idle: async () => {
       while (running.size > 0) await Promise.all([...running]);
     },
@@ -85,6 +103,9 @@ export function createServer(config: Config, options: CreateServerOptions = {}):
     },
   );
   registerFluxFillTool(mcp, runtime.deps);
+  registerGetResultTool(mcp, runtime.deps);
+  registerOpenMaskEditorTool(mcp, runtime.deps);
+  registerPreviewMaskTool(mcp, runtime.deps);
   registerResultResources(mcp, runtime.deps);
   return { mcp, idle: runtime.idle, abort: runtime.abort };
 }

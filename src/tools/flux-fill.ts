@@ -12,7 +12,7 @@ import { toolError } from "./result.js";
 export const FLUX_FILL_TOOL = "flux_fill";
 
 const DESCRIPTION = `Inpaint part of a photo with Black Forest Labs' FLUX.1 Fill [pro]: the masked area is repainted to match the prompt, the rest is kept.
-Give the image as a file path (preferred), URL or data URI, and mark the area with a mask file (white = inpaint, black = keep, same size) or with transparent pixels in the image.
+Give the image as a file path (preferred), URL or data URI, and mark the area in exactly one way: mask_regions (rect/ellipse/polygon shapes, in px or with units "fraction" 0..1), mask_svg (white = inpaint), a mask file (white = inpaint, black = keep, same size), or transparent pixels in the image. grow_mask pads the area (hides seams), feather_mask softens its edge, invert_mask swaps it. When unsure the area is right, check it first with preview_mask (free).
 Cost and time: each call is a paid upstream task (about 5 credits, ~$0.05) and usually takes 5-30 s; do not call it twice for the same edit. Without BFL_API_KEY the server uses a free offline engine that ignores the prompt and only continues the surrounding texture (good for removing objects).
 The result is saved as a file; the reply gives its path, a resource link (flux-fill://results/{id}) and a downscaled preview. Use the preview to judge the edit; give the user the path for the full-size image.
 Only files under the server's allowed directories can be read.`;
@@ -61,6 +61,47 @@ export function summarise(outcome: FillOutcome, elapsedMs: number, previewWidth:
   return lines.filter((l) => l.length > 0).join("\n");
 }
 
+/**
+ * The tool result for a saved fill: a short summary, a downscaled preview, a resource link and the
+ * metadata as structuredContent. Shared with `get_result`, which returns a saved result the same way.
+ */
+export async function fillResult(
+  outcome: FillOutcome,
+  elapsedMs: number,
+  previewMaxSize: number,
+): Promise<CallToolResult> {
+  const preview = await renderPreview(outcome.bytes, previewMaxSize);
+  const { meta } = outcome;
+  const structured: FluxFillOutput = {
+    id: meta.id,
+    provider: meta.provider,
+    path: outcome.path,
+    uri: outcome.uri,
+    mime_type: meta.mime_type,
+    width: meta.width,
+    height: meta.height,
+    seed: meta.seed,
+    upstream_id: meta.upstream_id,
+    cost: meta.cost,
+    elapsed_ms: elapsedMs,
+  };
+  return {
+    content: [
+      { type: "text", text: summarise(outcome, elapsedMs, preview.width, preview.height) },
+      { type: "image", data: preview.base64, mimeType: preview.mimeType },
+      {
+        type: "resource_link",
+        uri: outcome.uri,
+        name: meta.file,
+        title: `Inpainted image ${meta.id}`,
+        mimeType: meta.mime_type,
+        description: `Full-size result (${meta.width}×${meta.height}), saved at ${outcome.path}`,
+      },
+    ],
+    structuredContent: structured,
+  };
+}
+
 export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void {
   server.registerTool(
     FLUX_FILL_TOOL,
@@ -89,37 +130,7 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
         );
         deps.track(job);
         const outcome = await untilAborted(job, extra.signal);
-        const elapsedMs = Date.now() - started;
-        const preview = await renderPreview(outcome.bytes, deps.config.previewMaxSize);
-        const { meta } = outcome;
-        const structured: FluxFillOutput = {
-          id: meta.id,
-          provider: meta.provider,
-          path: outcome.path,
-          uri: outcome.uri,
-          mime_type: meta.mime_type,
-          width: meta.width,
-          height: meta.height,
-          seed: meta.seed,
-          upstream_id: meta.upstream_id,
-          cost: meta.cost,
-          elapsed_ms: elapsedMs,
-        };
-        return {
-          content: [
-            { type: "text", text: summarise(outcome, elapsedMs, preview.width, preview.height) },
-            { type: "image", data: preview.base64, mimeType: preview.mimeType },
-            {
-              type: "resource_link",
-              uri: outcome.uri,
-              name: meta.file,
-              title: `Inpainted image ${meta.id}`,
-              mimeType: meta.mime_type,
-              description: `Full-size result (${meta.width}×${meta.height}), saved at ${outcome.path}`,
-            },
-          ],
-          structuredContent: structured,
-        };
+        return await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
       } catch (error) {
         return toolError(error, deps.logger);
       }

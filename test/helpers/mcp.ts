@@ -67,3 +67,8 @@ export async function startStdio(env: Record<string, string>, cwd: string): Prom
   await client.connect(transport);
   return { client, transport, stderr: () => stderr };
 }
+
+/** Saved results in a resources/list answer (the server also lists its ui:// app page). */
+export function savedResults<T extends { uri: string }>(list: { resources: T[] }): T[] {
+  return list.resources.filter((r) => r.uri.startsWith("flux-fill://results/"));
+}

@@ -1,0 +1,115 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { FluxFillError } from "../errors.js";
+import {
+  isResultId,
+  listResults,
+  RESULT_URI_PREFIX,
+  type ResultMeta,
+  readResult,
+  resultUri,
+} from "../results/store.js";
+import { FluxFillOutput } from "../schema/tool.js";
+import type { ServerDeps } from "../server.js";
+import { fillResult } from "./flux-fill.js";
+import { toolError } from "./result.js";
+
+export const GET_RESULT_TOOL = "get_result";
+
+const DESCRIPTION = `Fetch a result that flux_fill already saved, by id: returns the same summary, preview and resource link as flux_fill. Free and quick (no new inpainting).
+Use it when a flux_fill call timed out or was cancelled on your side: the fill goes on on the server and is saved. Wait a little, then call get_result with id "latest" (the newest saved result) or with the id from the flux-fill://results/{id} resource list.`;
+
+export const GetResultInput = {
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .describe(
+      'A result id as flux_fill returned it (e.g. "20261127-184716-1a2b3c4d"), its resource URI (flux-fill://results/<id>), or "latest" for the newest saved result.',
+    ),
+};
+
+/** How many recent ids an error lists, so the caller can pick one. */
+const SUGGESTED_IDS = 5;
+
+/** The result id a reference names; "latest" is looked up among the saved results. */
+export async function resolveResultId(reference: string, outputDir: string): Promise<string> {
+  const trimmed = reference.trim();
+  if (trimmed.toLowerCase() === "latest") {
+    // Ids sort by the second; created_at has milliseconds.
+    const newest = (await listResults(outputDir)).reduce<ResultMeta | undefined>(
+      (best, meta) => (best === undefined || meta.created_at > best.created_at ? meta : best),
+      undefined,
+    );
+    if (!newest) {
+      throw new FluxFillError("bad_input", "There is no saved result yet, so there is no latest one.", {
+        suggestion: "Run flux_fill first; if a flux_fill call is still running, try again when it has finished.",
+      });
+    }
+    return newest.id;
+  }
+  return trimmed.startsWith(RESULT_URI_PREFIX) ? trimmed.slice(RESULT_URI_PREFIX.length) : trimmed;
+}
+
+async function unknownIdError(id: string, outputDir: string): Promise<FluxFillError> {
+  const recent = (await listResults(outputDir)).slice(0, SUGGESTED_IDS).map((m) => m.id);
+  const what = isResultId(id)
+    ? `No saved result has the id "${id}".`
+    : `"${id}" is not a result id (expected e.g. 20261127-184716-1a2b3c4d).`;
+  return new FluxFillError("bad_input", what, {
+    suggestion:
+      recent.length > 0
+        ? `The newest saved results are: ${recent.join(", ")}. Use one of these, or "latest".`
+        : "There are no saved results yet; a flux_fill call that is still running saves its result when it finishes.",
+  });
+}
+
+export function registerGetResultTool(server: McpServer, deps: ServerDeps): void {
+  server.registerTool(
+    GET_RESULT_TOOL,
+    {
+      title: "Get a saved inpainting result",
+      description: DESCRIPTION,
+      inputSchema: GetResultInput,
+      outputSchema: FluxFillOutput,
+      annotations: {
+        title: "Get a saved inpainting result",
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
+    },
+    async (args: { id: string }): Promise<CallToolResult> => {
+      try {
+        const { outputDir, previewMaxSize } = deps.config;
+        const id = await resolveResultId(args.id, outputDir);
+        if (!isResultId(id)) throw await unknownIdError(id, outputDir);
+        const saved = await readResult(outputDir, id).catch(async (error: unknown) => {
+          if (error instanceof FluxFillError && error.kind === "bad_input") throw await unknownIdError(id, outputDir);
+          throw new FluxFillError("bad_input", `The result ${id} has metadata but its image file cannot be read.`, {
+            suggestion: "The file may have been moved or deleted from the output directory; run flux_fill again.",
+            cause: error,
+          });
+        });
+        const result = await fillResult(
+          { meta: saved.meta, path: saved.path, uri: resultUri(id), bytes: saved.bytes },
+          saved.meta.timings.total_ms,
+          previewMaxSize,
+        );
+        const [summary, ...rest] = result.content;
+        const heading = `Saved result ${id}, created ${saved.meta.created_at}${saved.meta.prompt ? ` for "${saved.meta.prompt.slice(0, 120)}"` : ""}.`;
+        return {
+          ...result,
+          content:
+            summary?.type === "text"
+              ? [{ type: "text", text: `${heading}\n${summary.text}` }, ...rest]
+              : result.content,
+        };
+      } catch (error) {
+        return toolError(error, deps.logger);
+      }
+    },
+  );
+}

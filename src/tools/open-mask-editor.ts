@@ -1,0 +1,331 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { RESOURCE_MIME_TYPE, registerAppResource, registerAppTool } from "@modelcontextprotocol/ext-apps/server";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import sharp from "sharp";
+import { z } from "zod";
+import {
+  createMask,
+  formatCoverage,
+  INPAINT,
+  KEEP,
+  type Mask,
+  MASK_THRESHOLD,
+  maskCoverage,
+  paintRegions,
+  type Region,
+  workingSize,
+} from "../app/mask-math.js";
+import type { Config } from "../config.js";
+import { FluxFillError } from "../errors.js";
+import { decodeInput, decodeMaskInput } from "../images/decode.js";
+import { renderPreview } from "../images/preview.js";
+import { classifyReference } from "../inputs/reference.js";
+import { resolveReference } from "../inputs/resolve.js";
+import type { RasterImage } from "../providers/types.js";
+import type { ServerDeps } from "../server.js";
+import { FLUX_FILL_TOOL } from "./flux-fill.js";
+import { toolError } from "./result.js";
+
+export const OPEN_MASK_EDITOR_TOOL = "open_mask_editor";
+export const MASK_EDITOR_URI = "ui://flux-fill/mask-editor";
+export const MASK_EDITOR_MIME_TYPE: typeof RESOURCE_MIME_TYPE = RESOURCE_MIME_TYPE;
+/** Longest side the editor paints at; larger images get a scaled mask, enlarged again when sent. */
+export const EDITOR_MAX_SIDE = 1536;
+const MAX_REGIONS = 100;
+
+/** The page, built by `npm run build` (src/app/build.ts); the same relative path from src/tools and dist/tools. */
+export const MASK_EDITOR_HTML_PATH = fileURLToPath(new URL("../../dist/app/mask-editor.html", import.meta.url));
+
+const DESCRIPTION = `Open an interactive mask editor so a person can show where to edit a photo: they paint the area (brush, eraser, rectangle, ellipse), type a prompt and apply the fill, then compare before and after. Free: nothing is inpainted until the person clicks apply (that runs flux_fill, a paid call).
+Use it when the user wants to mark the area themselves ("let me show you where"), or when a region is hard to describe. Give the image like flux_fill's (a file path is best); optionally a starting mask or starting shapes and a prompt to prefill.
+The editor appears in clients that support MCP Apps. Otherwise the reply still gives the image size and a preview, so you can make the mask yourself and call flux_fill.`;
+
+const coordinate = z.number().finite();
+const extent = z.number().finite().positive();
+
+const RegionInput = z.discriminatedUnion("shape", [
+  z
+    .object({
+      shape: z.literal("rect"),
+      x: coordinate.describe("Left edge."),
+      y: coordinate.describe("Top edge."),
+      width: extent,
+      height: extent,
+    })
+    .strict(),
+  z
+    .object({
+      shape: z.literal("ellipse"),
+      cx: coordinate.describe("Centre, horizontal."),
+      cy: coordinate.describe("Centre, vertical."),
+      rx: extent.describe("Horizontal radius."),
+      ry: extent.describe("Vertical radius."),
+    })
+    .strict(),
+]);
+
+export const OpenMaskEditorInput = z
+  .object({
+    image: z
+      .string()
+      .min(1)
+      .describe(
+        "The photo to edit, as for flux_fill: an absolute path, a path relative to the server's working directory, a file:// URL, an http(s):// URL, a data: URI or raw base64. Prefer a file path.",
+      ),
+    mask: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Optional starting mask, same size as the image (same reference forms): white = inpaint, black = keep.",
+      ),
+    mask_regions: z
+      .array(RegionInput)
+      .min(1)
+      .max(MAX_REGIONS)
+      .optional()
+      .describe(
+        'Optional starting shapes, added to the mask: rect {shape:"rect", x, y, width, height} or ellipse {shape:"ellipse", cx, cy, rx, ry}. Example: [{"shape":"ellipse","cx":0.5,"cy":0.6,"rx":0.2,"ry":0.15}] with units "fraction".',
+      ),
+    units: z
+      .enum(["px", "fraction"])
+      .default("px")
+      .describe('Units of mask_regions: "px" (image pixels) or "fraction" (0..1 of the width and height).'),
+    prompt: z.string().max(10_000).optional().describe("Optional prompt to prefill in the editor."),
+  })
+  .strict();
+
+export type OpenMaskEditorInput = z.infer<typeof OpenMaskEditorInput>;
+
+export const OpenMaskEditorOutput = z.object({
+  image: z
+    .string()
+    .nullable()
+    .describe("The image reference to give flux_fill (absolute path or URL); null when the image was given inline."),
+  width: z.number().int().describe("Image width in pixels (as displayed, EXIF orientation applied)."),
+  height: z.number().int(),
+  format: z.string().describe("Image file format."),
+  preview: z.object({ width: z.number().int(), height: z.number().int() }).describe("Size of the inline preview."),
+  editor_mask: z
+    .object({ width: z.number().int(), height: z.number().int() })
+    .describe("Resolution the editor paints at; the mask is scaled to the image size when applied."),
+  start_mask_coverage: z
+    .number()
+    .nullable()
+    .describe("Fraction (0..1) of the image in the starting mask; null when there is none."),
+  prompt: z.string().nullable(),
+  fill_tool: z.literal(FLUX_FILL_TOOL).describe("The tool the editor calls to apply the fill."),
+});
+
+export type OpenMaskEditorOutput = z.infer<typeof OpenMaskEditorOutput>;
+
+/** Regions in image pixels; fractions are scaled, and every region must touch the image. */
+export function regionsInPixels(
+  regions: readonly z.infer<typeof RegionInput>[],
+  units: "px" | "fraction",
+  width: number,
+  height: number,
+): Region[] {
+  return regions.map((region, index) => {
+    const where = `mask_regions[${index}]`;
+    if (units === "fraction") {
+      const values = Object.entries(region).filter(([key]) => key !== "shape");
+      const bad = values.find(([, value]) => (value as number) < 0 || (value as number) > 1);
+      if (bad) {
+        throw new FluxFillError(
+          "bad_input",
+          `${where}.${bad[0]} is ${bad[1]}, but with units "fraction" every value must be between 0 and 1.`,
+          { suggestion: 'Use fractions of the width/height (0..1), or set units to "px" for pixels.' },
+        );
+      }
+    }
+    const sx = units === "fraction" ? width : 1;
+    const sy = units === "fraction" ? height : 1;
+    const scaled: Region =
+      region.shape === "rect"
+        ? { shape: "rect", x: region.x * sx, y: region.y * sy, width: region.width * sx, height: region.height * sy }
+        : { shape: "ellipse", cx: region.cx * sx, cy: region.cy * sy, rx: region.rx * sx, ry: region.ry * sy };
+    const [left, top, right, bottom] =
+      scaled.shape === "rect"
+        ? [scaled.x, scaled.y, scaled.x + scaled.width, scaled.y + scaled.height]
+        : [scaled.cx - scaled.rx, scaled.cy - scaled.ry, scaled.cx + scaled.rx, scaled.cy + scaled.ry];
+    if (right <= 0 || bottom <= 0 || left >= width || top >= height) {
+      throw new FluxFillError(
+        "bad_input",
+        `${where} (${JSON.stringify(region)}, units "${units}") lies outside the ${width}×${height} image.`,
+        { suggestion: "Give shapes that overlap the image; x and width run along the width, y and height down." },
+      );
+    }
+    return scaled;
+  });
+}
+
+/** One-channel raster (any size) → editor mask of `size`, nearest-neighbour, thresholded. */
+async function rasterToEditorMask(raster: RasterImage, size: { width: number; height: number }): Promise<Mask> {
+  const data = await sharp(raster.data, {
+    raw: { width: raster.width, height: raster.height, channels: raster.channels },
+  })
+    .resize(size.width, size.height, { kernel: "nearest", fit: "fill" })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+  const mask = createMask(size.width, size.height);
+  for (let i = 0; i < mask.data.length; i++) mask.data[i] = data[i]! >= MASK_THRESHOLD ? INPAINT : KEEP;
+  return mask;
+}
+
+function transparentAsMask(rgba: RasterImage): RasterImage {
+  const pixels = rgba.width * rgba.height;
+  const data = Buffer.alloc(pixels);
+  for (let i = 0; i < pixels; i++) data[i] = 255 - rgba.data[i * 4 + 3]!;
+  return { data, width: rgba.width, height: rgba.height, channels: 1 };
+}
+
+/** The reference flux_fill should get for this image later, or null when it was inline data. */
+function reusableReference(ref: string, source: string): string | null {
+  const kind = classifyReference(ref, "image");
+  if (kind === "path" || kind === "file_url") return source; // the real path: independent of later cwd changes
+  if (kind === "http_url") return ref.trim();
+  return null;
+}
+
+export interface MaskEditorPayload {
+  result: CallToolResult;
+  structured: OpenMaskEditorOutput;
+}
+
+/** Everything the tool returns, from its arguments (no MCP objects: testable on its own). */
+export async function openMaskEditor(
+  args: OpenMaskEditorInput,
+  config: Config,
+  signal?: AbortSignal,
+): Promise<MaskEditorPayload> {
+  const resolved = await resolveReference(args.image, { label: "image", config, ...(signal ? { signal } : {}) });
+  const decoded = await decodeInput(resolved.bytes, "image", { maxPixels: config.maxInputPixels });
+  const { width, height } = decoded;
+  const editorSize = workingSize(width, height, EDITOR_MAX_SIDE);
+
+  let start: Mask | undefined;
+  let startSource = "";
+  if (args.mask !== undefined) {
+    const maskBytes = await resolveReference(args.mask, { label: "mask", config, ...(signal ? { signal } : {}) });
+    const raster = await decodeMaskInput(maskBytes.bytes, { maxPixels: config.maxInputPixels });
+    if (raster.width !== width || raster.height !== height) {
+      throw new FluxFillError(
+        "bad_input",
+        `The mask is ${raster.width}×${raster.height} but the image is ${width}×${height}; they must be the same size.`,
+        { suggestion: "Give a mask made for this image, or omit it and let the person paint one in the editor." },
+      );
+    }
+    start = await rasterToEditorMask(raster, editorSize);
+    startSource = "the mask you gave";
+  } else if (decoded.raster.channels === 4) {
+    start = await rasterToEditorMask(transparentAsMask(decoded.raster), editorSize);
+    startSource = "the image's transparent pixels";
+  }
+  if (args.mask_regions !== undefined) {
+    const regions = regionsInPixels(args.mask_regions, args.units, width, height);
+    start ??= createMask(editorSize.width, editorSize.height);
+    paintRegions(start, regions, { width, height });
+    startSource = startSource ? `${startSource} plus ${regions.length} shape(s)` : `${regions.length} shape(s)`;
+  }
+
+  const preview = await renderPreview(resolved.bytes, config.previewMaxSize);
+  const coverage = start ? maskCoverage(start) : null;
+  const structured: OpenMaskEditorOutput = {
+    image: reusableReference(args.image, resolved.source),
+    width,
+    height,
+    format: decoded.format,
+    preview: { width: preview.width, height: preview.height },
+    editor_mask: editorSize,
+    start_mask_coverage: coverage,
+    prompt: args.prompt ?? null,
+    fill_tool: FLUX_FILL_TOOL,
+  };
+  const lines = [
+    `Mask editor for ${resolved.source}: ${width}×${height} ${decoded.format.toUpperCase()}.`,
+    "In clients that show MCP Apps, the person paints the area to change, types a prompt and clicks apply (which runs flux_fill and shows before/after). Nothing has been inpainted yet.",
+    `If no editor appears, make the mask yourself: a ${width}×${height} PNG, white = inpaint, black = keep, passed to flux_fill as mask.`,
+    `The first image below is a ${preview.width}×${preview.height} preview of the photo.`,
+  ];
+  const content: CallToolResult["content"] = [
+    { type: "text", text: "" },
+    { type: "image", data: preview.base64, mimeType: preview.mimeType },
+  ];
+  if (start && coverage !== null) {
+    lines.push(
+      `Starting mask from ${startSource}: ${formatCoverage(coverage)} of the image; the second image shows it at ${start.width}×${start.height} (white = inpaint).`,
+    );
+    const png = await sharp(Buffer.from(start.data.buffer, start.data.byteOffset, start.data.byteLength), {
+      raw: { width: start.width, height: start.height, channels: 1 },
+    })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    content.push({ type: "image", data: png.toString("base64"), mimeType: "image/png" });
+  }
+  content[0] = { type: "text", text: lines.join("\n") };
+  return { result: { content, structuredContent: structured }, structured };
+}
+
+export async function loadMaskEditorHtml(file = MASK_EDITOR_HTML_PATH): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (cause) {
+    throw new FluxFillError("internal", `The mask editor page ${file} is missing: the package was not built.`, {
+      suggestion: "Run `npm run build` (it builds dist/app/mask-editor.html).",
+      cause,
+    });
+  }
+}
+
+export function registerOpenMaskEditorTool(server: McpServer, deps: ServerDeps): void {
+  registerAppTool(
+    server,
+    OPEN_MASK_EDITOR_TOOL,
+    {
+      title: "Open the mask editor",
+      description: DESCRIPTION,
+      inputSchema: OpenMaskEditorInput,
+      outputSchema: OpenMaskEditorOutput,
+      annotations: {
+        title: "Open the mask editor",
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
+      _meta: { ui: { resourceUri: MASK_EDITOR_URI } },
+    },
+    async (args: OpenMaskEditorInput, extra): Promise<CallToolResult> => {
+      try {
+        return (await openMaskEditor(args, deps.config, extra.signal)).result;
+      } catch (error) {
+        return toolError(error, deps.logger);
+      }
+    },
+  );
+
+  registerAppResource(
+    server,
+    "Mask editor",
+    MASK_EDITOR_URI,
+    {
+      mimeType: MASK_EDITOR_MIME_TYPE,
+      description: "Paint an inpainting mask on a photo, apply flux_fill and compare before/after (MCP Apps page).",
+      _meta: { ui: { prefersBorder: true } },
+    },
+    async () => ({
+      contents: [
+        {
+          uri: MASK_EDITOR_URI,
+          mimeType: MASK_EDITOR_MIME_TYPE,
+          text: await loadMaskEditorHtml(),
+          _meta: { ui: { prefersBorder: true } },
+        },
+      ],
+    }),
+  );
+}

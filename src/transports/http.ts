@@ -1,0 +1,494 @@
+/**
+ * The server over MCP Streamable HTTP (`/mcp`), built on the SDK's transport and Host-header middleware,
+ * with what a shared deployment needs around it: bearer auth, Host/Origin checks, a body limit sized for
+ * inline images, health and readiness probes, bounded sessions, and a graceful shutdown that lets running
+ * fills finish and save. Every session shares one runtime, so the upstream queue and the shutdown wait
+ * cover all of them.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdir, unlink, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { hostHeaderValidation } from "@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import { type Config, effectiveProvider } from "../config.js";
+import { describeError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { queuesOf } from "../providers/queue.js";
+import { createRuntime, createServer, type FluxFillServer, SERVER_VERSION, type ServerRuntime } from "../server.js";
+import { BoundedEventStore } from "./event-store.js";
+import {
+  allowedHostnames,
+  bearerChallenge,
+  checkBearer,
+  checkBindSafety,
+  formatMegabytes,
+  isLoopbackHost,
+  isWildcardHost,
+  maxHttpBodyBytes,
+  originAllowed,
+  originPolicy,
+} from "./http-auth.js";
+
+export const MCP_PATH = "/mcp";
+
+export interface HttpServerOptions {
+  /** Shared by every session; one is created when absent. */
+  runtime?: ServerRuntime;
+  logger?: Logger;
+  /** No sessions: every POST gets a fresh server (for load-balanced deployments). */
+  stateless?: boolean;
+  /** Allow a non-loopback bind without FLUX_FILL_HTTP_TOKEN. */
+  insecureNoAuth?: boolean;
+  /** How long shutdown waits for running fills before aborting them. Default 30 000. */
+  shutdownGraceMs?: number;
+  /** A session with no request for this long is closed. Default 30 minutes. */
+  sessionIdleMs?: number;
+  /** Most open sessions; an initialize beyond it gets 503. Default 1000. */
+  maxSessions?: number;
+}
+
+export interface HttpServerHandle {
+  /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
+  url: string;
+  port: number;
+  sessionCount(): number;
+  /**
+   * Graceful stop: refuse new requests, cancel fills still waiting in the queue (nothing was submitted),
+   * wait up to the grace period for running fills and open calls, then abort the rest and close sessions.
+   */
+  close(): Promise<void>;
+}
+
+interface Session {
+  server: FluxFillServer;
+  transport: StreamableHTTPServerTransport;
+  lastSeen: number;
+  /** Requests of this session still being answered (a GET stream counts while it is open). */
+  open: number;
+}
+
+/** A JSON-RPC error response for problems found before the MCP layer (no request id is known yet). */
+function jsonRpcError(
+  res: Response,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return;
+  res.status(status).set(headers).json({ jsonrpc: "2.0", id: null, error: { code, message } });
+}
+
+/** Resolves when `done()` holds, re-checking whenever `changed` fires, or after `ms` (false then). */
+function waitFor(done: () => boolean, subscribe: (listener: () => void) => () => void, ms: number): Promise<boolean> {
+  if (done()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      resolve(false);
+    }, ms);
+    const unsubscribe = subscribe(() => {
+      if (!done()) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(true);
+    });
+  });
+}
+
+/** Whether the output directory can take a new file: the readiness probe writes and removes one. */
+async function outputDirWritable(dir: string): Promise<boolean> {
+  const probe = path.join(dir, `.readyz-${randomBytes(4).toString("hex")}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, "");
+    await unlink(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startHttpServer(config: Config, options: HttpServerOptions = {}): Promise<HttpServerHandle> {
+  const { host, port, token } = config.http;
+  checkBindSafety({ host, token, insecureNoAuth: options.insecureNoAuth === true });
+  const hostnames = allowedHostnames(host, config.http.allowedHosts);
+  const origins = originPolicy(host, config.http.allowedOrigins);
+  const runtime = options.runtime ?? createRuntime(config, options.logger ? { logger: options.logger } : {});
+  const logger = options.logger ?? runtime.deps.logger;
+  const stateless = options.stateless === true;
+  const graceMs = options.shutdownGraceMs ?? 30_000;
+  const idleMs = options.sessionIdleMs ?? 30 * 60_000;
+  const maxSessions = options.maxSessions ?? 1000;
+  const bodyLimit = maxHttpBodyBytes(config);
+
+  const sessions = new Map<string, Session>();
+  /** Calls being answered (POST /mcp), so shutdown can wait for their replies. */
+  let openPosts = 0;
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const listener of [...listeners]) listener();
+  };
+  const subscribe = (listener: () => void) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
+  let closing: Promise<void> | undefined;
+
+  const app = express();
+  app.disable("x-powered-by");
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok", version: SERVER_VERSION });
+  });
+
+  app.get("/readyz", async (_req, res) => {
+    const provider = effectiveProvider(config);
+    const upstreamConfigured = provider === "local" || config.bfl.apiKey !== undefined;
+    const writable = await outputDirWritable(config.outputDir);
+    const ready = closing === undefined && upstreamConfigured && writable;
+    const queue = Object.values(queuesOf(runtime.deps)?.snapshot() ?? {}).reduce(
+      (sum, q) => ({ active: sum.active + q.active, waiting: sum.waiting + q.waiting }),
+      { active: 0, waiting: 0 },
+    );
+    res.status(ready ? 200 : 503).json({
+      status: closing !== undefined ? "shutting_down" : ready ? "ready" : "not_ready",
+      checks: {
+        provider: {
+          ok: upstreamConfigured,
+          name: provider,
+          ...(upstreamConfigured ? {} : { problem: "BFL_API_KEY is not set" }),
+        },
+        output_dir: { ok: writable, ...(writable ? {} : { problem: "the output directory is not writable" }) },
+      },
+      fills: { running: queue.active, waiting: queue.waiting },
+      sessions: sessions.size,
+    });
+  });
+
+  const refuseWhileClosing: RequestHandler = (_req, res, next) => {
+    if (closing === undefined) return next();
+    jsonRpcError(res, 503, -32000, "The server is shutting down; connect again shortly.", { Connection: "close" });
+  };
+
+  // Host: the SDK's DNS-rebinding middleware, given the names this server answers to.
+  const checkHost: RequestHandler = hostnames ? hostHeaderValidation(hostnames) : (_req, _res, next) => next();
+
+  const checkOrigin: RequestHandler = (req, res, next) => {
+    const origin = req.header("origin");
+    if (!originAllowed(origin, origins)) {
+      jsonRpcError(
+        res,
+        403,
+        -32000,
+        `Origin ${origin} is not allowed. Add it to FLUX_FILL_HTTP_ALLOWED_ORIGINS to accept it.`,
+      );
+      return;
+    }
+    if (origin !== undefined) {
+      // A listed browser origin may read the answers and the session id.
+      res.set({
+        "Access-Control-Allow-Origin": origin,
+        Vary: "Origin",
+        "Access-Control-Expose-Headers": "Mcp-Session-Id, WWW-Authenticate",
+      });
+    }
+    next();
+  };
+
+  const preflight: RequestHandler = (_req, res) => {
+    res
+      .status(204)
+      .set({
+        "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers":
+          "Content-Type, Authorization, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID",
+        "Access-Control-Max-Age": "600",
+      })
+      .end();
+  };
+
+  const checkAuth: RequestHandler = (req, res, next) => {
+    if (token === undefined) return next();
+    const check = checkBearer(req.header("authorization"), token);
+    if (check === "ok") return next();
+    jsonRpcError(
+      res,
+      401,
+      -32001,
+      check === "missing"
+        ? "Unauthorized: this server needs an Authorization: Bearer <token> header (the value of FLUX_FILL_HTTP_TOKEN)."
+        : "Unauthorized: the bearer token is not valid.",
+      { "WWW-Authenticate": bearerChallenge(check) },
+    );
+  };
+
+  const parseBody = express.json({ limit: bodyLimit });
+
+  /** Counts a POST until its reply is sent or the client goes away. */
+  const trackPost: RequestHandler = (_req, res, next) => {
+    openPosts += 1;
+    res.once("close", () => {
+      openPosts -= 1;
+      changed();
+    });
+    next();
+  };
+
+  const guards = [refuseWhileClosing, checkHost, checkOrigin];
+  app.options(MCP_PATH, ...guards, preflight);
+  app.post(MCP_PATH, ...guards, checkAuth, trackPost, parseBody, (req, res) => void handlePost(req, res));
+  app.get(MCP_PATH, ...guards, checkAuth, (req, res) => void handleSessionRequest(req, res));
+  app.delete(MCP_PATH, ...guards, checkAuth, (req, res) => void handleSessionRequest(req, res));
+  app.all(MCP_PATH, (_req, res) => {
+    jsonRpcError(res, 405, -32000, "Method not allowed.", { Allow: "GET, POST, DELETE, OPTIONS" });
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: `Not found. The MCP endpoint is ${MCP_PATH}; probes are /healthz and /readyz.` });
+  });
+  // Body errors (size, JSON) become JSON-RPC errors; the limit is named so the caller knows what to change.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = error as { type?: string; status?: number; length?: number; limit?: number };
+    if (e.type === "entity.too.large" || e.status === 413) {
+      const size = typeof e.length === "number" && Number.isFinite(e.length) ? `${formatMegabytes(e.length)}, ` : "";
+      jsonRpcError(
+        res,
+        413,
+        -32600,
+        `Request body too large (${size}over this server's limit of ${formatMegabytes(bodyLimit)}, ${bodyLimit} bytes, set by FLUX_FILL_MAX_INPUT_MB=${formatMegabytes(config.maxInputBytes).replace(" MB", "")} for image and mask as base64). Pass the image and mask as file paths or URLs instead of inline data, or raise FLUX_FILL_MAX_INPUT_MB on the server.`,
+      );
+      return;
+    }
+    if (e.type === "entity.parse.failed") {
+      jsonRpcError(res, 400, -32700, "Parse error: the request body is not valid JSON.");
+      return;
+    }
+    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+      jsonRpcError(res, e.status, -32600, `Bad request: ${describeError(error).text}`);
+      return;
+    }
+    logger.error(`HTTP request failed: ${describeError(error).text}`);
+    jsonRpcError(res, 500, -32603, "Internal server error.");
+  });
+
+  async function closeSession(id: string, session: Session): Promise<void> {
+    sessions.delete(id);
+    await session.transport.close().catch(() => undefined);
+    await session.server.mcp.close().catch(() => undefined);
+  }
+
+  async function handlePost(req: Request, res: Response): Promise<void> {
+    try {
+      if (stateless) {
+        const server = createServer(config, { runtime });
+        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+        res.once("close", () => {
+          void transport.close().catch(() => undefined);
+          void server.mcp.close().catch(() => undefined);
+        });
+        await server.mcp.connect(transport);
+        await transport.handleRequest(req, res, req.body);
+        return;
+      }
+      const sessionId = req.header("mcp-session-id");
+      if (sessionId !== undefined) {
+        const session = sessions.get(sessionId);
+        if (!session) {
+          jsonRpcError(
+            res,
+            404,
+            -32001,
+            "Session not found; it may have expired or the server restarted. Initialize a new session.",
+          );
+          return;
+        }
+        await serveInSession(session, req, res, req.body);
+        return;
+      }
+      if (!isInitializeRequest(req.body)) {
+        jsonRpcError(
+          res,
+          400,
+          -32000,
+          "Bad Request: no Mcp-Session-Id header, and the request is not an initialize request.",
+        );
+        return;
+      }
+      if (sessions.size >= maxSessions) {
+        jsonRpcError(res, 503, -32000, `Too many open sessions (${maxSessions}); try again later.`, {
+          "Retry-After": "30",
+        });
+        return;
+      }
+      const server = createServer(config, { runtime });
+      const session: Session = {
+        server,
+        transport: new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          eventStore: new BoundedEventStore(),
+          onsessioninitialized: (id) => {
+            sessions.set(id, session);
+            logger.debug(`session ${id.slice(0, 8)} opened (${sessions.size} open)`);
+          },
+          onsessionclosed: (id) => {
+            sessions.delete(id);
+            logger.debug(`session ${id.slice(0, 8)} closed by the client`);
+          },
+        }),
+        lastSeen: Date.now(),
+        open: 0,
+      };
+      session.transport.onclose = () => {
+        const id = session.transport.sessionId;
+        if (id !== undefined && sessions.get(id) === session) sessions.delete(id);
+      };
+      await server.mcp.connect(session.transport);
+      await serveInSession(session, req, res, req.body);
+      if (session.transport.sessionId === undefined) await server.mcp.close().catch(() => undefined);
+    } catch (error) {
+      logger.error(`MCP POST failed: ${describeError(error).text}`);
+      jsonRpcError(res, 500, -32603, "Internal server error.");
+    }
+  }
+
+  async function serveInSession(session: Session, req: Request, res: Response, body?: unknown): Promise<void> {
+    session.lastSeen = Date.now();
+    session.open += 1;
+    res.once("close", () => {
+      session.open -= 1;
+      session.lastSeen = Date.now();
+    });
+    await session.transport.handleRequest(req, res, body);
+  }
+
+  /** GET (the server-to-client stream, or a resume with Last-Event-ID) and DELETE (end the session). */
+  async function handleSessionRequest(req: Request, res: Response): Promise<void> {
+    try {
+      if (stateless) {
+        jsonRpcError(res, 405, -32000, "Method not allowed: this server runs stateless (--stateless); use POST.", {
+          Allow: "POST",
+        });
+        return;
+      }
+      const sessionId = req.header("mcp-session-id");
+      const session = sessionId === undefined ? undefined : sessions.get(sessionId);
+      if (sessionId === undefined) {
+        jsonRpcError(res, 400, -32000, "Bad Request: the Mcp-Session-Id header is missing.");
+        return;
+      }
+      if (!session) {
+        jsonRpcError(
+          res,
+          404,
+          -32001,
+          "Session not found; it may have expired or the server restarted. Initialize a new session.",
+        );
+        return;
+      }
+      await serveInSession(session, req, res);
+    } catch (error) {
+      logger.error(`MCP ${req.method} failed: ${describeError(error).text}`);
+      jsonRpcError(res, 500, -32603, "Internal server error.");
+    }
+  }
+
+  // Sessions whose client vanished without a DELETE are closed after `idleMs` without a request.
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, session] of sessions) {
+        if (session.open === 0 && now - session.lastSeen > idleMs) {
+          logger.info(`closing session ${id.slice(0, 8)}: idle for ${Math.round((now - session.lastSeen) / 1000)} s`);
+          void closeSession(id, session);
+        }
+      }
+    },
+    Math.max(1000, Math.min(60_000, Math.floor(idleMs / 2))),
+  );
+  sweeper.unref();
+
+  const httpServer: Server = await new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    server.once("error", reject);
+  });
+  const address = httpServer.address() as AddressInfo;
+  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${isWildcardHost(host) ? "127.0.0.1" : urlHost}:${address.port}${MCP_PATH}`;
+  if (hostnames === undefined) {
+    logger.warn(
+      `listening on ${host} without a Host allow-list: set FLUX_FILL_HTTP_ALLOWED_HOSTS to the names clients use to reach this server`,
+    );
+  }
+  if (token === undefined && options.insecureNoAuth && !isLoopbackHost(host)) {
+    logger.warn("no FLUX_FILL_HTTP_TOKEN and --insecure-no-auth: anyone who can reach this port can run paid fills");
+  }
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      clearInterval(sweeper);
+      // Calls still in the queue have not cost anything: end them now rather than start paid tasks that
+      // the shutdown could cut off.
+      queuesOf(runtime.deps)?.close("The server is shutting down.");
+      let fillsDone = false;
+      void runtime.idle().then(() => {
+        fillsDone = true;
+        changed();
+      });
+      const drained = () => fillsDone && openPosts === 0;
+      if (!(await waitFor(drained, subscribe, graceMs))) {
+        logger.warn(`shutdown: fills or calls still running after ${Math.round(graceMs / 1000)} s; aborting them`);
+        runtime.abort();
+        await waitFor(drained, subscribe, 5000);
+      }
+      await Promise.all([...sessions].map(([id, session]) => closeSession(id, session)));
+      httpServer.closeAllConnections();
+      await stopped;
+    })();
+    return closing;
+  };
+
+  return { url, port: address.port, sessionCount: () => sessions.size, close };
+}
+
+export interface ServeHttpOptions extends HttpServerOptions {
+  /** Signals that start the graceful shutdown. Default SIGINT and SIGTERM. */
+  signals?: NodeJS.Signals[];
+}
+
+/**
+ * Runs the HTTP transport until SIGINT/SIGTERM, then shuts down gracefully (see `HttpServerHandle.close`).
+ * A second signal exits at once.
+ */
+export async function serveHttp(config: Config, options: ServeHttpOptions = {}): Promise<void> {
+  const runtime = options.runtime ?? createRuntime(config, options.logger ? { logger: options.logger } : {});
+  const logger = options.logger ?? runtime.deps.logger;
+  const handle = await startHttpServer(config, { ...options, runtime, logger });
+  const mode = options.stateless ? "stateless" : "stateful sessions";
+  logger.info(
+    `serving MCP over HTTP at ${handle.url} (${mode}, ${config.http.token ? "bearer token required" : "no auth"}, body limit ${formatMegabytes(maxHttpBodyBytes(config))})`,
+  );
+  const signals = options.signals ?? ["SIGINT", "SIGTERM"];
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      for (const s of signals) process.off(s, onSignal);
+      logger.info(`${signal}: no new requests; waiting for running fills to be saved`);
+      const again = () => {
+        logger.warn("second signal: exiting now");
+        process.exit(1);
+      };
+      for (const s of signals) process.once(s, again);
+      void handle.close().then(() => {
+        for (const s of signals) process.off(s, again);
+        logger.info("HTTP transport closed");
+        resolve();
+      });
+    };
+    for (const s of signals) process.once(s, onSignal);
+  });
+}

@@ -1,0 +1,265 @@
+/**
+ * The mask editor end to end in a real browser: the test host (AppBridge) shows the page from
+ * ui://flux-fill/mask-editor in the double-iframe sandbox on a second origin under the default CSP; a
+ * person's stroke, prompt and click on apply reach the upstream emulator as a mask through flux_fill.
+ */
+import { copyFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { BrowserContext } from "playwright-core";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type AppsHost,
+  CHROMIUM_PATH,
+  chromiumAvailable,
+  DEFAULT_APP_CSP,
+  launchChromium,
+  startAppsHost,
+} from "../helpers/apps-host.js";
+import { type Emulator, startEmulator } from "../helpers/emulator.js";
+import { makePhoto } from "../helpers/images.js";
+import { ensureMaskEditorBuilt } from "../helpers/mask-editor.js";
+import { startInMemory, type TestServer } from "../helpers/mcp.js";
+
+const KEY = "e2e-secret-key-7c21";
+const IMAGE = { width: 320, height: 240 };
+/** The width the host gives the view: the narrow layout the page must stay usable at. */
+const VIEW_WIDTH = 400;
+const BRUSH_CSS_PX = 32; // the page's default brush diameter
+
+const hasChromium = chromiumAvailable();
+if (!hasChromium && process.env.FLUX_FILL_E2E_REQUIRE_CHROMIUM === "1") {
+  throw new Error(`FLUX_FILL_E2E_REQUIRE_CHROMIUM=1 but there is no chromium at ${CHROMIUM_PATH}.`);
+}
+if (!hasChromium) {
+  console.warn(
+    `SKIPPED test/e2e/mask-editor.test.ts: no chromium at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH).`,
+  );
+}
+
+/** The page's coverage text for a fraction, as a person reads it (one decimal). */
+function formatPercent(fraction: number): string {
+  return `${Number((fraction * 100).toFixed(1))} %`;
+}
+
+/** Squared distance from p to the segment a–b. */
+function distanceSquared(p: [number, number], a: [number, number], b: [number, number]): number {
+  const [dx, dy] = [b[0] - a[0], b[1] - a[1]];
+  const t = Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / (dx * dx + dy * dy)));
+  return (p[0] - a[0] - t * dx) ** 2 + (p[1] - a[1] - t * dy) ** 2;
+}
+
+describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
+  let emulator: Emulator;
+  let server: TestServer;
+  let host: AppsHost;
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    [emulator, host, browser] = await Promise.all([
+      startEmulator({ apiKey: KEY, generationMs: 50 }),
+      startAppsHost(),
+      launchChromium({ width: VIEW_WIDTH + 40, height: 900 }),
+      ensureMaskEditorBuilt(),
+    ]);
+    server = await startInMemory({
+      BFL_API_KEY: KEY,
+      BFL_API_BASE_URL: emulator.apiBaseUrl,
+      FLUX_FILL_POLL_INTERVAL_MS: "20",
+      FLUX_FILL_TIMEOUT_S: "20",
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await host?.close();
+    await emulator?.close();
+  });
+
+  /**
+   * What a host does when the model calls open_mask_editor: call it, read the UI resource it names, and
+   * show that page in the sandbox with the tool's input and result.
+   */
+  async function openEditor(toolInput: Record<string, unknown>) {
+    const { tools } = await server.client.listTools();
+    const editorTool = tools.find((t) => t.name === "open_mask_editor")!;
+    const resourceUri = (editorTool._meta as { ui: { resourceUri: string } }).ui.resourceUri;
+    const toolResult = (await server.client.callTool(
+      { name: "open_mask_editor", arguments: toolInput },
+      CallToolResultSchema,
+    )) as CallToolResult;
+    expect(toolResult.isError).toBeFalsy();
+    const resource = await server.client.readResource({ uri: resourceUri });
+    const html = (resource.contents[0] as { text: string }).text;
+
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error" || /Content Security Policy|Refused to/i.test(message.text())) {
+        problems.push(message.text());
+      }
+    });
+    page.on("pageerror", (error) => problems.push(error.message));
+    // The host forwards the view's tools/call to the server, only for tools visible to apps.
+    await page.exposeFunction("mcpCallTool", async (params: CallToolRequest["params"]) => {
+      const tool = tools.find((t) => t.name === params.name);
+      const visibility = (tool?._meta as { ui?: { visibility?: string[] } } | undefined)?.ui?.visibility ?? [
+        "model",
+        "app",
+      ];
+      if (!tool || !visibility.includes("app")) throw new Error(`tool ${params.name} is not available to apps`);
+      return server.client.callTool(params, CallToolResultSchema, { timeout: 30_000 });
+    });
+    await page.goto(host.hostUrl);
+    await page.evaluate((options) => window.startHost(options), {
+      html,
+      sandboxUrl: host.sandboxUrl,
+      toolInput,
+      toolResult,
+      width: VIEW_WIDTH,
+    });
+    const view = page.frameLocator("#app-frame").frameLocator("iframe");
+    const canvas = view.getByTestId("mask-canvas");
+    await canvas.waitFor({ state: "visible", timeout: 10_000 });
+    const viewFrame = page.frames().find((f) => f.parentFrame()?.url().startsWith(host.sandboxUrl));
+    expect(viewFrame).toBeDefined();
+    return { page, view, canvas, viewFrame: viewFrame!, problems };
+  }
+
+  it("paints a stroke, applies flux_fill through the host and shows the result", async () => {
+    await writeFile(path.join(server.workDir, "photo.png"), await makePhoto(IMAGE.width, IMAGE.height, { seed: 11 }));
+    const { page, view, canvas, viewFrame, problems } = await openEditor({ image: "photo.png" });
+    // The view really is on the sandbox origin, under the default CSP, not on the host's.
+    expect(new URL(await viewFrame.evaluate(() => window.origin)).port).toBe(new URL(host.sandboxUrl).port);
+    expect(host.sandboxRequests[0]?.csp).toBe(DEFAULT_APP_CSP);
+
+    // Readable at 400 px: nothing wider than the view.
+    const overflow = await viewFrame.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+
+    // Paint one straight stroke with the mouse.
+    const box = (await canvas.boundingBox())!;
+    const from: [number, number] = [box.x + box.width * 0.25, box.y + box.height * 0.3];
+    const to: [number, number] = [box.x + box.width * 0.7, box.y + box.height * 0.6];
+    await page.mouse.move(...from);
+    await page.mouse.down();
+    await page.mouse.move(...to, { steps: 12 });
+    await page.mouse.up();
+    await expect.poll(() => view.locator("#coverage").textContent()).not.toBe("0 %");
+
+    await view.getByTestId("prompt").fill("a wooden bench");
+    await view.getByTestId("apply-fill").click();
+    const resultImage = view.getByTestId("result-image");
+    await resultImage.waitFor({ state: "visible", timeout: 20_000 });
+    expect(await resultImage.getAttribute("src")).toMatch(/^data:image\/jpeg;base64,/);
+    expect(await resultImage.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(IMAGE.width);
+    expect(await view.locator("#saved-path").textContent()).toContain(server.config.outputDir);
+
+    // The upstream got the painted mask at the image's size: white exactly along the stroke.
+    expect(emulator.submits).toHaveLength(1);
+    const submit = emulator.submits[0]!;
+    expect((submit.body as { prompt?: string }).prompt).toBe("a wooden bench");
+    const mask = await sharp(submit.mask!).greyscale().raw().toBuffer({ resolveWithObject: true });
+    expect([mask.info.width, mask.info.height]).toEqual([IMAGE.width, IMAGE.height]);
+    const scale = IMAGE.width / box.width;
+    const toImage = (p: [number, number]): [number, number] => [
+      (p[0] - box.x) * scale,
+      (p[1] - box.y) * (IMAGE.height / box.height),
+    ];
+    const [a, b] = [toImage(from), toImage(to)];
+    const radius = (BRUSH_CSS_PX / 2) * scale;
+    let white = 0;
+    const wrong: string[] = [];
+    for (let y = 0; y < IMAGE.height; y++) {
+      for (let x = 0; x < IMAGE.width; x++) {
+        const value = mask.data[y * IMAGE.width + x]!;
+        const d = Math.sqrt(distanceSquared([x + 0.5, y + 0.5], a, b));
+        if (value >= 128) white++;
+        // One pixel of slack for the mouse's whole-pixel positions; the rest must match exactly.
+        if (d <= radius - 1.5 && value < 128) wrong.push(`${x},${y} black inside the stroke`);
+        if (d >= radius + 1.5 && value >= 128) wrong.push(`${x},${y} white outside the stroke`);
+        if (value !== 0 && value !== 255) wrong.push(`${x},${y} grey ${value}`);
+      }
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
+    const capsule = 2 * radius * Math.hypot(b[0] - a[0], b[1] - a[1]) + Math.PI * radius * radius;
+    expect(white / capsule).toBeGreaterThan(0.9);
+    expect(white / capsule).toBeLessThan(1.1);
+
+    // The host saw the view's call, and the view told the model what happened.
+    expect(await page.evaluate(() => window.hostEvents)).toEqual(
+      expect.arrayContaining(["sandbox-ready", "initialized", "tools/call flux_fill"]),
+    );
+    expect(JSON.stringify(await page.evaluate(() => window.modelContext))).toContain("a wooden bench");
+    expect(problems).toEqual([]);
+
+    // And the view really runs under that CSP: a network request from it is refused.
+    const violated = await viewFrame.evaluate(
+      (url) =>
+        new Promise<string>((resolve) => {
+          document.addEventListener("securitypolicyviolation", (event) => resolve(event.effectiveDirective), {
+            once: true,
+          });
+          fetch(url).catch(() => undefined);
+        }),
+      host.hostUrl,
+    );
+    expect(violated).toBe("connect-src");
+    await page.close();
+  }, 30_000);
+
+  it("is usable from the keyboard: tools, shapes, invert and undo", async () => {
+    await writeFile(path.join(server.workDir, "keys.png"), await makePhoto(IMAGE.width, IMAGE.height, { seed: 5 }));
+    const { page, view, canvas, problems } = await openEditor({ image: "keys.png" });
+    const coverage = view.locator("#coverage");
+    await canvas.focus();
+    await page.keyboard.press("r"); // rectangle tool
+    expect(await view.locator('button[data-tool="rect"]').getAttribute("aria-pressed")).toBe("true");
+    // The cursor starts at the centre (160, 120); each arrow moves it 320 / 50 ≈ 6 mask pixels.
+    await page.keyboard.press("Space");
+    for (let i = 0; i < 5; i++) {
+      await page.keyboard.press("ArrowRight");
+      await page.keyboard.press("ArrowDown");
+    }
+    await page.keyboard.press("Space");
+    const rectangle = formatPercent((30 * 30) / (IMAGE.width * IMAGE.height));
+    await expect.poll(() => coverage.textContent()).toBe(rectangle);
+    await page.keyboard.press("i");
+    await expect.poll(() => coverage.textContent()).toBe(formatPercent(1 - (30 * 30) / (IMAGE.width * IMAGE.height)));
+    await page.keyboard.press("u");
+    await expect.poll(() => coverage.textContent()).toBe(rectangle);
+    await page.keyboard.press("Control+z");
+    await expect.poll(() => coverage.textContent()).toBe("0 %");
+    // Applying an empty mask is refused in the page, before any upstream call.
+    const submitsBefore = emulator.submits.length;
+    await view.getByTestId("apply-fill").focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => view.locator("#status").textContent()).toMatch(/mask is empty/);
+    expect(emulator.submits.length).toBe(submitsBefore);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 20_000);
+
+  // FLUX_FILL_SCREENSHOT=examples/mask-editor.png npx vitest run test/e2e regenerates the README picture.
+  it.runIf(process.env.FLUX_FILL_SCREENSHOT)(
+    "writes the README screenshot",
+    async () => {
+      await copyFile(path.resolve("examples/scene.jpg"), path.join(server.workDir, "scene.jpg"));
+      const { page, view } = await openEditor({
+        image: "scene.jpg",
+        mask_regions: [{ shape: "ellipse", cx: 430, cy: 335, rx: 44, ry: 44 }],
+        prompt: "a wooden bench in the grass",
+      });
+      await page.waitForTimeout(300);
+      const shot = await page.locator("#app-frame").screenshot();
+      const small = await sharp(shot).png({ palette: true, quality: 80, compressionLevel: 9 }).toBuffer();
+      await writeFile(process.env.FLUX_FILL_SCREENSHOT!, small);
+      expect(await view.locator("#coverage").textContent()).not.toBe("0 %");
+      await page.close();
+    },
+    20_000,
+  );
+});

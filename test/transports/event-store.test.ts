@@ -1,0 +1,75 @@
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { describe, expect, it } from "vitest";
+import { BoundedEventStore } from "../../src/transports/event-store.js";
+
+const note = (n: number): JSONRPCMessage => ({ jsonrpc: "2.0", method: "notifications/message", params: { n } });
+
+async function replay(store: BoundedEventStore, after: string) {
+  const sent: Array<{ id: string; message: JSONRPCMessage }> = [];
+  const stream = await store.replayEventsAfter(after, {
+    send: async (id, message) => {
+      sent.push({ id, message });
+    },
+  });
+  return { stream, sent };
+}
+
+describe("BoundedEventStore", () => {
+  it("replays the events of the same stream after the given one, in order", async () => {
+    const store = new BoundedEventStore();
+    const a1 = await store.storeEvent("stream-a", note(1));
+    await store.storeEvent("_GET_stream", note(2));
+    const a2 = await store.storeEvent("stream-a", note(3));
+    const a3 = await store.storeEvent("stream-a", note(4));
+    const { stream, sent } = await replay(store, a1);
+    expect(stream).toBe("stream-a");
+    expect(sent.map((e) => e.id)).toEqual([a2, a3]);
+    expect(sent.map((e) => (e.message as unknown as { params: { n: number } }).params.n)).toEqual([3, 4]);
+    expect(await store.getStreamIdForEventId(a2)).toBe("stream-a");
+  });
+
+  it("handles stream ids that contain underscores (the SDK's standalone stream)", async () => {
+    const store = new BoundedEventStore();
+    const first = await store.storeEvent("_GET_stream", note(1));
+    await store.storeEvent("_GET_stream", note(2));
+    expect(await store.getStreamIdForEventId(first)).toBe("_GET_stream");
+    expect((await replay(store, first)).sent).toHaveLength(1);
+  });
+
+  it("gives unique, increasing ids", async () => {
+    const store = new BoundedEventStore();
+    const ids = [];
+    for (let i = 0; i < 20; i++) ids.push(await store.storeEvent("s", note(i)));
+    expect(new Set(ids).size).toBe(20);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it("answers an unknown event id with no stream and sends nothing", async () => {
+    const store = new BoundedEventStore();
+    await store.storeEvent("s", note(1));
+    expect(await replay(store, "s_9999999999")).toEqual({ stream: "", sent: [] });
+    expect(await store.getStreamIdForEventId("nope")).toBeUndefined();
+  });
+
+  it("drops the oldest events beyond the count limit", async () => {
+    const store = new BoundedEventStore({ maxEvents: 3, maxBytes: 1e9 });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.storeEvent("s", note(i)));
+    expect(store.size.events).toBe(3);
+    expect(await store.getStreamIdForEventId(ids[1]!)).toBeUndefined();
+    expect((await replay(store, ids[2]!)).sent.map((e) => e.id)).toEqual([ids[3], ids[4]]);
+  });
+
+  it("drops the oldest events beyond the byte limit, but keeps the newest even when it alone is over", async () => {
+    const big = (n: number): JSONRPCMessage => ({ jsonrpc: "2.0", method: "x", params: { data: "x".repeat(n) } });
+    const store = new BoundedEventStore({ maxEvents: 100, maxBytes: 2500 });
+    await store.storeEvent("s", big(1000));
+    await store.storeEvent("s", big(1000));
+    expect(store.size.events).toBe(2);
+    await store.storeEvent("s", big(1000));
+    expect(store.size.events).toBe(2);
+    expect(store.size.bytes).toBeLessThanOrEqual(2500);
+    await store.storeEvent("s", big(5000));
+    expect(store.size.events).toBe(1);
+  });
+});
