@@ -83,6 +83,16 @@ function jsonRpcError(
   res.status(status).set(headers).json({ jsonrpc: "2.0", id: null, error: { code, message } });
 }
 
+/** The answer for an unknown or expired Mcp-Session-Id, the same on every method. */
+function sessionNotFound(res: Response): void {
+  jsonRpcError(
+    res,
+    404,
+    -32001,
+    "Session not found; it may have expired or the server restarted. Initialize a new session.",
+  );
+}
+
 /** Resolves when `done()` holds, re-checking whenever `changed` fires, or after `ms` (false then). */
 function waitFor(done: () => boolean, subscribe: (listener: () => void) => () => void, ms: number): Promise<boolean> {
   if (done()) return Promise.resolve(true);
@@ -298,12 +308,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       if (sessionId !== undefined) {
         const session = sessions.get(sessionId);
         if (!session) {
-          jsonRpcError(
-            res,
-            404,
-            -32001,
-            "Session not found; it may have expired or the server restarted. Initialize a new session.",
-          );
+          sessionNotFound(res);
           return;
         }
         await serveInSession(session, req, res, req.body);
@@ -381,12 +386,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         return;
       }
       if (!session) {
-        jsonRpcError(
-          res,
-          404,
-          -32001,
-          "Session not found; it may have expired or the server restarted. Initialize a new session.",
-        );
+        sessionNotFound(res);
         return;
       }
       await serveInSession(session, req, res);
