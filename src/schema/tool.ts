@@ -50,9 +50,14 @@ const PolygonRegion = z
     {
       shape: z.literal("polygon"),
       points: z
-        .array(z.array(coordinate("a polygon point's x and y")).length(2, { error: fieldError("each polygon point", "a pair [x, y]") }), {
-          error: fieldError("polygon points", "a list of [x, y] pairs"),
-        })
+        .array(
+          z
+            .array(coordinate("a polygon point's x and y"))
+            .length(2, { error: fieldError("each polygon point", "a pair [x, y]") }),
+          {
+            error: fieldError("polygon points", "a list of [x, y] pairs"),
+          },
+        )
         .min(3, { error: fieldError("polygon points", "at least 3 [x, y] pairs") })
         .max(MAX_POLYGON_POINTS, {
           error: (issue: { input?: unknown }) =>
@@ -74,10 +79,12 @@ export const MaskRegionSchema = z.discriminatedUnion("shape", [RectRegion, Ellip
  */
 export const MaskOptionsShape = {
   alpha_convention: z
-    .enum(ALPHA_CONVENTIONS, { error: fieldError("alpha_convention", '"transparent_is_inpaint", "opaque_is_inpaint" or "openai"') })
+    .enum(ALPHA_CONVENTIONS, {
+      error: fieldError("alpha_convention", '"transparent_is_inpaint", "opaque_is_inpaint" or "openai"'),
+    })
     .default("transparent_is_inpaint")
     .describe(
-      'How transparency marks the area, in the image (no mask given) or in a mask file. "transparent_is_inpaint" (default, this API\'s rule): transparent pixels are repainted; a mask file is read as white = inpaint. "opaque_is_inpaint": opaque pixels are repainted. "openai": a mask made for OpenAI\'s image edit API (transparent = edit) given in `mask`.',
+      'How transparency marks the area (in the image when no mask is given, or in a mask file). "transparent_is_inpaint" (default): transparent pixels are repainted, a mask file is white = inpaint. "opaque_is_inpaint": opaque pixels are repainted. "openai": `mask` is an OpenAI image-edit mask (transparent = edit).',
     ),
   mask_regions: z
     .array(MaskRegionSchema, { error: fieldError("mask_regions", "a list of shapes") })
@@ -85,42 +92,44 @@ export const MaskOptionsShape = {
     .max(MAX_REGIONS, { error: fieldError("mask_regions", `a list of at most ${MAX_REGIONS} shapes`) })
     .optional()
     .describe(
-      `Shapes marking the area to repaint (unioned), instead of a mask file: {"shape":"rect","x","y","width","height"}, {"shape":"ellipse","cx","cy","rx","ry"}, {"shape":"polygon","points":[[x,y],...]} (max ${MAX_POLYGON_POINTS} points). In pixels, or with units "fraction" as 0..1 of the width/height, e.g. the lower-middle of the photo: [{"shape":"ellipse","cx":0.5,"cy":0.7,"rx":0.15,"ry":0.1}].`,
+      `Shapes marking the area to repaint (unioned): rect {x,y,width,height}, ellipse {cx,cy,rx,ry}, polygon {points:[[x,y],...]} (max ${MAX_POLYGON_POINTS} points). In pixels, or 0..1 of the width/height with units "fraction", e.g. [{"shape":"ellipse","cx":0.5,"cy":0.7,"rx":0.15,"ry":0.1}].`,
     ),
   units: z
     .enum(["px", "fraction"], { error: fieldError("units", '"px" or "fraction"') })
     .default("px")
-    .describe('Units of mask_regions: "px" (image pixels, 0,0 = top left) or "fraction" (0..1 of width and height; easiest when you do not know the exact size).'),
+    .describe(
+      'Units of mask_regions: "px" (0,0 = top left) or "fraction" (0..1 of width and height; easiest when the size is unknown).',
+    ),
   mask_svg: z
     .string({ error: fieldError("mask_svg", "SVG markup as a string") })
     .min(1, { error: fieldError("mask_svg", "SVG markup as a non-empty string") })
     .max(MAX_SVG_CHARS, { error: fieldError("mask_svg", `SVG markup of at most ${MAX_SVG_CHARS} characters`) })
     .optional()
     .describe(
-      'SVG markup drawn over the image at its size: white fill = inpaint, black or transparent = keep. Without a viewBox coordinates are image pixels; viewBox="0 0 1 1" makes them fractions. No scripts, images or external links. Example: <svg viewBox="0 0 1 1"><circle cx="0.5" cy="0.4" r="0.1" fill="white"/></svg>',
+      'SVG drawn over the image: white = inpaint, black or transparent = keep. Coordinates are image pixels, or fractions with viewBox="0 0 1 1", e.g. <svg viewBox="0 0 1 1"><circle cx="0.5" cy="0.4" r="0.1" fill="white"/></svg>. No scripts, images or links.',
     ),
   invert_mask: z
     .boolean({ error: fieldError("invert_mask", "true or false") })
     .default(false)
-    .describe("Swap the areas: repaint everything except what the mask marks (e.g. replace the background around a subject)."),
+    .describe("Repaint everything except the marked area (e.g. replace the background around a subject)."),
   grow_mask: z
     .number({ error: fieldError("grow_mask", `an integer from 0 to ${MAX_GROW_PX}`) })
     .int()
     .min(0)
     .max(MAX_GROW_PX)
     .default(0)
-    .describe("Expand the area by this many pixels in every direction. Padding hides seams; 8-32 px is typical when removing an object, e.g. 16."),
+    .describe("Expand the area by this many pixels; padding hides seams (8-32 is typical when removing an object)."),
   feather_mask: z
     .number({ error: fieldError("feather_mask", `an integer from 0 to ${MAX_FEATHER_PX}`) })
     .int()
     .min(0)
     .max(MAX_FEATHER_PX)
     .default(0)
-    .describe("Soften the mask's edge over about this many pixels (applied after grow_mask), e.g. 8 for a gradual blend."),
+    .describe("Soften the mask's edge over about this many pixels (after grow_mask), e.g. 8."),
   fit_mask: z
     .boolean({ error: fieldError("fit_mask", "true or false") })
     .default(false)
-    .describe("When the mask file's size differs from the image's, stretch it to the image (nearest neighbour, re-binarised) instead of failing."),
+    .describe("Stretch a mask file of another size to the image instead of failing."),
 };
 
 /**
@@ -136,7 +145,7 @@ const toolShape = {
   mask: reference("mask")
     .optional()
     .describe(
-      "Mask image file of the same size as the image (same reference forms): white = inpaint, black = keep, grey = soft edge; colour masks are read by brightness. Omit when mask_regions, mask_svg or the image's transparency marks the area.",
+      "Mask image of the same size (same reference forms as image): white = inpaint, black = keep, grey = soft edge. Omit when mask_regions, mask_svg or transparency marks the area.",
     ),
   ...MaskOptionsShape,
 };

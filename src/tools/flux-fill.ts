@@ -11,11 +11,10 @@ import { toolError } from "./result.js";
 
 export const FLUX_FILL_TOOL = "flux_fill";
 
-const DESCRIPTION = `Inpaint part of a photo with Black Forest Labs' FLUX.1 Fill [pro]: the masked area is repainted to match the prompt, the rest is kept.
-Give the image as a file path (preferred), URL or data URI, and mark the area in exactly one way: mask_regions (rect/ellipse/polygon shapes, in px or with units "fraction" 0..1), mask_svg (white = inpaint), a mask file (white = inpaint, black = keep, same size), or transparent pixels in the image. grow_mask pads the area (hides seams), feather_mask softens its edge, invert_mask swaps it. When unsure the area is right, check it first with preview_mask (free).
-Cost and time: each call is a paid upstream task (about 5 credits, ~$0.05) and usually takes 5-30 s; do not call it twice for the same edit. Without BFL_API_KEY the server uses a free offline engine that ignores the prompt and only continues the surrounding texture (good for removing objects).
-The result is saved as a file; the reply gives its path, a resource link (flux-fill://results/{id}) and a downscaled preview. Use the preview to judge the edit; give the user the path for the full-size image.
-Only files under the server's allowed directories can be read.`;
+const DESCRIPTION = `Inpaint part of a photo with Black Forest Labs' FLUX.1 Fill [pro]: the marked area is repainted to match the prompt; the rest is kept.
+Give the image as a file path (preferred), URL or data URI. Mark the area in exactly one way: mask_regions (shapes), mask_svg, a mask file, or the image's transparent pixels. Unsure the area is right? Check it first with preview_mask (free).
+Each call is a paid task (about 5 credits, ~$0.05; usually 5-30 s): do not repeat an edit. Without BFL_API_KEY a free offline engine continues the surrounding texture and ignores the prompt (good for removing objects).
+The result is saved as a file; the reply gives its path, a resource link and a downscaled preview. Judge the edit by the preview; give the user the path. Only files under the server's allowed directories can be read.`;
 
 /** Waits for the job unless the client gives up first; the job itself goes on and saves its result. */
 function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -41,7 +40,12 @@ function providerLabel(provider: "bfl" | "local"): string {
   return provider === "bfl" ? "FLUX.1 Fill [pro]" : "the local offline engine";
 }
 
-export function summarise(outcome: FillOutcome, elapsedMs: number, previewWidth: number, previewHeight: number): string {
+export function summarise(
+  outcome: FillOutcome,
+  elapsedMs: number,
+  previewWidth: number,
+  previewHeight: number,
+): string {
   const { meta } = outcome;
   const lines = [
     `Inpainted with ${providerLabel(meta.provider)} in ${(elapsedMs / 1000).toFixed(1)} s.`,
