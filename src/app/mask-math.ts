@@ -255,36 +255,6 @@ export function resampleMask(source: Mask, width: number, height: number): Mask 
   return out;
 }
 
-/** Starting shapes, in image pixels. */
-export type Region =
-  | { shape: "rect"; x: number; y: number; width: number; height: number }
-  | { shape: "ellipse"; cx: number; cy: number; rx: number; ry: number };
-
-/** Paints image-pixel regions onto a mask that may be smaller than the image (scaled by mask/image). */
-export function paintRegions(mask: Mask, regions: readonly Region[], image: Size): Box | null {
-  const sx = mask.width / image.width;
-  const sy = mask.height / image.height;
-  let changed: Box | null = null;
-  for (const region of regions) {
-    const box =
-      region.shape === "rect"
-        ? paintRect(
-            mask,
-            { x: region.x * sx, y: region.y * sy },
-            { x: (region.x + region.width) * sx, y: (region.y + region.height) * sy },
-            INPAINT,
-          )
-        : paintEllipse(
-            mask,
-            { x: (region.cx - region.rx) * sx, y: (region.cy - region.ry) * sy },
-            { x: (region.cx + region.rx) * sx, y: (region.cy + region.ry) * sy },
-            INPAINT,
-          );
-    changed = unionBox(changed, box);
-  }
-  return changed;
-}
-
 /** Bounded undo history of whole-mask snapshots (the oldest are dropped past `limit`). */
 export class UndoHistory {
   private readonly snapshots: Uint8Array[] = [];

@@ -13,17 +13,18 @@ import {
   type Mask,
   MASK_THRESHOLD,
   maskCoverage,
-  paintRegions,
-  type Region,
   workingSize,
 } from "../app/mask-math.js";
 import type { Config } from "../config.js";
 import { FluxFillError } from "../errors.js";
 import { decodeInput, decodeMaskInput } from "../images/decode.js";
+import { maskFromImageAlpha } from "../images/mask-spec.js";
 import { renderPreview } from "../images/preview.js";
+import { rasteriseRegions } from "../images/regions.js";
 import { classifyReference } from "../inputs/reference.js";
 import { resolveReference } from "../inputs/resolve.js";
 import type { RasterImage } from "../providers/types.js";
+import { MaskOptionsShape, FluxFillToolInputSchema } from "../schema/tool.js";
 import type { ServerDeps } from "../server.js";
 import { FLUX_FILL_TOOL } from "./flux-fill.js";
 import { toolError } from "./result.js";
@@ -33,7 +34,6 @@ export const MASK_EDITOR_URI = "ui://flux-fill/mask-editor";
 export const MASK_EDITOR_MIME_TYPE: typeof RESOURCE_MIME_TYPE = RESOURCE_MIME_TYPE;
 /** Longest side the editor paints at; larger images get a scaled mask, enlarged again when sent. */
 export const EDITOR_MAX_SIDE = 1536;
-const MAX_REGIONS = 100;
 
 /** The page, built by `npm run build` (src/app/build.ts); the same relative path from src/tools and dist/tools. */
 export const MASK_EDITOR_HTML_PATH = fileURLToPath(new URL("../../dist/app/mask-editor.html", import.meta.url));
@@ -42,57 +42,16 @@ const DESCRIPTION = `Open an interactive mask editor so a person can show where 
 Use it when the user wants to mark the area themselves ("let me show you where"), or when a region is hard to describe. Give the image like flux_fill's (a file path is best); optionally a starting mask or starting shapes and a prompt to prefill.
 The editor appears in clients that support MCP Apps. Otherwise the reply still gives the image size and a preview, so you can make the mask yourself and call flux_fill.`;
 
-const coordinate = z.number().finite();
-const extent = z.number().finite().positive();
-
-const RegionInput = z.discriminatedUnion("shape", [
-  z
-    .object({
-      shape: z.literal("rect"),
-      x: coordinate.describe("Left edge."),
-      y: coordinate.describe("Top edge."),
-      width: extent,
-      height: extent,
-    })
-    .strict(),
-  z
-    .object({
-      shape: z.literal("ellipse"),
-      cx: coordinate.describe("Centre, horizontal."),
-      cy: coordinate.describe("Centre, vertical."),
-      rx: extent.describe("Horizontal radius."),
-      ry: extent.describe("Vertical radius."),
-    })
-    .strict(),
-]);
-
 export const OpenMaskEditorInput = z
   .object({
-    image: z
-      .string()
-      .min(1)
-      .describe(
-        "The photo to edit, as for flux_fill: an absolute path, a path relative to the server's working directory, a file:// URL, an http(s):// URL, a data: URI or raw base64. Prefer a file path.",
-      ),
-    mask: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        "Optional starting mask, same size as the image (same reference forms): white = inpaint, black = keep.",
-      ),
-    mask_regions: z
-      .array(RegionInput)
-      .min(1)
-      .max(MAX_REGIONS)
-      .optional()
-      .describe(
-        'Optional starting shapes, added to the mask: rect {shape:"rect", x, y, width, height} or ellipse {shape:"ellipse", cx, cy, rx, ry}. Example: [{"shape":"ellipse","cx":0.5,"cy":0.6,"rx":0.2,"ry":0.15}] with units "fraction".',
-      ),
-    units: z
-      .enum(["px", "fraction"])
-      .default("px")
-      .describe('Units of mask_regions: "px" (image pixels) or "fraction" (0..1 of the width and height).'),
+    image: FluxFillToolInputSchema.shape.image,
+    mask: FluxFillToolInputSchema.shape.mask.describe(
+      "Optional starting mask, same size as the image (same reference forms): white = inpaint, black = keep.",
+    ),
+    mask_regions: MaskOptionsShape.mask_regions.describe(
+      'Optional starting shapes added to the mask, as flux_fill\'s mask_regions (rect, ellipse, polygon; px or units "fraction").',
+    ),
+    units: MaskOptionsShape.units,
     prompt: z.string().max(10_000).optional().describe("Optional prompt to prefill in the editor."),
   })
   .strict();
@@ -121,47 +80,6 @@ export const OpenMaskEditorOutput = z.object({
 
 export type OpenMaskEditorOutput = z.infer<typeof OpenMaskEditorOutput>;
 
-/** Regions in image pixels; fractions are scaled, and every region must touch the image. */
-export function regionsInPixels(
-  regions: readonly z.infer<typeof RegionInput>[],
-  units: "px" | "fraction",
-  width: number,
-  height: number,
-): Region[] {
-  return regions.map((region, index) => {
-    const where = `mask_regions[${index}]`;
-    if (units === "fraction") {
-      const values = Object.entries(region).filter(([key]) => key !== "shape");
-      const bad = values.find(([, value]) => (value as number) < 0 || (value as number) > 1);
-      if (bad) {
-        throw new FluxFillError(
-          "bad_input",
-          `${where}.${bad[0]} is ${bad[1]}, but with units "fraction" every value must be between 0 and 1.`,
-          { suggestion: 'Use fractions of the width/height (0..1), or set units to "px" for pixels.' },
-        );
-      }
-    }
-    const sx = units === "fraction" ? width : 1;
-    const sy = units === "fraction" ? height : 1;
-    const scaled: Region =
-      region.shape === "rect"
-        ? { shape: "rect", x: region.x * sx, y: region.y * sy, width: region.width * sx, height: region.height * sy }
-        : { shape: "ellipse", cx: region.cx * sx, cy: region.cy * sy, rx: region.rx * sx, ry: region.ry * sy };
-    const [left, top, right, bottom] =
-      scaled.shape === "rect"
-        ? [scaled.x, scaled.y, scaled.x + scaled.width, scaled.y + scaled.height]
-        : [scaled.cx - scaled.rx, scaled.cy - scaled.ry, scaled.cx + scaled.rx, scaled.cy + scaled.ry];
-    if (right <= 0 || bottom <= 0 || left >= width || top >= height) {
-      throw new FluxFillError(
-        "bad_input",
-        `${where} (${JSON.stringify(region)}, units "${units}") lies outside the ${width}×${height} image.`,
-        { suggestion: "Give shapes that overlap the image; x and width run along the width, y and height down." },
-      );
-    }
-    return scaled;
-  });
-}
-
 /** One-channel raster (any size) → editor mask of `size`, nearest-neighbour, thresholded. */
 async function rasterToEditorMask(raster: RasterImage, size: { width: number; height: number }): Promise<Mask> {
   const data = await sharp(raster.data, {
@@ -174,13 +92,6 @@ async function rasterToEditorMask(raster: RasterImage, size: { width: number; he
   const mask = createMask(size.width, size.height);
   for (let i = 0; i < mask.data.length; i++) mask.data[i] = data[i]! >= MASK_THRESHOLD ? INPAINT : KEEP;
   return mask;
-}
-
-function transparentAsMask(rgba: RasterImage): RasterImage {
-  const pixels = rgba.width * rgba.height;
-  const data = Buffer.alloc(pixels);
-  for (let i = 0; i < pixels; i++) data[i] = 255 - rgba.data[i * 4 + 3]!;
-  return { data, width: rgba.width, height: rgba.height, channels: 1 };
 }
 
 /** The reference flux_fill should get for this image later, or null when it was inline data. */
@@ -222,14 +133,15 @@ export async function openMaskEditor(
     start = await rasterToEditorMask(raster, editorSize);
     startSource = "the mask you gave";
   } else if (decoded.raster.channels === 4) {
-    start = await rasterToEditorMask(transparentAsMask(decoded.raster), editorSize);
+    start = await rasterToEditorMask(maskFromImageAlpha(decoded.raster), editorSize);
     startSource = "the image's transparent pixels";
   }
   if (args.mask_regions !== undefined) {
-    const regions = regionsInPixels(args.mask_regions, args.units, width, height);
-    start ??= createMask(editorSize.width, editorSize.height);
-    paintRegions(start, regions, { width, height });
-    startSource = startSource ? `${startSource} plus ${regions.length} shape(s)` : `${regions.length} shape(s)`;
+    const shapes = await rasterToEditorMask(rasteriseRegions(args.mask_regions, args.units, width, height), editorSize);
+    if (start) for (let i = 0; i < start.data.length; i++) start.data[i] = Math.max(start.data[i]!, shapes.data[i]!);
+    else start = shapes;
+    const count = args.mask_regions.length;
+    startSource = startSource ? `${startSource} plus ${count} shape(s)` : `${count} shape(s)`;
   }
 
   const preview = await renderPreview(resolved.bytes, config.previewMaxSize);

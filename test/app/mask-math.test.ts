@@ -14,7 +14,6 @@ import {
   overlayPixels,
   paintEllipse,
   paintRect,
-  paintRegions,
   paintStroke,
   pixelBox,
   resampleMask,
@@ -258,30 +257,6 @@ describe("pixels in and out", () => {
     // white, green (luminance 182), blue (18), transparent white
     const rgba = [255, 255, 255, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 0];
     expect(Array.from(maskFromRgba(rgba, 4, 1).data)).toEqual([255, 255, 0, 0]);
-  });
-});
-
-describe("paintRegions", () => {
-  it("scales image-pixel shapes to a smaller mask", () => {
-    const full = createMask(200, 100);
-    const half = createMask(100, 50);
-    const regions = [
-      { shape: "rect" as const, x: 20, y: 10, width: 60, height: 40 },
-      { shape: "ellipse" as const, cx: 150, cy: 50, rx: 30, ry: 20 },
-    ];
-    paintRegions(full, regions, { width: 200, height: 100 });
-    paintRegions(half, regions, { width: 200, height: 100 });
-    expect(painted(full)).toEqual(
-      expected(
-        200,
-        100,
-        (x, y) => (x >= 20 && x <= 80 && y >= 10 && y <= 50) || ((x - 150) / 30) ** 2 + ((y - 50) / 20) ** 2 <= 1,
-      ),
-    );
-    expect(Math.abs(maskCoverage(half) - maskCoverage(full))).toBeLessThan(0.01);
-    expect(painted(half).has("25,15")).toBe(true); // inside the rect (50,30 in image pixels)
-    expect(painted(half).has("75,25")).toBe(true); // the ellipse's centre
-    expect(painted(half).has("55,25")).toBe(false); // between them
   });
 });
 

@@ -151,6 +151,27 @@ describe("open_mask_editor results", () => {
     expect(text(result)).toMatch(/Starting mask from 2 shape\(s\): \d+(\.\d)? %/);
   });
 
+  it("takes flux_fill's polygon shapes as starting regions", async () => {
+    const server = await start();
+    await writePhoto(server.workDir, 100, 80);
+    const triangle = [
+      [10, 10],
+      [90, 10],
+      [10, 70],
+    ];
+    const result = await call(server, { image: "photo.png", mask_regions: [{ shape: "polygon", points: triangle }] });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mask = await decodeRaw(Buffer.from(images(result)[1]!.data, "base64"));
+    const at = (x: number, y: number) => mask.data[(y * 100 + x) * mask.channels]!;
+    expect(at(20, 20)).toBe(255); // inside, near the right angle
+    expect(at(80, 60)).toBe(0); // beyond the hypotenuse
+    expect(at(5, 5)).toBe(0);
+    expect(OpenMaskEditorOutput.parse(result.structuredContent).start_mask_coverage).toBeCloseTo(
+      (0.5 * 80 * 60) / (100 * 80),
+      1,
+    );
+  });
+
   it("takes a starting mask file, and refuses one of another size naming both sizes", async () => {
     const server = await start();
     await writePhoto(server.workDir, 64, 48);
