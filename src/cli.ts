@@ -30,14 +30,22 @@ Runs the MCP server over stdio: JSON-RPC on stdin/stdout, logs on stderr. MCP cl
 see mcp.json for a ready entry. Settings come from the environment (flux-fill-mcp --help lists them).
 `;
 
-const FILL_HELP = `Usage: flux-fill-mcp fill --image PATH [--mask PATH] [--prompt TEXT] [options]
+const FILL_HELP = `Usage: flux-fill-mcp fill --image PATH [--mask PATH | --mask-regions JSON | --mask-svg SVG] [--prompt TEXT] [options]
 
 Runs the same pipeline as the flux_fill tool once and prints the saved file's path on stdout
-(progress on stderr). Without --mask, the image's transparent pixels are the area to inpaint.
+(progress on stderr). Without a mask option, the image's transparent pixels are the area to inpaint.
 
 Options:
   --image REF              Image: path, file:// or http(s):// URL, data: URI (required)
   --mask REF               Mask of the same size: white = inpaint, black = keep
+  --mask-regions JSON      Shapes, e.g. '[{"shape":"rect","x":0.4,"y":0.3,"width":0.2,"height":0.2}]'
+  --units px|fraction      Units of --mask-regions (default px)
+  --mask-svg SVG           SVG markup: white = inpaint
+  --alpha-convention NAME  transparent_is_inpaint (default) | opaque_is_inpaint | openai
+  --invert-mask            Repaint everything except the marked area
+  --grow-mask N            Expand the area by N pixels
+  --feather-mask N         Soften the edge over about N pixels
+  --fit-mask               Stretch a mask file of another size to the image
   --prompt TEXT            What the masked area should show (ignored by the local engine)
   --out PATH               Also copy the result to PATH (its .png/.jpg extension sets the format)
   --provider NAME          auto | bfl | local (default: FLUX_FILL_PROVIDER, else auto)
@@ -62,6 +70,18 @@ function numberOption(value: string | undefined, name: string): number | undefin
   return n;
 }
 
+function jsonOption(value: string | undefined, name: string): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    fail(
+      `--${name} must be JSON, e.g. '[{"shape":"rect","x":10,"y":10,"width":50,"height":40}]'; got ${value.slice(0, 80)}`,
+      2,
+    );
+  }
+}
+
 function formatFromExtension(file: string): "jpeg" | "png" | undefined {
   const ext = path.extname(file).toLowerCase();
   if (ext === ".png") return "png";
@@ -75,6 +95,14 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
     options: {
       image: { type: "string" },
       mask: { type: "string" },
+      "mask-regions": { type: "string" },
+      units: { type: "string" },
+      "mask-svg": { type: "string" },
+      "alpha-convention": { type: "string" },
+      "invert-mask": { type: "boolean" },
+      "grow-mask": { type: "string" },
+      "feather-mask": { type: "string" },
+      "fit-mask": { type: "boolean" },
       prompt: { type: "string" },
       out: { type: "string" },
       provider: { type: "string" },
@@ -100,6 +128,14 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
   const parsed = FluxFillToolInputSchema.safeParse({
     image: values.image,
     mask: values.mask,
+    mask_regions: jsonOption(values["mask-regions"], "mask-regions"),
+    units: values.units,
+    mask_svg: values["mask-svg"],
+    alpha_convention: values["alpha-convention"],
+    invert_mask: values["invert-mask"],
+    grow_mask: numberOption(values["grow-mask"], "grow-mask"),
+    feather_mask: numberOption(values["feather-mask"], "feather-mask"),
+    fit_mask: values["fit-mask"],
     prompt: values.prompt,
     output_format: values.format ?? (values.out ? formatFromExtension(values.out) : undefined),
     seed: numberOption(values.seed, "seed"),
@@ -172,11 +208,14 @@ async function httpCommand(argv: string[], config: Config): Promise<void> {
   let port = config.http.port;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be an integer from 0 to 65535, got "${values.port}"`, 2);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      fail(`--port must be an integer from 0 to 65535, got "${values.port}"`, 2);
   }
   const host = values.host?.trim() || config.http.host;
   const logger = createLogger();
-  logger.info(`provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`);
+  logger.info(
+    `provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`,
+  );
   // Loaded only here, so the stdio server does not pay for express at start-up.
   const { serveHttp } = await import("./transports/http.js");
   await serveHttp(
@@ -208,7 +247,9 @@ async function main(): Promise<void> {
     }
     const logger = createLogger();
     const server = createServer(config, { logger });
-    logger.info(`provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`);
+    logger.info(
+      `provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`,
+    );
     process.stdout.on("error", () => process.exit(0)); // the client went away
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       process.once(signal, () => {

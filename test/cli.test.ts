@@ -24,16 +24,66 @@ describe("flux-fill-mcp command line", () => {
   it("fill runs the pipeline once, reports progress on stderr and prints the saved path", async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, "in.png"), await makePhoto(50, 40, { seed: 9 }));
-    await writeFile(path.join(dir, "mask.png"), await makeMask(50, 40, { kind: "rect", x: 10, y: 10, width: 10, height: 10 }));
+    await writeFile(
+      path.join(dir, "mask.png"),
+      await makeMask(50, 40, { kind: "rect", x: 10, y: 10, width: 10, height: 10 }),
+    );
     const { stdout, stderr } = await run(
       process.execPath,
-      [CLI_PATH, "fill", "--image", "in.png", "--mask", "mask.png", "--prompt", "grass", "--out", "result.png", "--provider", "local"],
+      [
+        CLI_PATH,
+        "fill",
+        "--image",
+        "in.png",
+        "--mask",
+        "mask.png",
+        "--prompt",
+        "grass",
+        "--out",
+        "result.png",
+        "--provider",
+        "local",
+      ],
       { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out") } },
     );
     expect(stdout.trim()).toBe(path.join(dir, "result.png"));
     expect(stderr).toMatch(/local: /);
     const result = await decodeRaw(await readFile(path.join(dir, "result.png")));
     expect([result.width, result.height]).toEqual([50, 40]);
+  });
+
+  it("fill takes the tool's mask options as flags (shapes, units, grow) and records them in the sidecar", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "in.png"), await makePhoto(80, 40, { seed: 3 }));
+    const regions = JSON.stringify([{ shape: "rect", x: 0.25, y: 0.25, width: 0.25, height: 0.5 }]);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        CLI_PATH,
+        "fill",
+        "--image",
+        "in.png",
+        "--mask-regions",
+        regions,
+        "--units",
+        "fraction",
+        "--grow-mask",
+        "2",
+        "--provider",
+        "local",
+      ],
+      { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out") } },
+    );
+    const sidecar = JSON.parse(await readFile(stdout.trim().replace(/\.(jpg|png)$/, ".json"), "utf8"));
+    expect(sidecar.inputs.mask.source).toMatch(/mask_regions \(1 shape\(s\), fraction\).*grow/);
+    // 20×20 px rect grown by 2 px on each side: 24×24 of 80×40.
+    expect(sidecar.inputs.mask.coverage).toBeCloseTo((24 * 24) / (80 * 40), 2);
+    const bad = await run(process.execPath, [CLI_PATH, "fill", "--image", "in.png", "--mask-regions", "[{oops"], {
+      cwd: dir,
+      env: baseEnv,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toMatch(/--mask-regions must be JSON/);
   });
 
   it("fails clearly with a non-zero exit on bad input", async () => {
@@ -44,9 +94,10 @@ describe("flux-fill-mcp command line", () => {
     }).catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 2 });
     expect((failure as { stderr: string }).stderr).toContain("steps must be an integer from 15 to 50; got 99");
-    const missing = await run(process.execPath, [CLI_PATH, "fill", "--image", "missing.png"], { cwd: dir, env: baseEnv }).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const missing = await run(process.execPath, [CLI_PATH, "fill", "--image", "missing.png"], {
+      cwd: dir,
+      env: baseEnv,
+    }).catch((error: { code: number; stderr: string }) => error);
     expect(missing).toMatchObject({ code: 1 });
     expect((missing as { stderr: string }).stderr).toMatch(/missing\.png/);
   });
