@@ -13,8 +13,8 @@ export interface Config {
   bfl: {
     apiKey: string | undefined;
     baseUrl: string;
-    /** Delay between polls of a pending task. */
-    pollIntervalMs: number;
+    /** Fixed delay between polls of a pending task; undefined = the adaptive schedule. */
+    pollIntervalMs: number | undefined;
   };
   /** Where results and their JSON sidecars are saved (absolute). */
   outputDir: string;
@@ -50,7 +50,6 @@ export interface Config {
 
 export const DEFAULTS = {
   baseUrl: "https://api.bfl.ai",
-  pollIntervalMs: 500,
   timeoutS: 300,
   fetchTimeoutS: 30,
   maxInputMB: 20,
@@ -74,7 +73,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_FETCH_TIMEOUT_S", meaning: `Deadline for downloading one URL input in seconds (default ${DEFAULTS.fetchTimeoutS}).` },
   { name: "FLUX_FILL_MAX_INPUT_MB", meaning: `Largest accepted input file in MB (default ${DEFAULTS.maxInputMB}).` },
   { name: "FLUX_FILL_MAX_INPUT_MP", meaning: `Largest accepted input in megapixels (default ${DEFAULTS.maxInputMP}).` },
-  { name: "FLUX_FILL_POLL_INTERVAL_MS", meaning: `Delay between status polls of the upstream (default ${DEFAULTS.pollIntervalMs}).` },
+  { name: "FLUX_FILL_POLL_INTERVAL_MS", meaning: "Fixed delay between status polls in ms. Unset (default): adaptive, learnt from past task durations and the upstream's progress; at most 4 polls/s per task on average, never two within 105 ms." },
   { name: "FLUX_FILL_PREVIEW_MAX_PX", meaning: `Longest side of the inline preview (default ${DEFAULTS.previewMaxSize}).` },
   { name: "FLUX_FILL_MAX_ACTIVE", meaning: `Most upstream tasks in flight at once per API key (default ${DEFAULTS.maxActive}).` },
   { name: "FLUX_FILL_HTTP_HOST", meaning: `Address the HTTP transport binds (default ${DEFAULTS.httpHost}).` },
@@ -138,7 +137,22 @@ const EnvSchema = z.object({
   FLUX_FILL_FETCH_TIMEOUT_S: positive("FLUX_FILL_FETCH_TIMEOUT_S", DEFAULTS.fetchTimeoutS),
   FLUX_FILL_MAX_INPUT_MB: positive("FLUX_FILL_MAX_INPUT_MB", DEFAULTS.maxInputMB),
   FLUX_FILL_MAX_INPUT_MP: positive("FLUX_FILL_MAX_INPUT_MP", DEFAULTS.maxInputMP),
-  FLUX_FILL_POLL_INTERVAL_MS: positive("FLUX_FILL_POLL_INTERVAL_MS", DEFAULTS.pollIntervalMs),
+  // Unset: the adaptive schedule (undefined); set: a fixed interval in ms.
+  FLUX_FILL_POLL_INTERVAL_MS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `FLUX_FILL_POLL_INTERVAL_MS must be a positive number of ms (or unset for the adaptive schedule), got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    }),
   FLUX_FILL_PREVIEW_MAX_PX: positive("FLUX_FILL_PREVIEW_MAX_PX", DEFAULTS.previewMaxSize),
   FLUX_FILL_MAX_ACTIVE: positive("FLUX_FILL_MAX_ACTIVE", DEFAULTS.maxActive),
   FLUX_FILL_HTTP_HOST: z.string().optional(),

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
+import { DurationHistory } from "./providers/bfl/duration-history.js";
 import { type ProviderName, selectProvider } from "./providers/index.js";
 import { attachQueues, FillQueues, queuedProvider, queueKey } from "./providers/queue.js";
 import type { Provider } from "./providers/types.js";
@@ -60,6 +61,8 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   // One queue per upstream key for every session of this runtime (a process has one runtime); the local
   // engine gets its own small limit so parallel runs do not starve each other of the CPU.
   const queues = new FillQueues({ maxWaitMs: config.timeoutMs });
+  // Past task durations, so each call's poll schedule learns from every earlier one (and concurrent ones).
+  const shared = { bflDurations: new DurationHistory() };
   const queued = (provider: Provider): Provider =>
     provider.name === "bfl"
       ? queuedProvider(provider, queues.queue(`bfl:${queueKey(config.bfl.apiKey ?? "")}`, config.maxActive))
@@ -71,7 +74,7 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   const deps: ServerDeps = {
     config,
     logger,
-    provider: () => queued(typeof forced === "object" ? forced : selectProvider(config, forced)),
+    provider: () => queued(typeof forced === "object" ? forced : selectProvider(config, forced, shared)),
     track: (job) => {
       const settled = job.then(
         () => undefined,

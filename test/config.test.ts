@@ -36,6 +36,17 @@ describe("loadConfig", () => {
     expect(config.allowedDirs).toEqual(["/a", "/srv/b"]);
   });
 
+  it("polls adaptively unless FLUX_FILL_POLL_INTERVAL_MS sets a fixed interval", () => {
+    expect(loadConfig({}, "/srv").bfl.pollIntervalMs).toBeUndefined();
+    expect(loadConfig({ FLUX_FILL_POLL_INTERVAL_MS: " " }, "/srv").bfl.pollIntervalMs).toBeUndefined();
+    expect(loadConfig({ FLUX_FILL_POLL_INTERVAL_MS: "500" }, "/srv").bfl.pollIntervalMs).toBe(500);
+    for (const bad of ["0", "-5", "fast"]) {
+      expect(() => loadConfig({ FLUX_FILL_POLL_INTERVAL_MS: bad }, "/srv")).toThrow(
+        new RegExp(`FLUX_FILL_POLL_INTERVAL_MS must be a positive number of ms .*got "${bad}"`),
+      );
+    }
+  });
+
   it("rejects bad values with the variable's name", () => {
     expect(() => loadConfig({ FLUX_FILL_TIMEOUT_S: "soon" }, "/")).toThrow(/FLUX_FILL_TIMEOUT_S must be a positive number, got "soon"/);
     expect(() => loadConfig({ FLUX_FILL_PROVIDER: "openai" }, "/")).toThrow(/FLUX_FILL_PROVIDER must be auto, bfl or local/);

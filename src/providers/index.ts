@@ -1,16 +1,23 @@
 import { type Config, effectiveProvider } from "../config.js";
 import { FluxFillError } from "../errors.js";
 import { createBflProvider } from "./bfl/index.js";
+import type { DurationHistory } from "./bfl/duration-history.js";
 import { createLocalProvider } from "./local/index.js";
 import type { Provider } from "./types.js";
 
 export type ProviderName = "bfl" | "local";
 
+/** What providers built for one process share. */
+export interface SharedProviderState {
+  /** Durations of past upstream tasks, so every call's poll schedule learns from all earlier ones. */
+  bflDurations?: DurationHistory;
+}
+
 /**
  * The provider a call uses: the one named, else the configured one. `bfl` needs a key; asking for it
  * without one is the caller's mistake, so it is a clear error, not a silent fallback.
  */
-export function selectProvider(config: Config, requested?: ProviderName): Provider {
+export function selectProvider(config: Config, requested?: ProviderName, shared: SharedProviderState = {}): Provider {
   const name = requested ?? effectiveProvider(config);
   if (name === "local") return createLocalProvider();
   const apiKey = config.bfl.apiKey;
@@ -25,5 +32,6 @@ export function selectProvider(config: Config, requested?: ProviderName): Provid
     baseUrl: config.bfl.baseUrl,
     pollIntervalMs: config.bfl.pollIntervalMs,
     timeoutMs: config.timeoutMs,
+    ...(shared.bflDurations === undefined ? {} : { durationHistory: shared.bflDurations }),
   });
 }

@@ -1,7 +1,16 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { closeTo, encodePng, gradient, pixelAt, rectMask } from "../providers/bfl/fixtures.js";
-import { type Emulator, fillColour, startEmulator } from "./emulator.js";
+import {
+  type Emulator,
+  fillColour,
+  makeProgressProfile,
+  type ProgressShape,
+  progressAt,
+  progressModeOf,
+  seededRandom,
+  startEmulator,
+} from "./emulator.js";
 
 const KEY = "emulator-key-123";
 let emu: Emulator;
@@ -285,6 +294,105 @@ describe("emulator: configured failures", () => {
     expect(emu.requests).toHaveLength(0);
     expect(emu.behaviour.outOfCredits).toBe(false);
     expect(emu.behaviour.apiKey).toBe(KEY);
+  });
+});
+
+describe("emulator: progress models (pure)", () => {
+  const shape: ProgressShape = { steps: 10, jitter: 0.3, headFraction: 0.15, tailFraction: 0.05 };
+
+  it("linear: elapsed ÷ duration, capped at 0.99", () => {
+    const profile = makeProgressProfile("linear", 1000, shape, seededRandom(1));
+    expect(progressAt(profile, 0)).toBe(0);
+    expect(progressAt(profile, 250)).toBe(0.25);
+    expect(progressAt(profile, 999.9)).toBe(0.99);
+  });
+
+  it("none: always null", () => {
+    const profile = makeProgressProfile("none", 1000, shape, seededRandom(1));
+    expect([0, 500, 999].map((t) => progressAt(profile, t))).toEqual([null, null, null]);
+  });
+
+  it("steps: null while queued, then uneven steps of 1/steps, then 1 while finishing", () => {
+    for (let seed = 0; seed < 50; seed++) {
+      const duration = 4000 + seed * 300;
+      const profile = makeProgressProfile("steps", duration, shape, seededRandom(seed));
+      expect(profile.startMs).toBeGreaterThanOrEqual(0.3 * 0.15 * duration - 1e-9);
+      expect(profile.startMs).toBeLessThanOrEqual(0.15 * duration);
+      expect(profile.stepEndsMs).toHaveLength(10);
+      const last = profile.stepEndsMs.at(-1)!;
+      expect(duration - last).toBeGreaterThanOrEqual(0.3 * 0.05 * duration - 1e-6);
+      expect(duration - last).toBeLessThanOrEqual(0.05 * duration + 1e-6);
+      // Step lengths within ±30 % of each other's mean (after normalising).
+      const lengths = profile.stepEndsMs.map(
+        (end, i) => end - (i === 0 ? profile.startMs : profile.stepEndsMs[i - 1]!),
+      );
+      const mean = lengths.reduce((a, b) => a + b, 0) / lengths.length;
+      for (const l of lengths) expect(Math.abs(l / mean - 1)).toBeLessThanOrEqual(0.3 / 0.7 + 1e-9);
+      expect(progressAt(profile, profile.startMs - 1)).toBeNull();
+      expect(progressAt(profile, profile.startMs)).toBe(0);
+      let previous = 0;
+      for (let t = profile.startMs; t < duration; t += 37) {
+        const p = progressAt(profile, t)!;
+        expect(p).toBeGreaterThanOrEqual(previous);
+        expect(Math.abs(p * 10 - Math.round(p * 10))).toBeLessThan(1e-9);
+        previous = p;
+      }
+      expect(progressAt(profile, last)).toBe(1);
+      expect(progressAt(profile, last - 1)).toBe(0.9);
+    }
+  });
+
+  it("steps: the same seed gives the same profile, another seed another one", () => {
+    const a = makeProgressProfile("steps", 9000, shape, seededRandom(5));
+    expect(makeProgressProfile("steps", 9000, shape, seededRandom(5))).toEqual(a);
+    expect(makeProgressProfile("steps", 9000, shape, seededRandom(6))).not.toEqual(a);
+  });
+
+  it("progressMode overrides reportProgress, which stays the shorthand for linear/none", () => {
+    expect(progressModeOf({ progressMode: undefined, reportProgress: true })).toBe("linear");
+    expect(progressModeOf({ progressMode: undefined, reportProgress: false })).toBe("none");
+    expect(progressModeOf({ progressMode: "steps", reportProgress: false })).toBe("steps");
+  });
+});
+
+describe("emulator: progress over HTTP and the poll log", () => {
+  it("steps mode answers null, then tenths; the poll log records every poll, its status and progress", async () => {
+    emu.configure({ progressMode: "steps", generationMs: 400 });
+    const answer = await submitValid();
+    const seen: unknown[] = [];
+    let body: Record<string, unknown>;
+    do {
+      body = (await poll(answer.polling_url)).body;
+      if (body.status === "Pending") seen.push(body.progress);
+      await sleep(5);
+    } while (body.status === "Pending");
+    const task = emu.task(answer.id);
+    expect(task.progressProfile.mode).toBe("steps");
+    expect(seen[0]).toBeNull();
+    const numbers = seen.filter((p): p is number => typeof p === "number");
+    expect(numbers.length).toBeGreaterThan(0);
+    for (const p of numbers) expect(Math.abs(p * 10 - Math.round(p * 10))).toBeLessThan(1e-9);
+    expect(task.pollLog).toHaveLength(task.polls);
+    expect(task.pollLog.map((e) => e.at)).toEqual(task.pollTimes);
+    expect(task.pollLog.slice(0, -1).map((e) => e.progress)).toEqual(seen);
+    const ready = task.pollLog.at(-1)!;
+    expect(ready).toMatchObject({ status: "Ready", progress: null });
+    // What a benchmark needs: the first poll that saw Ready, and how late it was.
+    expect(ready.at).toBeGreaterThanOrEqual(task.readyAt!);
+    expect(task.pollLog.slice(0, -1).every((e) => e.status === "Pending" && e.at < task.readyAt!)).toBe(true);
+  });
+
+  it("reportProgress false still means null progress (compatibility), and terminal failures are logged", async () => {
+    emu.configure({ reportProgress: false, generationMs: 60, outcome: "Content Moderated" });
+    const answer = await submitValid();
+    const first = await poll(answer.polling_url);
+    expect(first.body.progress).toBeNull();
+    await sleep(80);
+    await poll(answer.polling_url);
+    expect(emu.task(answer.id).pollLog.map((e) => [e.status, e.progress])).toEqual([
+      ["Pending", null],
+      ["Content Moderated", null],
+    ]);
   });
 });
 

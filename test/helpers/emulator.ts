@@ -9,6 +9,12 @@
  *             `{id, polling_url, cost, input_mp, output_mp}` with a polling_url on the *polling* port.
  * - polling:  `GET /v1/get_result?id=` checks `x-key`; `Pending` (with `progress`) until the task's
  *             generation time has elapsed, then its terminal outcome. Unknown id → `Task not found`.
+ *             `progressMode` shapes `progress`: "linear" (elapsed ÷ generation time, capped at 0.99; the
+ *             default, and what `reportProgress: true` means), "steps" (realistic: `null` while queued,
+ *             then `progressSteps` uneven steps rounded to 2 decimals, then 1 while finishing), "none"
+ *             (always `null`; `reportProgress: false`). Steps are drawn per task from `progressSeed`
+ *             and the task index, so runs repeat exactly; `makeProgressProfile`/`progressAt` are the
+ *             same functions as pure exports, for simulations without HTTP.
  * - delivery: `GET /samples/<token>.<ext>` serves the result. Any request carrying `x-key` gets 403 (the
  *             real delivery host must never see the key); after `deliveryExpiryMs` past Ready it answers
  *             403 like an expired signed URL.
@@ -22,6 +28,9 @@
  *   provider = createBflProvider({ apiKey: "k", baseUrl: emu.apiBaseUrl, ... });
  *   emu.configure({ rateLimitNextSubmits: 2, retryAfter: "1" });   // between or inside tests
  *   emu.submits, emu.tasks, emu.requestsTo("delivery"), emu.maxActiveSeen ... // assertions
+ *   emu.task(id).pollLog   // every poll of a task: {at, status, progress} — when it arrived, what it
+ *                          // answered; with task.readyAt and task.createdAt this gives poll lag
+ *                          // (first status "Ready" − readyAt) and poll rates (gaps between `at`s)
  *   emu.reset();                                                      // in beforeEach
  *   await emu.close();                                                // in afterAll
  *
@@ -52,6 +61,8 @@ export interface TaskInfo {
   body: Record<string, unknown>;
 }
 
+export type ProgressMode = "linear" | "steps" | "none";
+
 export interface EmulatorBehaviour {
   apiKey: string;
   /** Time from submit to the terminal status. */
@@ -59,8 +70,20 @@ export interface EmulatorBehaviour {
   outcome: EmulatorOutcome | ((task: TaskInfo) => EmulatorOutcome);
   /** Credits reported by the submit response. */
   cost: number;
-  /** Report `progress` (0..1) while Pending; null otherwise. */
+  /** Report `progress` (0..1) while Pending; null otherwise. Shorthand for progressMode linear/none. */
   reportProgress: boolean;
+  /** How `progress` evolves; overrides `reportProgress` when set. */
+  progressMode: ProgressMode | undefined;
+  /** "steps": number of steps of the generation (progress rises by 1/progressSteps, unevenly). */
+  progressSteps: number;
+  /** "steps": each step lasts its share × U(1 − jitter, 1 + jitter). */
+  progressJitter: number;
+  /** "steps": longest share of the task spent queued (progress null); each task draws U(0.3, 1) of it. */
+  progressHeadFraction: number;
+  /** "steps": longest share spent finishing after the last step (progress 1); drawn like the head. */
+  progressTailFraction: number;
+  /** Seed of the per-task step draws. */
+  progressSeed: number;
   /** When false the submit answers like a webhook submit: `{id, status, webhook_url?}` without polling_url. */
   includePollingUrl: boolean;
   /** Every submit (after validation) answers 402. */
@@ -93,6 +116,12 @@ export const DEFAULT_BEHAVIOUR: Readonly<EmulatorBehaviour> = {
   outcome: "Ready",
   cost: 5,
   reportProgress: true,
+  progressMode: undefined,
+  progressSteps: 10,
+  progressJitter: 0.3,
+  progressHeadFraction: 0.15,
+  progressTailFraction: 0.05,
+  progressSeed: 1,
   includePollingUrl: true,
   outOfCredits: false,
   rateLimitNextSubmits: 0,
@@ -134,6 +163,16 @@ export interface SubmitRecord {
   taskId: string | undefined;
 }
 
+/** One poll of a task, as the emulator saw and answered it. */
+export interface PollLogEntry {
+  /** Arrival time (ms since the epoch). */
+  at: number;
+  /** The status answered ("Pending", "Ready", ...). */
+  status: string;
+  /** The progress answered (null when none). */
+  progress: number | null;
+}
+
 export interface TaskRecord {
   id: string;
   index: number;
@@ -150,6 +189,10 @@ export interface TaskRecord {
   sampleUrl: string;
   polls: number;
   pollTimes: number[];
+  /** Every poll of this task with what it answered, in arrival order. */
+  pollLog: PollLogEntry[];
+  /** How this task reports progress while Pending. */
+  progressProfile: ProgressProfile;
   deliveries: number;
   deliveryTimes: number[];
   /** The generated result (bytes are produced at submit time). */
@@ -187,6 +230,73 @@ export interface Emulator {
 export function fillColour(prompt: string, seed: number): [number, number, number] {
   const digest = createHash("sha256").update(`${prompt}\u0000${seed}`).digest();
   return [digest[0]!, digest[1]!, digest[2]!];
+}
+
+/** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** How one task's `progress` evolves over its life. */
+export interface ProgressProfile {
+  mode: ProgressMode;
+  /** Creation to terminal status. */
+  durationMs: number;
+  /** "steps": progress is null before this (queued). */
+  startMs: number;
+  /** "steps": when each step ends (ms since creation), ascending; after the last, progress is 1. */
+  stepEndsMs: number[];
+}
+
+export interface ProgressShape {
+  steps: number;
+  jitter: number;
+  headFraction: number;
+  tailFraction: number;
+}
+
+/** Draws one task's progress profile (`random` is only used in "steps" mode). */
+export function makeProgressProfile(
+  mode: ProgressMode,
+  durationMs: number,
+  shape: ProgressShape,
+  random: () => number,
+): ProgressProfile {
+  if (mode !== "steps") return { mode, durationMs, startMs: 0, stepEndsMs: [] };
+  const head = durationMs * shape.headFraction * (0.3 + 0.7 * random());
+  const tail = durationMs * shape.tailFraction * (0.3 + 0.7 * random());
+  const steps = Math.max(1, Math.floor(shape.steps));
+  const weights = Array.from({ length: steps }, () => 1 - shape.jitter + 2 * shape.jitter * random());
+  const total = weights.reduce((a, b) => a + b, 0);
+  const span = Math.max(0, durationMs - head - tail);
+  const stepEndsMs: number[] = [];
+  let at = head;
+  for (const w of weights) {
+    at += (span * w) / total;
+    stepEndsMs.push(at);
+  }
+  return { mode, durationMs, startMs: head, stepEndsMs };
+}
+
+/** The `progress` a Pending answer carries `elapsedMs` after creation. */
+export function progressAt(profile: ProgressProfile, elapsedMs: number): number | null {
+  if (profile.mode === "none") return null;
+  if (profile.mode === "linear") return Math.min(0.99, Math.max(0, elapsedMs / Math.max(1, profile.durationMs)));
+  if (elapsedMs < profile.startMs) return null;
+  const done = profile.stepEndsMs.filter((end) => end <= elapsedMs).length;
+  return Math.round((done / profile.stepEndsMs.length) * 100) / 100;
+}
+
+/** The progress mode a behaviour asks for. */
+export function progressModeOf(behaviour: Pick<EmulatorBehaviour, "progressMode" | "reportProgress">): ProgressMode {
+  return behaviour.progressMode ?? (behaviour.reportProgress ? "linear" : "none");
 }
 
 const SUBMIT_PATH = "/v1/flux-pro-1.0-fill";
@@ -645,6 +755,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       sampleUrl: `${base("delivery")}/samples/${token}.${valid.outputFormat === "png" ? "png" : "jpg"}`,
       polls: 0,
       pollTimes: [],
+      pollLog: [],
+      progressProfile: makeProgressProfile(
+        progressModeOf(behaviour),
+        generationMs,
+        {
+          steps: behaviour.progressSteps,
+          jitter: behaviour.progressJitter,
+          headFraction: behaviour.progressHeadFraction,
+          tailFraction: behaviour.progressTailFraction,
+        },
+        seededRandom(Math.imul(behaviour.progressSeed, 0x9e3779b1) + info.index),
+      ),
       deliveries: 0,
       deliveryTimes: [],
       result,
@@ -688,13 +810,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     task.polls++;
     task.pollTimes.push(now);
     if (!isTerminal(task, now)) {
-      const progress =
-        behaviour.reportProgress && task.terminalAt !== undefined
-          ? Math.min(0.99, Math.max(0, (now - task.createdAt) / Math.max(1, task.generationMs)))
-          : null;
+      const progress = task.terminalAt !== undefined ? progressAt(task.progressProfile, now - task.createdAt) : null;
+      task.pollLog.push({ at: now, status: "Pending", progress });
       sendJson(res, entry, 200, { id, status: "Pending", result: null, progress, details: null, preview: null });
       return;
     }
+    task.pollLog.push({ at: now, status: task.outcome, progress: null });
     if (task.outcome === "Ready") {
       const start = task.createdAt / 1000;
       const end = task.terminalAt! / 1000;

@@ -20,13 +20,30 @@ import {
   upstreamMessage,
 } from "./responses.js";
 import { backoffDelayMs, parseRetryAfter } from "./retry.js";
+import { DurationHistory } from "./duration-history.js";
+import {
+  guardPollDelay,
+  nextPollDelay,
+  type PollState,
+  type ProgressObservation,
+  readyTimeEstimate,
+} from "./poll-schedule.js";
 import { checkSample } from "./sample.js";
+import { streamSubmitBody } from "./submit-body.js";
+
+export { buildSubmitBody } from "./submit-body.js";
 
 export interface BflProviderOptions {
   apiKey: string;
   /** Submit host, e.g. https://api.bfl.ai (no trailing slash needed). */
   baseUrl: string;
-  pollIntervalMs: number;
+  /**
+   * A fixed delay between polls (ms). Leave it out for the adaptive schedule (poll-schedule.ts): sparse
+   * early, dense near the likely finish, learnt from past durations and the reported progress.
+   */
+  pollIntervalMs?: number | undefined;
+  /** Durations of past tasks. Pass one shared history to every provider of a process so they learn together. */
+  durationHistory?: DurationHistory;
   /** Overall deadline of one fill, from the start of `fill`. */
   timeoutMs: number;
   fetch?: typeof fetch;
@@ -46,6 +63,8 @@ export interface BflProviderOptions {
 export const SUBMIT_PATH = "/v1/flux-pro-1.0-fill";
 const MAX_RETRY_WAIT_MS = 30_000;
 const MAX_POLL_BACKOFF_MS = 10_000;
+/** First wait after a failed poll on the adaptive schedule (doubles each time). */
+const ADAPTIVE_POLL_RETRY_BASE_MS = 250;
 const MAX_CONSECUTIVE_POLL_FAILURES = 8;
 const MAX_DOWNLOAD_ATTEMPTS = 3;
 const MAX_SAMPLE_BYTES = 100 * 1024 * 1024;
@@ -70,17 +89,6 @@ export function sleepWithSignal(ms: number, signal: AbortSignal): Promise<void> 
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-/** The submit body: the upstream parameters (undefined ones left out) plus both images as base64. */
-export function buildSubmitBody(request: Pick<FillRequest, "params" | "upload">): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(request.params)) {
-    if (value !== undefined) body[key] = value;
-  }
-  body.image = request.upload.image.toString("base64");
-  body.mask = request.upload.mask.toString("base64");
-  return body;
 }
 
 /** An API key must be a visible-ASCII token: anything else would break (and be echoed by) header validation. */
@@ -129,6 +137,8 @@ export function createBflProvider(options: BflProviderOptions): Provider {
   const maxSubmitAttempts = options.maxSubmitAttempts ?? 5;
   const pollRequestTimeoutMs = options.pollRequestTimeoutMs ?? 30_000;
   const downloadTimeoutMs = options.downloadTimeoutMs ?? 60_000;
+  const fixedPollIntervalMs = options.pollIntervalMs;
+  const durationHistory = options.durationHistory ?? new DurationHistory();
 
   /** One HTTP exchange, body read included, bounded by `timeoutMs` and (when given) the caller's signal. */
   async function exchange(
@@ -183,7 +193,8 @@ export function createBflProvider(options: BflProviderOptions): Provider {
 
     const submit = async (): Promise<SubmittedTask> => {
       const url = `${baseUrl}${SUBMIT_PATH}`;
-      const body = JSON.stringify(buildSubmitBody(request));
+      // Streamed with an exact length; each attempt gets a fresh stream (a 429 retry resends it).
+      const body = streamSubmitBody(request);
       const cancelledBeforeSubmit = () =>
         new FluxFillError("cancelled", "The fill was cancelled before a task was created; nothing was charged.", {
           details: { provider: "bfl" },
@@ -194,8 +205,13 @@ export function createBflProvider(options: BflProviderOptions): Provider {
           url,
           {
             method: "POST",
-            headers: { "x-key": options.apiKey, "content-type": "application/json", accept: "application/json" },
-            body,
+            headers: {
+              "x-key": options.apiKey,
+              "content-type": "application/json",
+              accept: "application/json",
+              "content-length": String(body.length),
+            },
+            ...body.init(),
           },
           remaining(),
           signal,
@@ -313,17 +329,39 @@ export function createBflProvider(options: BflProviderOptions): Provider {
       let lastProblem = "";
       /** A Retry-After from the last failed poll, honoured instead of the backoff. */
       let askedWaitMs: number | undefined;
+      // The adaptive schedule's clock starts when the task exists; times below are ms since then.
+      const submittedAt = now();
+      const sent: { polls: number; lastPollAtMs: number | undefined; lastAnswerAtMs: number | undefined } = {
+        polls: 0,
+        lastPollAtMs: undefined,
+        lastAnswerAtMs: undefined,
+      };
+      /** Every Pending answer: when its poll was sent, and the progress it reported. */
+      const observations: ProgressObservation[] = [];
+      const pollState = (): PollState => ({ ...sent, elapsedMs: now() - submittedAt, observations });
+      /** Extra wait the hard limits of the adaptive schedule still ask for (0 on a fixed interval). */
+      const floorDelay = () => (fixedPollIntervalMs === undefined ? guardPollDelay(0, pollState()) : 0);
       for (;;) {
-        const backoff = backoffDelayMs(failures, options.pollIntervalMs, MAX_POLL_BACKOFF_MS);
-        await waitWithinDeadline(failures === 0 ? options.pollIntervalMs : (askedWaitMs ?? backoff));
+        const retryBase = fixedPollIntervalMs ?? ADAPTIVE_POLL_RETRY_BASE_MS;
+        const backoff = backoffDelayMs(failures, retryBase, MAX_POLL_BACKOFF_MS);
+        const scheduled = fixedPollIntervalMs ?? nextPollDelay(pollState(), durationHistory.values());
+        await waitWithinDeadline(failures === 0 ? scheduled : Math.max(askedWaitMs ?? backoff, floorDelay()));
+        // A timer may fire a millisecond early; the floor between polls must hold all the same.
+        for (let tries = 0; tries < 3 && floorDelay() > 0 && remaining() > 0; tries++) {
+          await waitWithinDeadline(floorDelay());
+        }
         askedWaitMs = undefined;
         if (remaining() <= 0) throw timedOut();
+        const sentAtMs = now() - submittedAt;
+        sent.polls += 1;
+        sent.lastPollAtMs = sentAtMs;
         const outcome = await exchange(
           task.pollingUrl,
           { method: "GET", headers: { "x-key": options.apiKey, accept: "application/json" } },
           Math.min(remaining(), pollRequestTimeoutMs),
           signal,
         );
+        sent.lastAnswerAtMs = now() - submittedAt;
         if (outcome.kind === "aborted") throw cancelled();
         let problem: string | undefined;
         let poll: ReturnType<typeof parsePollResponse>;
@@ -370,6 +408,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
         lastStatus = poll.status;
         const kind = classifyTaskStatus(poll.status);
         if (kind === "ready") {
+          durationHistory.add(readyTimeEstimate(observations.at(-1)?.atMs, sentAtMs));
           if (poll.result) return poll.result;
           throw new FluxFillError(
             "upstream_failed",
@@ -381,6 +420,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
           );
         }
         if (kind !== "pending") throw terminalStatusError(task, poll, { safetyTolerance });
+        observations.push({ atMs: sentAtMs, progress: poll.progress });
         const percent = poll.progress === undefined ? "" : ` (${Math.round(poll.progress * 100)}%)`;
         progress(
           poll.status,

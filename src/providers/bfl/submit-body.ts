@@ -1,0 +1,94 @@
+/**
+ * The submit body: the upstream parameters (undefined ones left out) plus both images as base64.
+ *
+ * For a big image the body is tens of megabytes. Built as one value it exists several times over (base64
+ * string, JSON string, UTF-8 bytes), so it is streamed instead: a JSON prefix, the base64 of each image
+ * produced a slice at a time, and a suffix, with the exact length known up front for Content-Length.
+ * Parsed, the stream is the same JSON as `JSON.stringify(buildSubmitBody(request))`.
+ */
+import type { FillRequest } from "../types.js";
+
+type BodySource = Pick<FillRequest, "params" | "upload">;
+
+/** The submit body as an object (for tests and small bodies). */
+export function buildSubmitBody(request: BodySource): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request.params)) {
+    if (value !== undefined) body[key] = value;
+  }
+  body.image = request.upload.image.toString("base64");
+  body.mask = request.upload.mask.toString("base64");
+  return body;
+}
+
+/** Bytes of input encoded per chunk: a multiple of 3, so the chunks' base64 joins without padding inside. */
+export const BASE64_SLICE_BYTES = 3 * 256 * 1024;
+
+export function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+/** The base64 of `bytes` as consecutive ASCII chunks whose concatenation is `bytes.toString("base64")`. */
+export function* base64Chunks(bytes: Buffer, sliceBytes = BASE64_SLICE_BYTES): Generator<Buffer> {
+  if (sliceBytes <= 0 || sliceBytes % 3 !== 0)
+    throw new Error(`base64Chunks: slice size ${sliceBytes} is not a positive multiple of 3`);
+  for (let start = 0; start < bytes.length; start += sliceBytes) {
+    yield Buffer.from(bytes.subarray(start, start + sliceBytes).toString("base64"), "latin1");
+  }
+}
+
+export interface StreamedBody {
+  /** Exact length in bytes (for Content-Length). */
+  length: number;
+  /** A fresh stream of the whole body; call again for each attempt (a stream is used up once sent). */
+  stream(): ReadableStream<Uint8Array>;
+  /** `body` (a fresh stream) and `duplex`, as fetch needs them for a streamed request body. */
+  init(): RequestInit;
+}
+
+/**
+ * The submit body as a stream of small chunks. The parameters are serialised by JSON.stringify (so every
+ * escape is the standard one); base64 needs no escaping inside a JSON string.
+ */
+export function streamSubmitBody(request: BodySource, sliceBytes = BASE64_SLICE_BYTES): StreamedBody {
+  const params: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request.params)) {
+    if (value !== undefined && key !== "image" && key !== "mask") params[key] = value;
+  }
+  const head = JSON.stringify(params).slice(0, -1); // "{...params" without the closing brace
+  const prefix = Buffer.from(`${head}${head === "{" ? "" : ","}"image":"`, "utf8");
+  const middle = Buffer.from('","mask":"', "utf8");
+  const suffix = Buffer.from('"}', "utf8");
+  const { image, mask } = request.upload;
+  const length = prefix.length + base64Length(image.length) + middle.length + base64Length(mask.length) + suffix.length;
+  const parts = function* (): Generator<Buffer> {
+    yield prefix;
+    yield* base64Chunks(image, sliceBytes);
+    yield middle;
+    yield* base64Chunks(mask, sliceBytes);
+    yield suffix;
+  };
+  const stream = (): ReadableStream<Uint8Array> => {
+    const chunks = parts();
+    // Pull-based: a chunk is encoded only when the socket has taken the previous one.
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel() {
+        chunks.return(undefined);
+      },
+    });
+  };
+  return {
+    length,
+    stream,
+    init() {
+      // fetch requires `duplex: "half"` with a stream body; TypeScript's RequestInit does not list it yet.
+      const init: RequestInit & { duplex: "half" } = { body: stream(), duplex: "half" };
+      return init;
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBflProvider } from "../../../src/providers/bfl/provider.js";
+import {
+  BASE64_SLICE_BYTES,
+  base64Chunks,
+  base64Length,
+  buildSubmitBody,
+  streamSubmitBody,
+} from "../../../src/providers/bfl/submit-body.js";
+import type { FillRequest } from "../../../src/providers/types.js";
+import { type Emulator, startEmulator } from "../../helpers/emulator.js";
+import { prng } from "../../helpers/images.js";
+import { DEFAULT_PARAMS, makeRequest } from "./fixtures.js";
+
+function randomBytes(length: number, seed: number): Buffer {
+  const rand = prng(seed);
+  const out = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) out[i] = rand() & 255;
+  return out;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Buffer; chunks: number[] }> {
+  const parts: Buffer[] = [];
+  const chunks: number[] = [];
+  const reader = stream.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    parts.push(Buffer.from(next.value));
+    chunks.push(next.value.length);
+  }
+  return { bytes: Buffer.concat(parts), chunks };
+}
+
+function bodySource(image: Buffer, mask: Buffer, params: Partial<FillRequest["params"]> = {}) {
+  return { params: { ...DEFAULT_PARAMS, ...params }, upload: { image, mask } };
+}
+
+describe("base64Chunks", () => {
+  it.each([0, 1, 2, 3, 4, 5, 6, 7, 100, 3 * 1024 + 2])("joins to the whole base64 of %i bytes", (length) => {
+    const bytes = randomBytes(length, length + 1);
+    for (const slice of [3, 6, 9, 3072]) {
+      const joined = [...base64Chunks(bytes, slice)].map((c) => c.toString("latin1")).join("");
+      expect(joined).toBe(bytes.toString("base64"));
+      expect(joined.length).toBe(base64Length(length));
+    }
+  });
+
+  it("refuses a slice size that would put padding inside the stream", () => {
+    expect(() => [...base64Chunks(Buffer.alloc(10), 4)]).toThrow(/multiple of 3/);
+    expect(() => [...base64Chunks(Buffer.alloc(10), 0)]).toThrow(/multiple of 3/);
+  });
+});
+
+describe("streamSubmitBody", () => {
+  it.each([
+    ["lengths 0, 1, 2 mod 3 and tiny slices", 3 * 37, 3 * 11 + 1, 6],
+    ["uneven slices", 3 * 40 + 2, 5, 9],
+    ["the default slice", BASE64_SLICE_BYTES * 2 + 1, 1000, BASE64_SLICE_BYTES],
+  ])(
+    "is byte for byte JSON.stringify(buildSubmitBody()), with the exact length (%s)",
+    async (_, imageLength, maskLength, slice) => {
+      const source = bodySource(randomBytes(imageLength, 1), randomBytes(maskLength, 2), {
+        // Escapes in parameters are JSON.stringify's own.
+        prompt: 'a "quoted" \\ back-slashed\nline, ünïcødé 🎨 and </script>',
+        seed: 123,
+        webhook_url: undefined,
+      });
+      const body = streamSubmitBody(source, slice);
+      const { bytes } = await collect(body.stream());
+      const expected = JSON.stringify(buildSubmitBody(source));
+      expect(bytes.toString("utf8")).toBe(expected);
+      expect(body.length).toBe(bytes.length);
+      expect(body.length).toBe(Buffer.byteLength(expected));
+      const parsed = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+      expect(Buffer.from(parsed.image as string, "base64").equals(source.upload.image)).toBe(true);
+      expect(Buffer.from(parsed.mask as string, "base64").equals(source.upload.mask)).toBe(true);
+      expect("webhook_url" in parsed).toBe(false);
+    },
+  );
+
+  it("works with no parameters at all", async () => {
+    const source = {
+      params: {} as FillRequest["params"],
+      upload: { image: Buffer.from("abc"), mask: Buffer.from("d") },
+    };
+    const { bytes } = await collect(streamSubmitBody(source).stream());
+    expect(JSON.parse(bytes.toString("utf8"))).toEqual({ image: "YWJj", mask: "ZA==" });
+  });
+
+  it("gives a fresh, complete stream each time (a retried submit resends everything)", async () => {
+    const source = bodySource(randomBytes(5000, 3), randomBytes(700, 4));
+    const body = streamSubmitBody(source, 300);
+    const first = await collect(body.stream());
+    const second = await collect(body.init().body as ReadableStream<Uint8Array>);
+    expect(second.bytes.equals(first.bytes)).toBe(true);
+  });
+
+  it("never holds more than one slice of base64 per chunk (memory stays flat for big images)", async () => {
+    const image = randomBytes(BASE64_SLICE_BYTES * 5 + 7, 5);
+    const { chunks } = await collect(streamSubmitBody(bodySource(image, Buffer.alloc(30))).stream());
+    expect(Math.max(...chunks)).toBe(base64Length(BASE64_SLICE_BYTES));
+    expect(chunks.length).toBeGreaterThan(6);
+  });
+});
+
+describe("streamSubmitBody over HTTP", () => {
+  let server: http.Server;
+  let url: string;
+  let last: { headers: http.IncomingHttpHeaders; body: Buffer } | undefined;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on("data", (c: Buffer) => parts.push(c));
+      req.on("end", () => {
+        last = { headers: req.headers, body: Buffer.concat(parts) };
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("is sent by fetch with an exact Content-Length, not chunked", async () => {
+    const source = bodySource(randomBytes(BASE64_SLICE_BYTES + 11, 6), randomBytes(99, 7));
+    const body = streamSubmitBody(source);
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(body.length) },
+      ...body.init(),
+    });
+    expect(response.status).toBe(200);
+    expect(last?.headers["content-length"]).toBe(String(body.length));
+    expect(last?.headers["transfer-encoding"]).toBeUndefined();
+    expect(last?.body.toString("utf8")).toBe(JSON.stringify(buildSubmitBody(source)));
+  });
+});
+
+describe("the bfl provider's submit", () => {
+  const KEY = "submit-body-test-key";
+  let emu: Emulator;
+  beforeAll(async () => {
+    emu = await startEmulator({ apiKey: KEY, generationMs: 20 });
+  });
+  afterAll(async () => {
+    await emu.close();
+  });
+
+  it("sends the streamed body with Content-Length, and sends it whole again after a 429", async () => {
+    emu.reset({ rateLimitNextSubmits: 1, retryAfter: "0" });
+    const request = await makeRequest({ width: 300, height: 200, params: { seed: 9 } });
+    const provider = createBflProvider({
+      apiKey: KEY,
+      baseUrl: emu.apiBaseUrl,
+      pollIntervalMs: 10,
+      timeoutMs: 5000,
+      retryBaseMs: 10,
+    });
+    const output = await provider.fill(request, { signal: new AbortController().signal });
+    expect(output.upstreamId).toBeDefined();
+    expect(emu.submits.map((s) => s.status)).toEqual([429, 200]);
+    const expected = JSON.parse(JSON.stringify(buildSubmitBody(request))) as unknown;
+    for (const submit of emu.submits) {
+      expect(submit.headers["content-length"]).toBe(String(Buffer.byteLength(JSON.stringify(expected))));
+      expect(submit.headers["transfer-encoding"]).toBeUndefined();
+      expect(submit.body).toEqual(expected);
+      expect(submit.image?.equals(request.upload.image)).toBe(true);
+      expect(submit.mask?.equals(request.upload.mask)).toBe(true);
+    }
+    expect(emu.internalErrors).toEqual([]);
+  });
+});
