@@ -1,0 +1,145 @@
+/**
+ * The built server as the benchmark runs it: a child process over stdio (the SDK's Client and
+ * StdioClientTransport, like an MCP host) or over Streamable HTTP (`dist/cli.js --http --port 0`).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { findHttpEndpoint, type ProcMemory, parseProcStatCpuSeconds, parseProcStatus } from "./parse.js";
+
+/** The repository root: the nearest folder above this file (or its bundle) with the project's package.json. */
+export function findRoot(start = path.dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json")) && existsSync(path.join(dir, "src", "cli.ts"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no flux-fill-mcp checkout above ${start}`);
+  }
+}
+
+/** Only what the harness sets, plus PATH/HOME: a developer's real BFL_API_KEY never reaches a run. */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.homedir(), ...env };
+}
+
+export interface StdioServer {
+  client: Client;
+  transport: StdioClientTransport;
+  pid: number;
+  /** Spawn → `initialize` answered (the SDK's connect does both). */
+  connectMs: number;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/** Starts `node <script>` over stdio and completes the MCP handshake. */
+export async function startStdioServer(script: string, env: Record<string, string>, cwd: string): Promise<StdioServer> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [script],
+    cwd,
+    env: childEnv(env),
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const client = new Client({ name: "flux-fill-bench", version: "1.0.0" });
+  const started = performance.now();
+  await client.connect(transport);
+  const connectMs = performance.now() - started;
+  const pid = transport.pid;
+  if (pid === null) throw new Error("the stdio transport has no child pid");
+  return {
+    client,
+    transport,
+    pid,
+    connectMs,
+    stderr: () => stderr,
+    close: async () => {
+      await client.close().catch(() => undefined);
+    },
+  };
+}
+
+export async function procMemory(pid: number): Promise<ProcMemory> {
+  return parseProcStatus(await readFile(`/proc/${pid}/status`, "utf8"));
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+export async function procCpuSeconds(pid: number): Promise<number> {
+  return parseProcStatCpuSeconds(await readFile(`/proc/${pid}/stat`, "utf8"));
+}
+
+export interface HttpServerProcess {
+  /** The MCP endpoint, e.g. http://127.0.0.1:40123/mcp. */
+  url: string;
+  token: string;
+  child: ChildProcess;
+  stderr(): string;
+  /** A new MCP session (its own client and transport). */
+  connect(): Promise<Client>;
+  /** SIGTERM (graceful: running fills finish) and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/** `node dist/cli.js --http --port 0` with a bearer token; resolves once the endpoint is logged. */
+export async function startHttpServerProcess(
+  cliPath: string,
+  env: Record<string, string>,
+  cwd: string,
+  token: string,
+  startTimeoutMs = 15_000,
+): Promise<HttpServerProcess> {
+  const child = spawn(process.execPath, [cliPath, "--http", "--port", "0"], {
+    cwd,
+    env: childEnv({ ...env, FLUX_FILL_HTTP_TOKEN: token }),
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`HTTP server did not start within ${startTimeoutMs} ms:\n${stderr}`)),
+      startTimeoutMs,
+    );
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      const found = findHttpEndpoint(stderr);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`HTTP server exited (${code}) before listening:\n${stderr}`));
+    });
+  });
+  const clients: Client[] = [];
+  return {
+    url,
+    token,
+    child,
+    stderr: () => stderr,
+    connect: async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      });
+      const client = new Client({ name: "flux-fill-bench-http", version: "1.0.0" });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+    stop: async () => {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
