@@ -285,7 +285,7 @@ export class FillQueue {
     for (const waiter of this.waiters.slice(from)) waiter.report();
   }
 
-  private cancelledWhileWaiting(): FluxFillError {
+  cancelledWhileWaiting(): FluxFillError {
     return new FluxFillError(
       "cancelled",
       `The fill was cancelled while waiting for a free ${this.label} slot; nothing was submitted or charged.`,
@@ -322,8 +322,10 @@ export function queuedProvider(provider: Provider, queue: FillQueue, label = "up
     name: provider.name,
     async fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
       const started = Date.now();
+      // A caller who stopped waiting gives up its place: nothing was submitted, so nothing is lost.
+      const giveUp = context.abandoned ? AbortSignal.any([context.signal, context.abandoned]) : context.signal;
       const release = await queue.acquire({
-        signal: context.signal,
+        signal: giveUp,
         onWait: (wait) =>
           context.onProgress?.({
             status: "Queued",
@@ -331,6 +333,11 @@ export function queuedProvider(provider: Provider, queue: FillQueue, label = "up
             message: waitMessage(wait, label),
           }),
       });
+      if (giveUp.aborted) {
+        // Granted in the same turn as the abort: start nothing.
+        release();
+        throw queue.cancelledWhileWaiting();
+      }
       let unthrottle: (() => void) | undefined;
       try {
         return await provider.fill(request, {

@@ -32,6 +32,12 @@ export interface FillContext {
   /** Aborts the whole fill (deadline or shutdown). A client's cancellation is *not* passed here: a paid
    * task keeps being collected so its result is saved. */
   signal: AbortSignal;
+  /**
+   * Aborts when the caller stopped waiting (the client cancelled the call or went away). Work not started
+   * yet is dropped (a call still waiting in the queue is never submitted); a task already submitted is
+   * still collected and saved, since it is paid for.
+   */
+  abandoned?: AbortSignal;
   onProgress?: (progress: FillProgress) => void;
 }
 

@@ -315,6 +315,48 @@ describe("queuedProvider", () => {
     expect(queue.snapshot().active).toBe(0);
   });
 
+  it("never starts a call whose caller gave up while it waited, but lets a started one finish", async () => {
+    const queue = new FillQueue({ maxActive: 1, maxWaitMs: 10_000 });
+    const gate = deferred();
+    const inner = fakeProvider(async () => {
+      await gate.promise;
+      return output;
+    });
+    const provider = queuedProvider(inner, queue);
+    const signal = new AbortController().signal;
+    const firstCaller = new AbortController();
+    const secondCaller = new AbortController();
+    const first = provider.fill(request, { signal, abandoned: firstCaller.signal });
+    const second = provider.fill(request, { signal, abandoned: secondCaller.signal });
+    const third = provider.fill(request, { signal });
+    await tick();
+    expect(inner.calls).toBe(1);
+    firstCaller.abort(); // already running: its result is still collected
+    secondCaller.abort(); // still waiting: drops out, nothing submitted
+    await expect(second).rejects.toMatchObject({
+      kind: "cancelled",
+      message: expect.stringMatching(/nothing was submitted/),
+    });
+    expect(queue.snapshot()).toMatchObject({ active: 1, waiting: 1 });
+    gate.resolve();
+    await expect(first).resolves.toBe(output);
+    await expect(third).resolves.toBe(output);
+    expect(inner.calls).toBe(2);
+    expect(queue.snapshot().active).toBe(0);
+  });
+
+  it("starts nothing for a caller that had already given up", async () => {
+    const queue = new FillQueue({ maxActive: 1, maxWaitMs: 10_000 });
+    const inner = fakeProvider(async () => output);
+    const gone = new AbortController();
+    gone.abort();
+    await expect(
+      queuedProvider(inner, queue).fill(request, { signal: new AbortController().signal, abandoned: gone.signal }),
+    ).rejects.toMatchObject({ kind: "cancelled" });
+    expect(inner.calls).toBe(0);
+    expect(queue.snapshot().active).toBe(0);
+  });
+
   it("passes progress through and lowers the limit when the bfl provider reports RateLimited", async () => {
     const queue = new FillQueue({ maxActive: 5, maxWaitMs: 10_000 });
     const others = await Promise.all([queue.acquire(), queue.acquire()]);
