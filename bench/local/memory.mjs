@@ -4,7 +4,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const { runEngine } = await import(path.join(root, "dist/providers/local/run.js"));
+const { runEngine } = await import(
+  path.join(path.resolve(root, process.env.BENCH_DIST ?? "dist"), "providers/local/run.js")
+);
 const megapixels = Number(process.argv[2] ?? 1);
 const width = Math.round(Math.sqrt((megapixels * 1e6 * 4) / 3));
 const height = Math.round((width * 3) / 4);

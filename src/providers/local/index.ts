@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { FluxFillError } from "../../errors.js";
 import type { FillContext, FillOutput, FillRequest, Provider, RasterImage } from "../types.js";
-import { cancelledError, runEngine } from "./run.js";
+import { cancelledError, runEngine, warmEngineThread } from "./run.js";
 
 export const PROMPT_IGNORED_NOTE =
   "The local engine ignores the prompt: it continues the surrounding texture. Set BFL_API_KEY to use FLUX.1 Fill [pro].";
@@ -18,12 +18,19 @@ export interface LocalProviderOptions {
  * network and no key. The prompt is ignored (and the caller told so).
  */
 export function createLocalProvider(options: LocalProviderOptions = {}): Provider {
+  // The provider is made before the inputs are read, so an engine thread can start meanwhile.
+  if (options.useWorker !== false) warmEngineThread();
   return {
     name: "local",
     async fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
       const started = Date.now();
       const report = (status: string, message: string, fraction?: number) =>
-        context.onProgress?.({ status, elapsedMs: Date.now() - started, message, ...(fraction === undefined ? {} : { fraction }) });
+        context.onProgress?.({
+          status,
+          elapsedMs: Date.now() - started,
+          message,
+          ...(fraction === undefined ? {} : { fraction }),
+        });
       if (context.signal.aborted) throw cancelledError();
       const seed = request.params.seed ?? Math.floor(Math.random() * 2 ** 31);
       report("start", "Local engine started.", 0);
@@ -56,7 +63,10 @@ function toRgb(image: RasterImage): RasterImage {
   if (image.channels === 3) return image;
   const pixels = image.width * image.height;
   if (image.data.length !== pixels * image.channels) {
-    throw new FluxFillError("bad_input", `The image buffer holds ${image.data.length} bytes, not ${image.width}×${image.height}×${image.channels}.`);
+    throw new FluxFillError(
+      "bad_input",
+      `The image buffer holds ${image.data.length} bytes, not ${image.width}×${image.height}×${image.channels}.`,
+    );
   }
   const data = Buffer.alloc(pixels * 3);
   for (let i = 0; i < pixels; i++) {

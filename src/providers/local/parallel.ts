@@ -2,12 +2,12 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
-import { type BandJob, type BandRunner, FIELD_BANDS, runBandsInOrder } from "./engine/index.js";
+import { type BandJob, type BandRunner, bandArrays, bandWork, FIELD_BANDS, runBandsInOrder } from "./engine/index.js";
 
 /** How long a helper may take over one band before the engine gives up on it (a stuck thread, not work). */
 const HELPER_TIMEOUT_MS = 120_000;
 
-/** Passes smaller than this (targets × sweeps) run on the calling thread: waking a helper costs more. */
+/** Passes smaller than this (patch visits, see bandWork) run on the calling thread: waking a helper costs more. */
 const MIN_PARALLEL_WORK = 8192;
 
 /** Control word shared with a helper: idle, done, failed. */
@@ -38,10 +38,9 @@ export function helperFile(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-/** The patch search's arrays must be shared memory, or a helper would work on a copy. */
+/** A job's arrays must be shared memory, or a helper would work on a copy. */
 function isShared(job: BandJob): boolean {
-  const arrays = [job.level.pixels, job.sets.valid, job.sets.targets, job.field.nnf, job.field.dist];
-  return arrays.every((array) => array.buffer instanceof SharedArrayBuffer);
+  return bandArrays(job).every((array) => array.buffer instanceof SharedArrayBuffer);
 }
 
 /**
@@ -59,7 +58,7 @@ export function createParallelRunner(file: string, helpers = helperCount()): Par
     threads.push({ worker, port: port1, control });
   }
   const runBands: BandRunner = (jobs) => {
-    const work = jobs.reduce((sum, job) => sum + (job.end - job.first) * Math.max(1, job.iterations), 0);
+    const work = jobs.reduce((sum, job) => sum + bandWork(job), 0);
     if (threads.length === 0 || jobs.length < 2 || work < MIN_PARALLEL_WORK || !jobs.every(isShared)) {
       runBandsInOrder(jobs);
       return;

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
@@ -7,9 +8,9 @@ import { inpaint } from "../../../src/providers/local/engine/inpaint.js";
 import { createLocalProvider, PROMPT_IGNORED_NOTE } from "../../../src/providers/local/index.js";
 import type { FillProgress, FillRequest, Provider, RasterImage } from "../../../src/providers/types.js";
 import type { FillParams } from "../../../src/schema/upstream.js";
-import type { BandRunner } from "../../../src/providers/local/engine/patchmatch.js";
+import type { TargetBandRunner } from "../../../src/providers/local/engine/patchmatch.js";
 import { createRandom } from "../../../src/providers/local/engine/rng.js";
-import type { runEngine } from "../../../src/providers/local/run.js";
+import { ENGINE_IDLE_MS, type runEngine } from "../../../src/providers/local/run.js";
 import { maxDifference, noisyTexture, rectMask, scribbleMask } from "./images.js";
 
 function request(image: RasterImage, mask: RasterImage, params: Partial<FillParams> = {}): FillRequest {
@@ -65,7 +66,9 @@ describe("createLocalProvider", () => {
   });
 
   it("says the prompt was ignored only when one was given", async () => {
-    const withPrompt = await provider.fill(request(image, mask, { seed: 1, prompt: "a red balloon" }), { signal: live() });
+    const withPrompt = await provider.fill(request(image, mask, { seed: 1, prompt: "a red balloon" }), {
+      signal: live(),
+    });
     expect(withPrompt.notes).toEqual([PROMPT_IGNORED_NOTE]);
     const blank = await provider.fill(request(image, mask, { seed: 1, prompt: "  " }), { signal: live() });
     expect(blank.notes).toEqual([]);
@@ -123,6 +126,9 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
     return module.createLocalProvider();
   }
 
+  const loadRun = async () =>
+    (await import(compiled.replace(/index\.js$/, "run.js"))) as typeof import("../../../src/providers/local/run.js");
+
   it("gives the same pixels as the engine on this thread and keeps the event loop free", async () => {
     const run = (await import(compiled.replace(/index\.js$/, "run.js"))) as { workerFile: () => string | undefined };
     expect(run.workerFile()).toBe(compiledWorker);
@@ -155,29 +161,82 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
   });
 
   it("has the helper thread write the shared field itself", async () => {
-    const parallel = (await import(compiled.replace(/index\.js$/, "parallel.js"))) as typeof import("../../../src/providers/local/parallel.js");
-    const pm = (await import(compiled.replace(/index\.js$/, "engine/patchmatch.js"))) as typeof import("../../../src/providers/local/engine/patchmatch.js");
-    const levels = (await import(compiled.replace(/index\.js$/, "engine/region.js"))) as typeof import("../../../src/providers/local/engine/region.js");
+    const parallel = (await import(
+      compiled.replace(/index\.js$/, "parallel.js")
+    )) as typeof import("../../../src/providers/local/parallel.js");
+    const pm = (await import(
+      compiled.replace(/index\.js$/, "engine/patchmatch.js")
+    )) as typeof import("../../../src/providers/local/engine/patchmatch.js");
+    const levels = (await import(
+      compiled.replace(/index\.js$/, "engine/region.js")
+    )) as typeof import("../../../src/providers/local/engine/region.js");
     const file = parallel.helperFile();
     expect(file).toBeDefined();
     const picture = noisyTexture(200, 160, 8);
     const hole = rectMask(200, 160, 60, 50, 70, 60);
     const level = levels.extractLevel(picture, hole, { x: 0, y: 0, width: 200, height: 160 });
     const sets = pm.findPatches(level);
-    const search = (runBands: BandRunner) => {
+    const search = (runBands: TargetBandRunner) => {
       const field = pm.randomField(level, sets, createRandom(1));
       pm.improveField(level, sets, field, 2, createRandom(2), 40, runBands);
       return field;
     };
     const runner = parallel.createParallelRunner(file!, 1);
-    const expected = search(pm.runBandsInOrder);
+    const expected = search(pm.runTargetBands);
     // Atomics.wait is allowed on Node's main thread, so the runner works here too.
     const helped = search(runner.runBands);
     await runner.close();
     expect(Buffer.compare(Buffer.from(helped.nnf.buffer), Buffer.from(expected.nnf.buffer))).toBe(0);
   });
 
-  it("terminates the worker when aborted", async () => {
+  it("has the helper thread vote and copy into the shared hole itself", async () => {
+    const parallel = (await import(
+      compiled.replace(/index\.js$/, "parallel.js")
+    )) as typeof import("../../../src/providers/local/parallel.js");
+    const pm = (await import(
+      compiled.replace(/index\.js$/, "engine/patchmatch.js")
+    )) as typeof import("../../../src/providers/local/engine/patchmatch.js");
+    const voting = (await import(
+      compiled.replace(/index\.js$/, "engine/voting.js")
+    )) as typeof import("../../../src/providers/local/engine/voting.js");
+    const levels = (await import(
+      compiled.replace(/index\.js$/, "engine/level.js")
+    )) as typeof import("../../../src/providers/local/engine/level.js");
+    const regions = (await import(
+      compiled.replace(/index\.js$/, "engine/region.js")
+    )) as typeof import("../../../src/providers/local/engine/region.js");
+    const picture = noisyTexture(240, 200, 9);
+    // 12,000 hole pixels: enough work for the runner to wake its helper.
+    const hole = rectMask(240, 200, 60, 50, 120, 100);
+    const runner = parallel.createParallelRunner(parallel.helperFile()!, 1);
+    const fill = (copy: boolean, runBands?: typeof runner.runBands) => {
+      const level = regions.extractLevel(picture, hole, { x: 0, y: 0, width: 240, height: 200 });
+      const sets = pm.findPatches(level);
+      const field = pm.randomField(level, sets, createRandom(6));
+      const holes = levels.holeIndices(level.hole);
+      if (copy) voting.voteBest(level, field, holes, runBands);
+      else voting.vote(level, sets, field, holes, 0.75, new Float32Array(240 * 200).fill(1), runBands);
+      return Buffer.from(level.pixels.buffer);
+    };
+    try {
+      for (const copy of [false, true]) {
+        const alone = fill(copy);
+        const helped = fill(copy, runner.runBands);
+        expect(Buffer.compare(helped, alone)).toBe(0);
+        expect(
+          Buffer.compare(
+            helped,
+            fill(copy, () => undefined),
+          ),
+        ).not.toBe(0);
+      }
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it("terminates the worker when aborted, and the next run gets a fresh one", async () => {
+    const run = await loadRun();
     const provider = await load();
     const controller = new AbortController();
     const fill = provider.fill(request(noisyTexture(400, 300, 3), rectMask(400, 300, 100, 80, 150, 120)), {
@@ -185,5 +244,55 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
     });
     setTimeout(() => controller.abort(), 20);
     await expect(fill).rejects.toMatchObject({ kind: "cancelled" });
+    const small = noisyTexture(120, 90, 4);
+    const hole = rectMask(120, 90, 40, 30, 30, 20);
+    const after = await run.runEngine({ image: small, mask: hole, seed: 2 }, { signal: live() });
+    expect(Buffer.compare(after.data, inpaint(small, hole, { seed: 2 }).data)).toBe(0);
+  });
+
+  it("keeps one engine thread warm between runs, giving the same pixels each time", async () => {
+    const run = await loadRun();
+    await run.closeEngineThreads();
+    expect(run.idleEngineThreads()).toBe(0);
+    // Making a provider starts a thread ahead of its first run.
+    await load();
+    expect(run.idleEngineThreads()).toBe(1);
+    const picture = noisyTexture(160, 120, 6);
+    const strokes = scribbleMask(160, 120, 7, 2, 4);
+    const first = await run.runEngine({ image: picture, mask: strokes, seed: 4 }, { signal: live() });
+    expect(run.idleEngineThreads()).toBe(1);
+    const second = await run.runEngine({ image: picture, mask: strokes, seed: 4 }, { signal: live() });
+    expect(Buffer.compare(first.data, second.data)).toBe(0);
+    expect(Buffer.compare(first.data, inpaint(picture, strokes, { seed: 4 }).data)).toBe(0);
+    // Two at once: the second gets a thread of its own, and only one stays waiting afterwards.
+    const [a, b] = await Promise.all([
+      run.runEngine({ image: picture, mask: strokes, seed: 4 }, { signal: live() }),
+      run.runEngine({ image: picture, mask: strokes, seed: 5 }, { signal: live() }),
+    ]);
+    expect(Buffer.compare(a.data, first.data)).toBe(0);
+    expect(Buffer.compare(b.data, inpaint(picture, strokes, { seed: 5 }).data)).toBe(0);
+    expect(run.idleEngineThreads()).toBe(1);
+    await run.closeEngineThreads();
+    expect(run.idleEngineThreads()).toBe(0);
+  });
+
+  it("does not keep the process alive with a waiting engine thread", () => {
+    const script = `
+      const run = await import(${JSON.stringify(compiled.replace(/index\.js$/, "run.js"))});
+      const data = Buffer.alloc(80 * 60 * 3, 90);
+      const mask = Buffer.alloc(80 * 60);
+      mask.fill(255, 30 * 80 + 20, 30 * 80 + 40);
+      await run.runEngine({ image: { data, width: 80, height: 60, channels: 3 }, mask: { data: mask, width: 80, height: 60, channels: 1 }, seed: 1 }, { signal: new AbortController().signal });
+      console.log("idle", run.idleEngineThreads());`;
+    const started = performance.now();
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(child.stderr).toBe("");
+    expect(child.stdout.trim()).toBe("idle 1");
+    expect(child.status).toBe(0);
+    // Well before the thread's idle timeout would have ended it.
+    expect(performance.now() - started).toBeLessThan(ENGINE_IDLE_MS / 3);
   });
 });

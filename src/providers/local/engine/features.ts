@@ -1,79 +1,185 @@
-import { COLOR_CHANNELS, createLevel, type Level } from "./level.js";
+import type { RasterImage } from "../../types.js";
+import { COLOR_CHANNELS, type Level, sharedFloat32Array } from "./level.js";
+import { copyColors, type Rect } from "./region.js";
 
 export const FEATURE_CHANNELS = 2;
 
 /**
- * Appends two texture channels to an RGB level (Newson et al. 2014): the mean absolute horizontal and
- * vertical luma gradient over a (2·radius+1)² box, from known pixels only, times `weight`. Matching on them
- * stops smooth areas from standing in for textured ones of the same mean colour (the classic failure of
- * patch voting on a blurry first estimate). Hole pixels get 0; synthesis fills them like colours.
+ * The engine's finest working level: the image's colours inside `rect` plus two texture channels (Newson
+ * et al. 2014), the mean absolute horizontal and vertical luma gradient over a (2·radius+1)² box, from known
+ * pixels only, times `weight`. Matching on them stops smooth areas from standing in for textured ones of the
+ * same mean colour (the classic failure of patch voting on a blurry first estimate). Hole pixels get 0;
+ * synthesis fills them like colours. `hole` (rect-sized, 1 = unknown) becomes the level's hole.
+ * Built in place: besides the level itself only a count plane and a few rows of scratch are allocated.
  */
-export function withTextureFeatures(level: Level, radius: number, weight: number): Level {
-  const { width: w, height: h, pixels, hole } = level;
-  const size = w * h;
-  const gx = new Float32Array(size);
-  const gy = new Float32Array(size);
-  const count = new Float32Array(size);
-  const luma = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    luma[i] = 0.299 * pixels[i * COLOR_CHANNELS]! + 0.587 * pixels[i * COLOR_CHANNELS + 1]! + 0.114 * pixels[i * COLOR_CHANNELS + 2]!;
-  }
+export function extractWithFeatures(
+  image: RasterImage,
+  rect: Rect,
+  hole: Uint8Array,
+  radius: number,
+  weight: number,
+): Level {
+  const { width: w, height: h } = rect;
+  const nc = COLOR_CHANNELS + FEATURE_CHANNELS;
+  const level: Level = { width: w, height: h, channels: nc, pixels: sharedFloat32Array(w * h * nc), hole };
+  copyColors(image, rect, level);
+  const { pixels } = level;
+  const count = sharedFloat32Array(w * h);
+  // Luma of the current row and the next, so each pixel's luma is computed once.
+  let lumaRow = new Float32Array(w);
+  let lumaNext = new Float32Array(w);
+  const lumaOf = (row: number, out: Float32Array) => {
+    for (let x = 0, i = row * w * nc; x < w; x++, i += nc)
+      out[x] = 0.299 * pixels[i]! + 0.587 * pixels[i + 1]! + 0.114 * pixels[i + 2]!;
+  };
+  lumaOf(0, lumaRow);
   for (let y = 0; y < h; y++) {
+    const hasNext = y + 1 < h;
+    if (hasNext) lumaOf(y + 1, lumaNext);
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
       if (hole[i]) continue;
-      const l = luma[i]!;
-      const right = x + 1 < w && !hole[i + 1] ? Math.abs(luma[i + 1]! - l) : -1;
-      const down = y + 1 < h && !hole[i + w] ? Math.abs(luma[i + w]! - l) : -1;
+      const l = lumaRow[x]!;
+      const right = x + 1 < w && !hole[i + 1] ? Math.abs(lumaRow[x + 1]! - l) : -1;
+      const down = hasNext && !hole[i + w] ? Math.abs(lumaNext[x]! - l) : -1;
       if (right < 0 && down < 0) continue;
       // A pixel with only one valid direction reuses it for the other (edges of the hole, image border).
-      gx[i] = right >= 0 ? right : down;
-      gy[i] = down >= 0 ? down : right;
+      pixels[i * nc + 3] = right >= 0 ? right : down;
+      pixels[i * nc + 4] = down >= 0 ? down : right;
       count[i] = 1;
     }
+    const swap = lumaRow;
+    lumaRow = lumaNext;
+    lumaNext = swap;
   }
-  boxSum(gx, w, h, radius);
-  boxSum(gy, w, h, radius);
-  boxSum(count, w, h, radius);
-
-  const channels = COLOR_CHANNELS + FEATURE_CHANNELS;
-  const result = createLevel(w, h, channels);
-  result.hole.set(hole);
-  for (let i = 0; i < size; i++) {
-    const o = i * channels;
-    result.pixels[o] = pixels[i * COLOR_CHANNELS]!;
-    result.pixels[o + 1] = pixels[i * COLOR_CHANNELS + 1]!;
-    result.pixels[o + 2] = pixels[i * COLOR_CHANNELS + 2]!;
+  boxSum(pixels, 3, nc, w, h, radius);
+  boxSum(pixels, 4, nc, w, h, radius);
+  boxSum(count, 0, 1, w, h, radius);
+  for (let i = 0; i < w * h; i++) {
+    const o = i * nc;
     const n = count[i]!;
-    if (hole[i] || n === 0) continue;
-    result.pixels[o + 3] = (weight * gx[i]!) / n;
-    result.pixels[o + 4] = (weight * gy[i]!) / n;
-  }
-  return result;
-}
-
-/** In-place separable box sum of radius r (clipped at the borders), O(1) per pixel. */
-function boxSum(plane: Float32Array, w: number, h: number, r: number): void {
-  const line = new Float64Array(Math.max(w, h));
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) line[x] = plane[row + x]!;
-    let sum = 0;
-    for (let x = 0; x < Math.min(r, w); x++) sum += line[x]!;
-    for (let x = 0; x < w; x++) {
-      if (x + r < w) sum += line[x + r]!;
-      if (x - r - 1 >= 0) sum -= line[x - r - 1]!;
-      plane[row + x] = sum;
+    if (hole[i] || n === 0) {
+      pixels[o + 3] = 0;
+      pixels[o + 4] = 0;
+    } else {
+      pixels[o + 3] = (weight * pixels[o + 3]!) / n;
+      pixels[o + 4] = (weight * pixels[o + 4]!) / n;
     }
   }
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) line[y] = plane[y * w + x]!;
+  return level;
+}
+
+/**
+ * The level below the finest one, straight from the image: each pixel the mean of the known pixels of its
+ * 2×2 block of the rectangle (as `downsample` makes it; `coarseHole` is the planned hole, by its "any"
+ * rule), with the texture channels of `extractWithFeatures`, the luma gradients measured at full resolution
+ * and box-averaged at this one (radius in this level's pixels). Used when the finest level is only copied
+ * into, never searched, so it needs neither texture channels nor a float copy of its features.
+ */
+export function halfLevelWithFeatures(
+  image: RasterImage,
+  rect: Rect,
+  fineHole: Uint8Array,
+  coarseHole: Uint8Array,
+  radius: number,
+  weight: number,
+): Level {
+  const { width: fw, height: fh } = rect;
+  const cw = (fw + 1) >> 1;
+  const ch = (fh + 1) >> 1;
+  const nc = COLOR_CHANNELS + FEATURE_CHANNELS;
+  const level: Level = {
+    width: cw,
+    height: ch,
+    channels: nc,
+    pixels: sharedFloat32Array(cw * ch * nc),
+    hole: coarseHole,
+  };
+  const { pixels } = level;
+  const known = sharedFloat32Array(cw * ch);
+  const count = sharedFloat32Array(cw * ch);
+  const source = image.data;
+  const at = (x: number, y: number) => ((rect.y + y) * image.width + rect.x + x) * 3;
+  const luma = (j: number) => 0.299 * source[j]! + 0.587 * source[j + 1]! + 0.114 * source[j + 2]!;
+  for (let y = 0; y < fh; y++) {
+    const hasNext = y + 1 < fh;
+    for (let x = 0; x < fw; x++) {
+      const i = y * fw + x;
+      if (fineHole[i]) continue;
+      const j = at(x, y);
+      const c = ((y >> 1) * cw + (x >> 1)) * nc;
+      pixels[c]! += source[j]!;
+      pixels[c + 1]! += source[j + 1]!;
+      pixels[c + 2]! += source[j + 2]!;
+      known[(y >> 1) * cw + (x >> 1)]!++;
+      const l = luma(j);
+      const right = x + 1 < fw && !fineHole[i + 1] ? Math.abs(luma(j + 3) - l) : -1;
+      const down = hasNext && !fineHole[i + fw] ? Math.abs(luma(at(x, y + 1)) - l) : -1;
+      if (right < 0 && down < 0) continue;
+      // A pixel with only one valid direction reuses it for the other (edges of the hole, image border).
+      pixels[c + 3]! += right >= 0 ? right : down;
+      pixels[c + 4]! += down >= 0 ? down : right;
+      count[(y >> 1) * cw + (x >> 1)]!++;
+    }
+  }
+  for (let i = 0; i < cw * ch; i++) {
+    const n = known[i]!;
+    if (n > 1) for (let c = 0; c < COLOR_CHANNELS; c++) pixels[i * nc + c]! /= n;
+  }
+  boxSum(pixels, 3, nc, cw, ch, radius);
+  boxSum(pixels, 4, nc, cw, ch, radius);
+  boxSum(count, 0, 1, cw, ch, radius);
+  for (let i = 0; i < cw * ch; i++) {
+    const o = i * nc;
+    const n = count[i]!;
+    if (coarseHole[i] || n === 0) {
+      pixels[o + 3] = 0;
+      pixels[o + 4] = 0;
+    } else {
+      pixels[o + 3] = (weight * pixels[o + 3]!) / n;
+      pixels[o + 4] = (weight * pixels[o + 4]!) / n;
+    }
+  }
+  return level;
+}
+
+/**
+ * In-place box sum of radius r (clipped at the borders) of one channel of an interleaved plane: element
+ * (x, y) is plane[(y·w + x)·stride + offset]. O(1) per pixel; the vertical pass runs row by row with a ring
+ * of the last 2r+2 original rows, so it reads memory in order.
+ */
+export function boxSum(plane: Float32Array, offset: number, stride: number, w: number, h: number, r: number): void {
+  const at = (x: number, y: number) => (y * w + x) * stride + offset;
+  const rows = Math.min(2 * r + 2, h + 1);
+  const ring = new Float64Array(rows * w);
+  const sums = new Float64Array(w);
+  const addRow = (y: number) => {
+    const slot = (y % rows) * w;
+    for (let x = 0, i = at(0, y); x < w; x++, i += stride) {
+      const v = plane[i]!;
+      ring[slot + x] = v;
+      sums[x]! += v;
+    }
+  };
+  for (let y = 0; y < Math.min(r, h); y++) addRow(y);
+  for (let y = 0; y < h; y++) {
+    if (y + r < h) addRow(y + r);
+    if (y - r - 1 >= 0) {
+      const slot = ((y - r - 1) % rows) * w;
+      for (let x = 0; x < w; x++) sums[x]! -= ring[slot + x]!;
+    }
+    for (let x = 0, i = at(0, y); x < w; x++, i += stride) plane[i] = sums[x]!;
+  }
+  const line = new Float64Array(w);
+  for (let y = 0; y < h; y++) {
+    const row = at(0, y);
+    for (let x = 0, i = row; x < w; x++, i += stride) line[x] = plane[i]!;
     let sum = 0;
-    for (let y = 0; y < Math.min(r, h); y++) sum += line[y]!;
-    for (let y = 0; y < h; y++) {
-      if (y + r < h) sum += line[y + r]!;
-      if (y - r - 1 >= 0) sum -= line[y - r - 1]!;
-      plane[y * w + x] = sum;
+    for (let x = 0; x < Math.min(r, w); x++) sum += line[x]!;
+    for (let x = 0, i = row; x < w; x++, i += stride) {
+      if (x + r < w) sum += line[x + r]!;
+      if (x - r - 1 >= 0) sum -= line[x - r - 1]!;
+      plane[i] = sum;
     }
   }
 }

@@ -1,3 +1,5 @@
+export { Arena } from "./arena.js";
+export { type BandJob, type BandRunner, bandArrays, bandWork, FIELD_BANDS, runBand, runBandsInOrder } from "./bands.js";
 export { type EngineProgress, type InpaintOptions, inpaint, inpaintSteps, smoothFill } from "./inpaint.js";
-export { type BandJob, type BandRunner, FIELD_BANDS, improveBand, runBand, runBandsInOrder } from "./patchmatch.js";
 export { holePsnr, laplacianStd, textureRatio } from "./metrics.js";
+export { improveBand } from "./patchmatch.js";

@@ -1,4 +1,4 @@
-import { holeIntegral, type Level, sharedFloat32Array, sharedInt32Array, sharedUint8Array } from "./level.js";
+import { type Level, sharedFloat32Array, sharedInt32Array, sharedUint8Array } from "./level.js";
 import { createRandom, type Random } from "./rng.js";
 
 /** Patches are (2·PATCH_RADIUS+1)² pixels; 7×7 is the usual trade-off between structure and speed. */
@@ -8,12 +8,13 @@ const PATCH_SIDE = 2 * PATCH_RADIUS + 1;
 /**
  * Patches are identified by their centre's pixel index and always lie fully inside the level.
  * Targets: patches that overlap the hole (their pixels get synthesised).
- * Sources: patches with no hole pixel (what may be copied), flagged in `valid` and listed in `validList`.
+ * Sources: patches with no hole pixel (what may be copied), flagged in `valid`.
  */
 export interface PatchSets {
   targets: Int32Array;
   valid: Uint8Array;
-  validList: Int32Array;
+  /** How many sources there are. */
+  validCount: number;
 }
 
 /** Nearest-neighbour field: for each target centre, the best source centre found so far and its distance. */
@@ -24,22 +25,41 @@ export interface Field {
   dist: Float32Array;
 }
 
+/**
+ * Sorts the level's patch centres into targets and sources. Whether a patch touches the hole is a square
+ * dilation of the hole, done as a sliding count along each row and then down each column over a ring of the
+ * last 2r+1 rows: no table the size of the level.
+ */
 export function findPatches(level: Level): PatchSets {
-  const { width: w, height: h } = level;
+  const { width: w, height: h, hole } = level;
   const r = PATCH_RADIUS;
-  const table = holeIntegral(level);
-  const stride = w + 1;
   const valid = sharedUint8Array(w * h);
+  const ring = new Uint8Array(PATCH_SIDE * w);
+  // Per column: how many rows of the current window have a hole pixel within r of that column.
+  const columns = new Int32Array(w);
   // 2 = target, 1 = valid source; targets are listed in a second pass (no growing JS arrays).
   let validCount = 0;
   let targetCount = 0;
-  for (let y = r; y < h - r; y++) {
-    const top = (y - r) * stride;
-    const bottom = (y + r + 1) * stride;
+  for (let y = 0; y < h; y++) {
+    const slot = (y % PATCH_SIDE) * w;
+    // The row that leaves the window used this slot.
+    if (y >= PATCH_SIDE) for (let x = 0; x < w; x++) columns[x]! -= ring[slot + x]!;
+    const row = y * w;
+    let run = 0;
+    for (let x = 0; x < Math.min(r, w); x++) run += hole[row + x]!;
+    for (let x = 0; x < w; x++) {
+      if (x + r < w) run += hole[row + x + r]!;
+      if (x - r - 1 >= 0) run -= hole[row + x - r - 1]!;
+      const near = run > 0 ? 1 : 0;
+      ring[slot + x] = near;
+      columns[x]! += near;
+    }
+    // The window now holds rows y−2r..y: decide the centres of row y−r.
+    const cy = y - r;
+    if (cy < r || cy >= h - r) continue;
     for (let x = r; x < w - r; x++) {
-      const inHole = table[bottom + x + r + 1]! - table[bottom + x - r]! - table[top + x + r + 1]! + table[top + x - r]!;
-      const i = y * w + x;
-      if (inHole === 0) {
+      const i = cy * w + x;
+      if (columns[x] === 0) {
         valid[i] = 1;
         validCount++;
       } else {
@@ -48,18 +68,14 @@ export function findPatches(level: Level): PatchSets {
       }
     }
   }
-  const validList = sharedInt32Array(validCount);
   const targets = sharedInt32Array(targetCount);
-  let v = 0;
   let t = 0;
   for (let i = 0; i < valid.length; i++) {
-    if (valid[i] === 1) validList[v++] = i;
-    else if (valid[i] === 2) {
-      targets[t++] = i;
-      valid[i] = 0;
-    }
+    if (valid[i] !== 2) continue;
+    targets[t++] = i;
+    valid[i] = 0;
   }
-  return { targets, valid, validList };
+  return { targets, valid, validCount };
 }
 
 /**
@@ -89,8 +105,24 @@ function emptyField(size: number): Field {
   return { nnf: sharedInt32Array(size).fill(-1), dist: sharedFloat32Array(size) };
 }
 
+/** Distance given to a random stand-in for a match that could not be inherited, when distances are not measured. */
+export const UNMATCHED_DISTANCE = 3e38;
+
+/** Tries at drawing a random pixel that is a source before walking to the next one instead. */
+const RANDOM_SOURCE_TRIES = 64;
+
+/** A random source patch (the level must have one): drawn until one hits, or the next one after a random point. */
 function randomSource(sets: PatchSets, random: Random): number {
-  return sets.validList[Math.floor(random() * sets.validList.length)]!;
+  const { valid } = sets;
+  const size = valid.length;
+  for (let attempt = 0; attempt < RANDOM_SOURCE_TRIES; attempt++) {
+    const s = Math.floor(random() * size);
+    if (valid[s]) return s;
+  }
+  // Few sources (a small, mostly masked level): walk on from a random point, wrapping around.
+  let s = Math.floor(random() * size);
+  for (let k = 0; k < size && !valid[s]; k++) s = s + 1 === size ? 0 : s + 1;
+  return s;
 }
 
 /** A field of random valid sources (the coarsest level's start). */
@@ -108,7 +140,8 @@ export function randomField(level: Level, sets: PatchSets, random: Random): Fiel
  * Carries a coarse field up one level: each fine target keeps the displacement of the coarse target that
  * covers it, doubled. Where that lands outside the valid sources, a random source is used instead.
  * `measure: false` skips computing the new distances and scales the coarse ones instead (4× the pixels):
- * good enough to rank matches when the level is only re-voted, not searched.
+ * good enough to rank matches when the level is only re-voted, not searched; a random stand-in then ranks
+ * below every inherited match (UNMATCHED_DISTANCE).
  */
 export function upsampleField(
   coarse: Field,
@@ -117,7 +150,7 @@ export function upsampleField(
   sets: PatchSets,
   random: Random,
   measure = true,
-  runBands: BandRunner = runBandsInOrder,
+  runBands: TargetBandRunner = runTargetBands,
 ): Field {
   const { width: w, height: h } = level;
   const cw = coarseLevel.width;
@@ -155,62 +188,65 @@ export function upsampleField(
     const found = source >= 0;
     if (!found) source = randomSource(sets, random);
     field.nnf[t] = source;
-    if (!measure) field.dist[t] = found ? 4 * coarseDistance : patchDistance(level, t, source, Number.POSITIVE_INFINITY);
+    if (!measure) field.dist[t] = found ? 4 * coarseDistance : UNMATCHED_DISTANCE;
   }
-  if (measure) refreshDistances(level, sets, field, random, runBands);
+  if (measure) refreshDistances(level, sets, field, runBands);
   return field;
 }
 
 /**
- * The patch search runs over this many fixed bands of the target list, each with its own random stream and
- * propagating only within itself, so the bands are independent: the field is the same whether they run
- * one after the other or at the same time on different threads.
+ * Passes over the targets (and the votes over the hole) run in this many fixed bands, each with its own
+ * random stream and propagating only within itself, so the bands are independent: the result is the same
+ * whether they run one after the other or at the same time on different threads.
  */
 export const FIELD_BANDS = 2;
 
-/**
- * One band of a pass over the targets[first..end) of `sets`; plain data that can cross threads.
- * "search": PatchMatch sweeps (`improveBand`); "measure": recompute each target's distance to its match.
- */
-export interface BandJob {
-  kind: "search" | "measure";
+/** One band of a pass over targets[first..end) of `sets`; plain data that can cross threads. */
+interface TargetBand {
   level: Level;
   sets: PatchSets;
   field: Field;
-  iterations: number;
-  seed: number;
-  searchRadius: number;
   first: number;
   end: number;
 }
 
-/** Runs every job (in any order, on any threads) and returns once all are done. */
-export type BandRunner = (jobs: BandJob[]) => void;
-
-export const runBandsInOrder: BandRunner = (jobs) => {
-  for (const job of jobs) runBand(job);
-};
-
-export function runBand(job: BandJob): void {
-  if (job.kind === "search") improveBand(job);
-  else measureBand(job);
+/** PatchMatch sweeps over a band (`improveBand`). */
+export interface SearchJob extends TargetBand {
+  kind: "search";
+  iterations: number;
+  seed: number;
+  searchRadius: number;
 }
 
-/** Bands of one pass over the targets, each with a seed drawn from `random` (drawn even for empty bands). */
-function bandJobs(kind: BandJob["kind"], level: Level, sets: PatchSets, field: Field, random: Random, iterations = 0, searchRadius = 0): BandJob[] {
-  const count = sets.targets.length;
-  const jobs: BandJob[] = [];
+/** Recompute each target's distance to its match (`measureBand`). */
+export interface MeasureJob extends TargetBand {
+  kind: "measure";
+}
+
+/** Runs every band of a pass (in any order, on any threads) and returns once all are done. */
+export type TargetBandRunner = (jobs: Array<SearchJob | MeasureJob>) => void;
+
+/** The default runner of this module's passes: every band in order, on this thread. */
+export function runTargetBands(jobs: Array<SearchJob | MeasureJob>): void {
+  for (const job of jobs) {
+    if (job.kind === "search") improveBand(job);
+    else measureBand(job);
+  }
+}
+
+/** Splits `count` items into FIELD_BANDS fixed ranges [first, end), numbered; empty ranges are left out. */
+export function bandRanges(count: number): Array<{ band: number; first: number; end: number }> {
+  const ranges: Array<{ band: number; first: number; end: number }> = [];
   for (let band = 0; band < FIELD_BANDS; band++) {
-    const seed = Math.floor(random() * 4294967296);
     const first = Math.floor((band * count) / FIELD_BANDS);
     const end = Math.floor(((band + 1) * count) / FIELD_BANDS);
-    if (end > first) jobs.push({ kind, level, sets, field, iterations, seed, searchRadius, first, end });
+    if (end > first) ranges.push({ band, first, end });
   }
-  return jobs;
+  return ranges;
 }
 
 /** Distances of the band's targets to their current matches (after the hole estimate changed). */
-export function measureBand({ level, sets, field, first, end }: BandJob): void {
+export function measureBand({ level, sets, field, first, end }: MeasureJob): void {
   const { targets } = sets;
   for (let k = first; k < end; k++) {
     const t = targets[k]!;
@@ -219,8 +255,15 @@ export function measureBand({ level, sets, field, first, end }: BandJob): void {
 }
 
 /** Recomputes every target's distance after the hole estimate changed (a voting step). */
-export function refreshDistances(level: Level, sets: PatchSets, field: Field, random: Random, runBands: BandRunner = runBandsInOrder): void {
-  runBands(bandJobs("measure", level, sets, field, random));
+export function refreshDistances(
+  level: Level,
+  sets: PatchSets,
+  field: Field,
+  runBands: TargetBandRunner = runTargetBands,
+): void {
+  runBands(
+    bandRanges(sets.targets.length).map(({ first, end }) => ({ kind: "measure", level, sets, field, first, end })),
+  );
 }
 
 /**
@@ -235,9 +278,23 @@ export function improveField(
   iterations: number,
   random: Random,
   searchRadius: number,
-  runBands: BandRunner = runBandsInOrder,
+  runBands: TargetBandRunner = runTargetBands,
 ): void {
-  runBands(bandJobs("search", level, sets, field, random, iterations, searchRadius));
+  // One seed per band, drawn even for empty bands, so the random stream does not depend on the split.
+  const seeds = Array.from({ length: FIELD_BANDS }, () => Math.floor(random() * 4294967296));
+  runBands(
+    bandRanges(sets.targets.length).map(({ band, first, end }) => ({
+      kind: "search",
+      level,
+      sets,
+      field,
+      iterations,
+      seed: seeds[band]!,
+      searchRadius,
+      first,
+      end,
+    })),
+  );
 }
 
 /**
@@ -247,7 +304,7 @@ export function improveField(
  * `searchRadius` bounds the random search (local sources keep local texture and colours); 0 keeps only
  * propagation (cheap refinement at the finest, capped levels).
  */
-export function improveBand({ level, sets, field, iterations, seed, searchRadius, first, end }: BandJob): void {
+export function improveBand({ level, sets, field, iterations, seed, searchRadius, first, end }: SearchJob): void {
   const { width: w, height: h } = level;
   const { targets, valid } = sets;
   const { nnf, dist } = field;

@@ -2,17 +2,10 @@ import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../../src/errors.js";
 import { inpaint, inpaintSteps, smoothFill } from "../../../../src/providers/local/engine/inpaint.js";
 import { textureRatio } from "../../../../src/providers/local/engine/metrics.js";
-import { runBand } from "../../../../src/providers/local/engine/patchmatch.js";
+import { Arena } from "../../../../src/providers/local/engine/arena.js";
+import { runBand } from "../../../../src/providers/local/engine/bands.js";
 import type { RasterImage } from "../../../../src/providers/types.js";
-import {
-  emptyMask,
-  maskImage,
-  maxDifference,
-  noisyTexture,
-  rectMask,
-  rgbImage,
-  scribbleMask,
-} from "../images.js";
+import { emptyMask, maskImage, maxDifference, noisyTexture, rectMask, rgbImage, scribbleMask } from "../images.js";
 
 const isHole = (mask: RasterImage) => (i: number) => mask.data[i]! > 0;
 const isKept = (mask: RasterImage) => (i: number) => mask.data[i] === 0;
@@ -28,7 +21,12 @@ describe("inpaint", () => {
   it("fills a hole in a linear gradient nearly exactly", () => {
     // A diagonal colour ramp: every channel changes along the same direction.
     const ramp = (x: number, y: number) => 1.5 * x + y;
-    const image = rgbImage(80, 60, (x, y) => [20 + ramp(x, y), 200 - 0.8 * ramp(x, y), 100 + 0.5 * ramp(x, y)].map(Math.round) as [number, number, number]);
+    const image = rgbImage(
+      80,
+      60,
+      (x, y) =>
+        [20 + ramp(x, y), 200 - 0.8 * ramp(x, y), 100 + 0.5 * ramp(x, y)].map(Math.round) as [number, number, number],
+    );
     const mask = rectMask(80, 60, 30, 20, 16, 14);
     const result = inpaint(image, mask);
     expect(maxDifference(result, image, isHole(mask))).toBeLessThanOrEqual(4);
@@ -41,8 +39,19 @@ describe("inpaint", () => {
     expect(maxDifference(result, image, isHole(mask))).toBeLessThanOrEqual(8);
   });
 
+  it("mends a thin scratch (a one-level pyramid, searched at full resolution) in phase with the texture", () => {
+    const image = rgbImage(96, 64, (x, y) => ((x + 2 * y) % 8 < 4 ? [230, 220, 40] : [20, 30, 120]));
+    const scratch = maskImage(96, 64, (x, y) =>
+      Math.abs(y - 30 - Math.round(x / 12)) <= 1 && x > 10 && x < 85 ? 255 : 0,
+    );
+    const result = inpaint(image, scratch, { seed: 2 });
+    expect(maxDifference(result, image, isHole(scratch))).toBeLessThanOrEqual(8);
+  });
+
   it("continues a checkerboard of period 8", () => {
-    const image = rgbImage(96, 80, (x, y) => ((Math.floor(x / 4) + Math.floor(y / 4)) % 2 === 0 ? [250, 250, 250] : [10, 10, 10]));
+    const image = rgbImage(96, 80, (x, y) =>
+      (Math.floor(x / 4) + Math.floor(y / 4)) % 2 === 0 ? [250, 250, 250] : [10, 10, 10],
+    );
     const mask = rectMask(96, 80, 36, 30, 22, 18);
     const result = inpaint(image, mask);
     let wrong = 0;
@@ -92,6 +101,21 @@ describe("inpaint", () => {
     expect(Buffer.compare(a.data, c.data)).not.toBe(0);
   });
 
+  it("gives the same pixels with its working arrays from an arena, used again after a reset", () => {
+    const image = noisyTexture(96, 80, 4);
+    const mask = scribbleMask(96, 80, 6, 5);
+    const fresh = inpaint(image, mask, { seed: 5 });
+    const arena = new Arena(1 << 16);
+    const first = inpaint(image, mask, { seed: 5, arena });
+    const held = arena.heldBytes;
+    arena.reset();
+    const second = inpaint(image, mask, { seed: 5, arena });
+    expect(held).toBeGreaterThan(96 * 80 * 5 * 4);
+    expect(arena.heldBytes).toBe(held);
+    expect(Buffer.compare(first.data, fresh.data)).toBe(0);
+    expect(Buffer.compare(second.data, fresh.data)).toBe(0);
+  });
+
   it("gives the same pixels whatever order the search bands run in", () => {
     const image = noisyTexture(96, 80, 4);
     const mask = scribbleMask(96, 80, 6, 5);
@@ -121,7 +145,14 @@ describe("inpaint", () => {
     [1, 1],
   ])("handles a %i×%i image", (width, height) => {
     const image = noisyTexture(width, height, width);
-    const mask = rectMask(width, height, Math.floor(width / 3), Math.floor(height / 3), Math.ceil(width / 3), Math.ceil(height / 3));
+    const mask = rectMask(
+      width,
+      height,
+      Math.floor(width / 3),
+      Math.floor(height / 3),
+      Math.ceil(width / 3),
+      Math.ceil(height / 3),
+    );
     const result = inpaint(image, mask, { seed: 1 });
     expect(result.data.length).toBe(width * height * 3);
     expect(maxDifference(result, image, isKept(mask))).toBe(0);
@@ -129,7 +160,11 @@ describe("inpaint", () => {
 
   it("fills holes that touch the image border with texture", () => {
     const image = noisyTexture(96, 80, 4);
-    for (const mask of [rectMask(96, 80, 0, 0, 24, 20), rectMask(96, 80, 70, 50, 26, 30), rectMask(96, 80, 0, 30, 96, 8)]) {
+    for (const mask of [
+      rectMask(96, 80, 0, 0, 24, 20),
+      rectMask(96, 80, 70, 50, 26, 30),
+      rectMask(96, 80, 0, 30, 96, 8),
+    ]) {
       const result = inpaint(image, mask, { seed: 1 });
       expect(maxDifference(result, image, isKept(mask))).toBe(0);
       expect(textureRatio(image, result, mask)).toBeGreaterThan(0.4);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createLevel, type Level } from "../../../../src/providers/local/engine/level.js";
+import { type BandJob, runBandsInOrder } from "../../../../src/providers/local/engine/bands.js";
 import {
-  type BandJob,
+  bandRanges,
   FIELD_BANDS,
   findPatches,
   improveField,
@@ -9,7 +10,7 @@ import {
   patchDistance,
   randomField,
   refreshDistances,
-  runBandsInOrder,
+  type SearchJob,
 } from "../../../../src/providers/local/engine/patchmatch.js";
 import { createRandom } from "../../../../src/providers/local/engine/rng.js";
 import { seededRandom } from "../images.js";
@@ -25,12 +26,43 @@ describe("findPatches", () => {
   it("splits interior patch centres into targets (touching the hole) and valid sources", () => {
     const level = createLevel(20, 16, 3);
     level.hole[8 * 20 + 10] = 1;
-    const { targets, valid, validList } = findPatches(level);
+    const { targets, valid, validCount } = findPatches(level);
     const side = 2 * PATCH_RADIUS + 1;
     expect(targets.length).toBe(side * side);
-    expect(validList.length).toBe((20 - 2 * PATCH_RADIUS) * (16 - 2 * PATCH_RADIUS) - side * side);
+    expect(validCount).toBe((20 - 2 * PATCH_RADIUS) * (16 - 2 * PATCH_RADIUS) - side * side);
+    expect(valid.reduce((sum, v) => sum + v, 0)).toBe(validCount);
     for (const t of targets) expect(valid[t]).toBe(0);
     expect(valid[0]).toBe(0); // on the border: no whole patch fits
+  });
+});
+
+describe("findPatches on any hole", () => {
+  it.each([
+    [23, 17, 0.05],
+    [40, 9, 0.2],
+    [7, 7, 0.1],
+    [6, 30, 0.1],
+  ])("agrees with checking every pixel of every patch (%i×%i, %f of it hole)", (width, height, share) => {
+    const level = createLevel(width, height, 3);
+    const random = seededRandom(width * height);
+    for (let i = 0; i < width * height; i++) level.hole[i] = random() < share ? 1 : 0;
+    const { targets, valid, validCount } = findPatches(level);
+    const expectedTargets: number[] = [];
+    let expectedValid = 0;
+    for (let y = PATCH_RADIUS; y < height - PATCH_RADIUS; y++) {
+      for (let x = PATCH_RADIUS; x < width - PATCH_RADIUS; x++) {
+        let touches = false;
+        for (let dy = -PATCH_RADIUS; dy <= PATCH_RADIUS; dy++) {
+          for (let dx = -PATCH_RADIUS; dx <= PATCH_RADIUS; dx++)
+            touches ||= level.hole[(y + dy) * width + x + dx] === 1;
+        }
+        if (touches) expectedTargets.push(y * width + x);
+        else expectedValid++;
+        expect(valid[y * width + x]).toBe(touches ? 0 : 1);
+      }
+    }
+    expect(Array.from(targets)).toEqual(expectedTargets);
+    expect(validCount).toBe(expectedValid);
   });
 });
 
@@ -48,7 +80,8 @@ describe("PatchMatch", () => {
     // Copy a 15×15 block from (5,5) to (38,30), then put a one-pixel hole in the copy's centre.
     for (let y = 0; y < 15; y++) {
       for (let x = 0; x < 15; x++) {
-        for (let c = 0; c < 3; c++) level.pixels[((30 + y) * 60 + 38 + x) * 3 + c] = level.pixels[((5 + y) * 60 + 5 + x) * 3 + c]!;
+        for (let c = 0; c < 3; c++)
+          level.pixels[((30 + y) * 60 + 38 + x) * 3 + c] = level.pixels[((5 + y) * 60 + 5 + x) * 3 + c]!;
       }
     }
     const target = (30 + 7) * 60 + 38 + 7;
@@ -84,8 +117,8 @@ describe("the patch search's bands", () => {
     const level = holeLevel();
     const sets = findPatches(level);
     const field = randomField(level, sets, createRandom(1));
-    const seen: BandJob[] = [];
-    improveField(level, sets, field, 1, createRandom(2), 20, (jobs) => seen.push(...jobs));
+    const seen: SearchJob[] = [];
+    improveField(level, sets, field, 1, createRandom(2), 20, (jobs) => seen.push(...(jobs as SearchJob[])));
     expect(seen).toHaveLength(FIELD_BANDS);
     expect(seen.map((j) => [j.first, j.end])).toEqual([
       [0, Math.floor(sets.targets.length / 2)],
@@ -102,7 +135,7 @@ describe("the patch search's bands", () => {
       const random = createRandom(2);
       const runner = (jobs: BandJob[]) => runBandsInOrder(reverse ? [...jobs].reverse() : jobs);
       improveField(level, sets, field, 3, random, 30, runner);
-      refreshDistances(level, sets, field, random, runner);
+      refreshDistances(level, sets, field, runner);
       return field;
     };
     const forward = run(false);
@@ -123,5 +156,17 @@ describe("the patch search's bands", () => {
     for (const array of [level.pixels, sets.valid, sets.targets, field.nnf, field.dist]) {
       expect(array.buffer).toBeInstanceOf(SharedArrayBuffer);
     }
+  });
+});
+
+describe("bandRanges", () => {
+  it("splits items into FIELD_BANDS fixed, numbered ranges and leaves out empty ones", () => {
+    expect(FIELD_BANDS).toBe(2);
+    expect(bandRanges(11)).toEqual([
+      { band: 0, first: 0, end: 5 },
+      { band: 1, first: 5, end: 11 },
+    ]);
+    expect(bandRanges(1)).toEqual([{ band: 1, first: 0, end: 1 }]);
+    expect(bandRanges(0)).toEqual([]);
   });
 });
