@@ -3,6 +3,7 @@ import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
 import { chooseMaskRoute, describeModifiers, MASK_OPTION_NAMES, type MaskOptions } from "./images/mask-spec.js";
 import { encodeUploads, type PreparedMask, prepareMask } from "./images/prepare.js";
+import { type Preview, renderPreview } from "./images/preview.js";
 import { resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
 import type { FillProgress, FillRequest, Provider } from "./providers/types.js";
@@ -60,14 +61,20 @@ export async function readMaskedImage(
   maskOptions: MaskOptions,
   config: Config,
   signal: AbortSignal,
-): Promise<{ prepared: PreparedMask; imageBytes: Buffer; imageSource: string; maskSource: string | undefined }> {
+): Promise<{
+  prepared: PreparedMask;
+  imageBytes: Buffer;
+  maskBytes: Buffer | undefined;
+  imageSource: string;
+  maskSource: string | undefined;
+}> {
   chooseMaskRoute(job.mask !== undefined, maskOptions);
   const [image, mask] = await Promise.all([
     resolveReference(job.image, { label: "image", config, signal }),
     job.mask === undefined ? undefined : resolveReference(job.mask, { label: "mask", config, signal }),
   ]);
   const prepared = await prepareMask(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels }, maskOptions);
-  return { prepared, imageBytes: image.bytes, imageSource: image.source, maskSource: mask?.source };
+  return { prepared, imageBytes: image.bytes, maskBytes: mask?.bytes, imageSource: image.source, maskSource: mask?.source };
 }
 
 export interface PipelineDeps {
@@ -80,11 +87,35 @@ export interface PipelineHooks {
   onProgress?: (progress: FillProgress) => void;
   /** Aborts the fill (server shutdown). A client's cancellation is deliberately not wired here. */
   signal?: AbortSignal;
+  /**
+   * Longest side of an inline preview to render from the result (flux_fill). It is rendered before the
+   * result is saved, and doubles as the check that the whole file decodes.
+   */
+  previewMaxSize?: number;
 }
 
 export interface FillOutcome extends SavedResult {
   /** The saved image, for the preview; callers must not put it in structured output. */
   bytes: Buffer;
+  /** The preview asked for with `previewMaxSize`. */
+  preview?: Preview;
+}
+
+/**
+ * References → the provider's request. Its own function so that the input files' bytes, once read and
+ * encoded for upload, are not kept alive for the rest of the fill (tens of MB for a big image).
+ */
+async function prepareRequest(
+  job: FillJob,
+  params: FillParams,
+  maskOptions: MaskOptions,
+  config: Config,
+  signal: AbortSignal,
+): Promise<{ request: FillRequest; prepared: Omit<PreparedMask, "image" | "mask">; imageSource: string; maskSource: string | undefined }> {
+  const { prepared, imageBytes, maskBytes, imageSource, maskSource } = await readMaskedImage(job, maskOptions, config, signal);
+  const upload = await encodeUploads(prepared, { image: imageBytes, mask: maskBytes });
+  const { image, mask, ...facts } = prepared;
+  return { request: { image, mask, upload, params }, prepared: facts, imageSource, maskSource };
 }
 
 /**
@@ -103,15 +134,13 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   const maskOptions: MaskOptions = { ...split.maskOptions, ...job.maskOptions };
 
   report("reading", "Reading the image and mask");
-  const { prepared, imageBytes, imageSource, maskSource } = await readMaskedImage(job, maskOptions, config, signal);
-  const upload = await encodeUploads(prepared, imageBytes);
+  const { request, prepared, imageSource, maskSource } = await prepareRequest(job, params, maskOptions, config, signal);
   const prepareMs = Date.now() - started;
   const maskDescription = describeMaskSource(prepared.info.maskSource, maskOptions, maskSource);
   logger.info(
     `fill: ${prepared.info.width}x${prepared.info.height} ${prepared.info.imageFormat}, mask from ${maskDescription} (${(prepared.info.coverage * 100).toFixed(1)}%), provider ${provider.name}`,
   );
 
-  const request: FillRequest = { image: prepared.image, mask: prepared.mask, upload, params };
   const providerStarted = Date.now();
   const output = await provider.fill(request, {
     signal,
@@ -122,6 +151,7 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   report("saving", "Saving the result");
   const saveStarted = Date.now();
   const finished = await toRequestedFormat(output.bytes, output.format, params.output_format);
+  const preview = await checkDecodes(finished.bytes, hooks.previewMaxSize);
   const saved = await saveResult(config.outputDir, finished.bytes, {
     id: newResultId(),
     provider: output.provider,
@@ -142,7 +172,32 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
     notes: [...prepared.notes, ...output.notes],
   });
   logger.info(`saved ${saved.path} (${saved.meta.width}x${saved.meta.height}, ${Date.now() - started} ms)`);
-  return { ...saved, bytes: finished.bytes };
+  return { ...saved, bytes: finished.bytes, ...(preview === undefined ? {} : { preview }) };
+}
+
+/** Side of the throw-away image that checkDecodes renders when no preview is wanted. */
+const CHECK_SIDE = 64;
+
+/**
+ * Makes sure the whole result decodes before it is saved: a truncated or corrupt file has a readable
+ * header, so metadata alone does not tell. Decoding for a small size lets JPEG and WebP be decoded at
+ * reduced scale (every byte is still read, at a fraction of the cost). Returns the preview when one is
+ * asked for, rendered by the same decode.
+ */
+async function checkDecodes(bytes: Buffer, previewMaxSize: number | undefined): Promise<Preview | undefined> {
+  try {
+    if (previewMaxSize !== undefined) return await renderPreview(bytes, previewMaxSize);
+    await sharp(bytes, { failOn: "error" })
+      .resize({ width: CHECK_SIDE, height: CHECK_SIDE, fit: "inside", withoutEnlargement: true })
+      .raw()
+      .toBuffer();
+    return undefined;
+  } catch (cause) {
+    throw new FluxFillError("upstream_failed", "The provider returned an image that does not decode completely (truncated or corrupt); it was not saved.", {
+      suggestion: "Try again; the file the provider delivered was broken.",
+      cause,
+    });
+  }
 }
 
 /** The parameters worth keeping in a sidecar: never the webhook secret. */

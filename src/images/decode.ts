@@ -4,6 +4,9 @@ import type { RasterImage } from "../providers/types.js";
 import { iccProfileDescription } from "./icc.js";
 import { dropOpaqueAlpha, maskFromLuminance } from "./mask.js";
 
+// One-shot decodes of distinct images: libvips' operation cache would only hold on to memory.
+sharp.cache(false);
+
 /**
  * Encoded bytes → pixels as the user sees them: 8-bit sRGB, EXIF orientation applied, first frame only.
  * The pixel limit is enforced from the header before any decoding, so a small file that claims huge
@@ -13,7 +16,10 @@ import { dropOpaqueAlpha, maskFromLuminance } from "./mask.js";
 export type InputLabel = "image" | "mask";
 
 export interface DecodedInput {
-  /** 8-bit sRGB, oriented; 4 channels only when some pixel is not fully opaque, else 3. */
+  /**
+   * 8-bit sRGB, oriented; 4 channels only when some pixel is not fully opaque, else 3 (1 for a plain
+   * greyscale mask file decoded by decodeMaskFile). Owned by the caller: nothing else holds it.
+   */
   raster: RasterImage;
   /** The container as sharp names it: jpeg, png, webp, gif, tiff, heif. */
   format: string;
@@ -29,11 +35,18 @@ export interface DecodedInput {
     space: string;
     channels: number;
     depth: string;
+    /** Bits per sample in the file (PNG can store 1, 2, 4, 8 or 16); undefined when the format does not say. */
+    bitsPerSample?: number;
+    /** Pixels are indices into a palette (PNG, GIF). */
+    palette: boolean;
     /** Description of the embedded ICC profile, if any ("sRGB IEC61966-2.1", "Display P3", …). */
     iccProfile?: string;
     hasProfile: boolean;
   };
 }
+
+/** What DecodedInput says about the file, without the pixels. */
+export type DecodedFacts = Omit<DecodedInput, "raster">;
 
 export const ACCEPTED_FORMATS =
   "JPEG, PNG, WebP, AVIF, GIF (first frame), TIFF, and HEIC where the installed decoder supports it";
@@ -121,17 +134,46 @@ export async function decodeInput(
   limits: { maxPixels: number },
 ): Promise<DecodedInput> {
   const meta = await readHeader(bytes, label, limits.maxPixels);
+  return decodePixels(bytes, label, limits, meta, false);
+}
+
+/**
+ * A plain 8-bit greyscale file without a colour profile: its grey values are already the luminance the
+ * mask is made of, so it can be decoded to one channel directly (a third of the memory, and no luminance
+ * pass) with exactly the values the sRGB route would give.
+ */
+export function isPlainGrey(meta: Pick<sharp.Metadata, "channels" | "depth" | "space" | "hasProfile">): boolean {
+  return meta.channels === 1 && meta.depth === "uchar" && meta.space === "b-w" && !meta.hasProfile;
+}
+
+/**
+ * Decodes a mask file like decodeInput, except that a plain greyscale file (isPlainGrey) stays one
+ * channel. Every other file gets the sRGB route, so maskFromLuminance gives the same mask either way.
+ */
+export async function decodeMaskFile(bytes: Buffer, limits: { maxPixels: number }): Promise<DecodedInput> {
+  const meta = await readHeader(bytes, "mask", limits.maxPixels);
+  return decodePixels(bytes, "mask", limits, meta, isPlainGrey(meta));
+}
+
+async function decodePixels(
+  bytes: Buffer,
+  label: InputLabel,
+  limits: { maxPixels: number },
+  meta: sharp.Metadata,
+  keepGrey: boolean,
+): Promise<DecodedInput> {
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
-    decoded = await sharp(bytes, {
+    const pipeline = sharp(bytes, {
       // Belt and braces: sharp refuses on its own if the header lied to metadata() somehow.
       limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
       autoOrient: true,
       // Tolerate harmless warnings (odd markers) but not truncated or broken pixel data.
       failOn: "error",
       pages: 1,
-    })
-      .toColourspace("srgb")
+    });
+    decoded = await pipeline
+      .toColourspace(keepGrey ? "b-w" : "srgb")
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
   } catch (cause) {
@@ -148,15 +190,18 @@ export async function decodeInput(
     );
   }
   const { info } = decoded;
-  if (info.channels !== 3 && info.channels !== 4) {
-    // toColourspace("srgb") always yields RGB(A); anything else is a sharp change we want to hear about.
-    throw new Error(`decodeInput: expected 3 or 4 channels after sRGB conversion, got ${info.channels}`);
+  const expected = keepGrey ? [1] : [3, 4];
+  if (!expected.includes(info.channels)) {
+    // toColourspace("srgb") always yields RGB(A), a plain grey file one channel; anything else is a sharp
+    // change we want to hear about.
+    throw new Error(`decodeInput: expected ${expected.join(" or ")} channels, got ${info.channels}`);
   }
+  // The decoded buffer is ours alone, so an all-opaque alpha is dropped in place rather than by copying.
   const raster = dropOpaqueAlpha({
     data: decoded.data,
     width: info.width,
     height: info.height,
-    channels: info.channels,
+    channels: info.channels as 1 | 3 | 4,
   });
   const iccProfile = meta.icc ? iccProfileDescription(meta.icc) : undefined;
   return {
@@ -170,6 +215,8 @@ export async function decodeInput(
       space: meta.space,
       channels: meta.channels,
       depth: meta.depth,
+      ...(meta.bitsPerSample === undefined ? {} : { bitsPerSample: meta.bitsPerSample }),
+      palette: meta.isPalette === true,
       hasProfile: meta.hasProfile,
       ...(iccProfile === undefined ? {} : { iccProfile }),
     },
@@ -181,6 +228,6 @@ export async function decodeInput(
  * file is transparent. Orientation is applied, so a mask drawn on the displayed image lines up.
  */
 export async function decodeMaskInput(bytes: Buffer, limits: { maxPixels: number }): Promise<RasterImage> {
-  const decoded = await decodeInput(bytes, "mask", limits);
+  const decoded = await decodeMaskFile(bytes, limits);
   return maskFromLuminance(decoded.raster);
 }

@@ -45,9 +45,12 @@ export function hasTransparency(raster: RasterImage): boolean {
   return false;
 }
 
-/** Drops the alpha channel only when every pixel is opaque (otherwise returns the raster as it is). */
+/**
+ * Drops the alpha channel only when every pixel is opaque (otherwise returns the raster as it is). The
+ * RGB is packed inside the raster's own buffer (toRgbInPlace): only for a raster nothing else reads.
+ */
 export function dropOpaqueAlpha(raster: RasterImage): RasterImage {
-  return raster.channels === 4 && !hasTransparency(raster) ? toRgb(raster) : raster;
+  return raster.channels === 4 && !hasTransparency(raster) ? toRgbInPlace(raster) : raster;
 }
 
 /**
@@ -74,6 +77,26 @@ export function toRgb(raster: RasterImage): RasterImage {
     }
   }
   return { data, width: raster.width, height: raster.height, channels: 3 };
+}
+
+/**
+ * toRgb without a copy: an RGBA raster is packed to RGB inside its own buffer (the result is a view of it),
+ * so a big image never exists twice. Only for a raster nothing else reads afterwards: the RGBA data is
+ * overwritten. Grey still needs a new, larger buffer.
+ */
+export function toRgbInPlace(raster: RasterImage): RasterImage {
+  if (raster.channels !== 4) return toRgb(raster);
+  const pixels = raster.width * raster.height;
+  const data = raster.data;
+  // Forward is safe: pixel i is written to 3i..3i+2, never past 4i+2, the last byte it reads.
+  for (let i = 1; i < pixels; i++) {
+    const s = i * 4;
+    const d = i * 3;
+    data[d] = data[s]!;
+    data[d + 1] = data[s + 1]!;
+    data[d + 2] = data[s + 2]!;
+  }
+  return { data: data.subarray(0, pixels * 3), width: raster.width, height: raster.height, channels: 3 };
 }
 
 /**

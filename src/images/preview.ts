@@ -27,15 +27,23 @@ function unreadable(what: string, cause: unknown): FluxFillError {
 /** A JPEG no larger than maxSize on its longest side (never enlarged), oriented, on white where transparent. */
 export async function renderPreview(encoded: Buffer, maxSize: number): Promise<Preview> {
   const side = Math.max(1, Math.floor(maxSize));
-  let pixels: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    // Resizing straight from the encoded bytes lets sharp shrink JPEG/WebP while decoding (fast, little memory).
-    pixels = await sharp(encoded, { autoOrient: true, failOn: "error" })
+  // Resizing straight from the encoded bytes lets sharp shrink JPEG/WebP while decoding (fast, little memory).
+  const downscaled = () =>
+    sharp(encoded, { autoOrient: true, failOn: "error" })
       .resize({ width: side, height: side, fit: "inside", withoutEnlargement: true })
       .flatten({ background: "#ffffff" })
-      .toColourspace("srgb")
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+      .toColourspace("srgb");
+  let pixels: { data: Buffer; info: sharp.OutputInfo };
+  let firstLength: number;
+  try {
+    // Usually the first quality fits: then one pipeline, decode to JPEG, is all it takes.
+    const first = await downscaled().jpeg({ quality: QUALITIES[0] }).toBuffer({ resolveWithObject: true });
+    const base64 = first.data.toString("base64");
+    if (base64.length <= PREVIEW_MAX_BASE64_CHARS) {
+      return { base64, mimeType: "image/jpeg", width: first.info.width, height: first.info.height };
+    }
+    firstLength = base64.length;
+    pixels = await downscaled().raw().toBuffer({ resolveWithObject: true });
   } catch (cause) {
     throw unreadable("The image to preview", cause);
   }
@@ -45,6 +53,10 @@ export async function renderPreview(encoded: Buffer, maxSize: number): Promise<P
   for (;;) {
     let smallest = Number.POSITIVE_INFINITY;
     for (const quality of QUALITIES) {
+      if (quality === QUALITIES[0] && width === raw.width && height === raw.height) {
+        smallest = firstLength; // tried above
+        continue;
+      }
       let pipeline = sharp(pixels.data, { raw });
       if (width !== raw.width || height !== raw.height) pipeline = pipeline.resize(width, height, { fit: "fill" });
       const base64 = (await pipeline.jpeg({ quality }).toBuffer()).toString("base64");

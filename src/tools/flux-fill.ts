@@ -74,7 +74,8 @@ export async function fillResult(
   elapsedMs: number,
   previewMaxSize: number,
 ): Promise<CallToolResult> {
-  const preview = await renderPreview(outcome.bytes, previewMaxSize);
+  // runFill renders the preview while checking the result; a saved result (get_result) is rendered here.
+  const preview = outcome.preview ?? (await renderPreview(outcome.bytes, previewMaxSize));
   const { meta } = outcome;
   const structured: FluxFillOutput = {
     id: meta.id,
@@ -130,7 +131,11 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
         const job = runFill(
           { image, mask, params },
           { config: deps.config, provider, logger: deps.logger },
-          { onProgress: progressReporter(extra), signal: deps.shutdownSignal },
+          {
+            onProgress: progressReporter(extra),
+            signal: deps.shutdownSignal,
+            previewMaxSize: deps.config.previewMaxSize,
+          },
         );
         deps.track(job);
         const outcome = await untilAborted(job, extra.signal);

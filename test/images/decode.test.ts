@@ -1,17 +1,26 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
-import { decodeInput, decodeMaskInput, formatMegapixels } from "../../src/images/decode.js";
+import {
+  decodeInput,
+  decodeMaskFile,
+  decodeMaskInput,
+  formatMegapixels,
+  isPlainGrey,
+} from "../../src/images/decode.js";
+import { maskFromLuminance } from "../../src/images/mask.js";
 import type { RasterImage } from "../../src/providers/types.js";
 import {
   encodeRaster,
   makeMask,
   makePhoto,
   makeRgbaWithHole,
+  maskPixels,
   orientedAs,
   pixelAt,
   pngHeaderClaiming,
 } from "../helpers/images.js";
+import { greyPngWithOrientation, storedForOrientation6 } from "./fixtures.js";
 
 const LIMITS = { maxPixels: 50_000_000 };
 /** A round trip through a press profile is not exact even in gamut. */
@@ -338,6 +347,83 @@ describe("decodeMaskInput", () => {
     expect(mask.data[4 * 30 + 9]).toBe(255);
     expect(mask.data[5 * 30 + 9]).toBe(0);
     expect(mask.data[4 * 30 + 10]).toBe(0);
+  });
+});
+
+describe("decodeMaskFile", () => {
+  /** Every grey value 0..255, in a 64×4 image. */
+  const allGreys = () => {
+    const data = Buffer.alloc(64 * 4 * 4);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 256;
+    return { data: data.subarray(0, 64 * 16), width: 64, height: 16, channels: 1 as const };
+  };
+
+  it("decodes a plain 8-bit greyscale PNG to one channel with the same values as the sRGB route", async () => {
+    const png = await encodeRaster(allGreys());
+    const fast = await decodeMaskFile(png, LIMITS);
+    expect(fast.raster).toMatchObject({ width: 64, height: 16, channels: 1 });
+    expect(fast.raster.data.equals(allGreys().data)).toBe(true);
+    // The general route (sRGB, then luminance) gives exactly the same mask.
+    const general = await decodeInput(png, "mask", LIMITS);
+    expect(general.raster.channels).toBe(3);
+    expect(maskFromLuminance(general.raster).data.equals(fast.raster.data)).toBe(true);
+    expect(fast.stored).toMatchObject({ channels: 1, space: "b-w", depth: "uchar", bitsPerSample: 8, palette: false });
+  });
+
+  it("applies orientation on the one-channel route too", async () => {
+    const view = maskPixels(30, 20, { kind: "rect", x: 0, y: 0, width: 10, height: 5 });
+    const file = await greyPngWithOrientation(storedForOrientation6(view), 6);
+    expect(await sharp(file).metadata()).toMatchObject({ channels: 1, hasProfile: false, orientation: 6 });
+    const decoded = await decodeMaskFile(file, LIMITS);
+    expect(decoded.raster).toMatchObject({ width: 30, height: 20, channels: 1 });
+    expect(decoded.raster.data.equals(view.data)).toBe(true);
+    expect(decoded.orientation).toBe(6);
+  });
+
+  it.each([
+    ["colour", async (png: Buffer) => sharp(png).toColourspace("srgb").png().toBuffer(), 3],
+    ["16-bit grey", async (png: Buffer) => sharp(png).toColourspace("grey16").png().toBuffer(), 3],
+    ["grey with an ICC profile", async (png: Buffer) => sharp(png).withIccProfile("srgb").png().toBuffer(), 3],
+  ])("takes the sRGB route for a %s file (same mask as before)", async (_, make, channels) => {
+    const file = await make(await encodeRaster(allGreys()));
+    const decoded = await decodeMaskFile(file, LIMITS);
+    expect(decoded.raster.channels).toBe(channels);
+    const general = await decodeInput(file, "mask", LIMITS);
+    expect(decoded.raster.data.equals(general.raster.data)).toBe(true);
+  });
+
+  it("keeps the mask's errors: size limit and corrupt data name the mask", async () => {
+    await expect(decodeMaskFile(pngHeaderClaiming(20_000, 20_000), LIMITS)).rejects.toMatchObject({
+      kind: "too_large",
+    });
+    const png = await encodeRaster(allGreys());
+    const broken = await rejection(decodeMaskFile(png.subarray(0, Math.floor(png.length * 0.6)), LIMITS));
+    expect(broken.kind).toBe("bad_input");
+    expect(broken.message).toMatch(/^The mask /);
+  });
+
+  it("isPlainGrey is true only for 8-bit one-channel b-w without a profile", () => {
+    const plain = { channels: 1, depth: "uchar", space: "b-w", hasProfile: false } as const;
+    expect(isPlainGrey(plain)).toBe(true);
+    expect(isPlainGrey({ ...plain, channels: 2 })).toBe(false);
+    expect(isPlainGrey({ ...plain, depth: "ushort" })).toBe(false);
+    expect(isPlainGrey({ ...plain, space: "grey16" })).toBe(false);
+    expect(isPlainGrey({ ...plain, hasProfile: true })).toBe(false);
+  });
+});
+
+describe("decodeInput: an all-opaque alpha is dropped without a copy", () => {
+  it("returns RGB packed inside the decoded buffer", async () => {
+    const opaque = await sharp(await makePhoto(33, 21))
+      .ensureAlpha(1)
+      .png()
+      .toBuffer();
+    const decoded = await decodeInput(opaque, "image", LIMITS);
+    const rgb = await sharp(opaque).removeAlpha().raw().toBuffer();
+    expect(decoded.raster.channels).toBe(3);
+    expect(decoded.raster.data.equals(rgb)).toBe(true);
+    // A view of the RGBA buffer sharp decoded into, not a new 3-channel allocation.
+    expect(decoded.raster.data.buffer.byteLength).toBeGreaterThanOrEqual(33 * 21 * 4);
   });
 });
 

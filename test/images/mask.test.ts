@@ -9,6 +9,7 @@ import {
   maskFromLuminance,
   maskStats,
   toRgb,
+  toRgbInPlace,
 } from "../../src/images/mask.js";
 import type { RasterImage } from "../../src/providers/types.js";
 
@@ -51,6 +52,26 @@ describe("toRgb and dropOpaqueAlpha", () => {
     expect([...toRgb(raster(2, 1, 1, [7, 200])).data]).toEqual([7, 7, 7, 200, 200, 200]);
     const rgb = raster(1, 1, 3, [1, 2, 3]);
     expect(toRgb(rgb)).toBe(rgb);
+  });
+
+  it("toRgbInPlace gives toRgb's pixels inside the RGBA buffer itself (no second copy of a big image)", () => {
+    for (const [width, height] of [
+      [1, 1],
+      [3, 2],
+      [17, 5],
+    ] as const) {
+      const values = Array.from({ length: width * height * 4 }, (_, i) => (i * 37 + 11) % 256);
+      const expected = toRgb(raster(width, height, 4, values));
+      const rgba = raster(width, height, 4, values);
+      const packed = toRgbInPlace(rgba);
+      expect(packed).toMatchObject({ width, height, channels: 3 });
+      expect(packed.data.equals(expected.data)).toBe(true);
+      expect(packed.data.buffer).toBe(rgba.data.buffer);
+      expect(packed.data.byteOffset).toBe(rgba.data.byteOffset);
+    }
+    const rgb = raster(1, 1, 3, [1, 2, 3]);
+    expect(toRgbInPlace(rgb)).toBe(rgb);
+    expect([...toRgbInPlace(raster(2, 1, 1, [7, 200])).data]).toEqual([7, 7, 7, 200, 200, 200]);
   });
 
   it("drops the alpha channel only when every pixel is opaque", () => {

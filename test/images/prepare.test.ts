@@ -2,7 +2,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
 import { maskStats } from "../../src/images/mask.js";
-import { prepareFillImages } from "../../src/images/prepare.js";
+import { encodePng, prepareFillImages } from "../../src/images/prepare.js";
 import type { RasterImage } from "../../src/providers/types.js";
 import {
   decodeRaw,
@@ -20,6 +20,7 @@ import {
   type Shape,
   withOrientation,
 } from "../helpers/images.js";
+import { greyPngWithOrientation, storedForOrientation6 } from "./fixtures.js";
 
 const LIMITS = { maxPixels: 50_000_000 };
 
@@ -302,5 +303,207 @@ describe("prepareFillImages: JPEG pass-through", () => {
       width: 64,
       height: 48,
     });
+  });
+});
+
+describe("prepareFillImages: PNG pass-through", () => {
+  const mask = () => makeMask(64, 48, { kind: "rect", x: 0, y: 0, width: 8, height: 8 });
+
+  it("sends a plain 8-bit RGB PNG byte for byte (no second encode of a big lossless file)", async () => {
+    const png = await makePhoto(64, 48, { format: "png" });
+    expect(await sharp(png).metadata()).toMatchObject({
+      channels: 3,
+      bitsPerSample: 8,
+      isPalette: false,
+      hasProfile: false,
+    });
+    const prepared = await prepareFillImages(png, await mask(), LIMITS);
+    expect(prepared.upload.image.equals(png)).toBe(true);
+    // The bytes sent hold exactly the pixels the checks were made on.
+    expect((await decodeRaw(prepared.upload.image)).data.equals(prepared.image.data)).toBe(true);
+  });
+
+  it.each([
+    [
+      "with an alpha channel, even a fully opaque one",
+      async () =>
+        sharp(await makePhoto(64, 48))
+          .ensureAlpha(1)
+          .png()
+          .toBuffer(),
+    ],
+    [
+      "16-bit",
+      async () =>
+        sharp(await makePhoto(64, 48))
+          .toColourspace("rgb16")
+          .png()
+          .toBuffer(),
+    ],
+    [
+      "palette",
+      async () =>
+        sharp(await makePhoto(64, 48))
+          .png({ palette: true, colours: 64 })
+          .toBuffer(),
+    ],
+    [
+      "greyscale",
+      async () =>
+        sharp(await makePhoto(64, 48))
+          .toColourspace("b-w")
+          .png()
+          .toBuffer(),
+    ],
+    [
+      "Display P3",
+      async () =>
+        sharp(await makePhoto(64, 48))
+          .withIccProfile("p3")
+          .png()
+          .toBuffer(),
+    ],
+    ["rotated (EXIF 6)", async () => orientedAs(await makePhoto(64, 48), 6, "png")],
+  ])("re-encodes a PNG %s as plain RGB", async (_, make) => {
+    const png = await make();
+    const prepared = await prepareFillImages(png, await mask(), LIMITS);
+    expect(prepared.upload.image.equals(png)).toBe(false);
+    expect(await sharp(prepared.upload.image).metadata()).toMatchObject({
+      format: "png",
+      channels: 3,
+      width: 64,
+      height: 48,
+    });
+    expect((await decodeRaw(prepared.upload.image)).data.equals(prepared.image.data)).toBe(true);
+  });
+});
+
+describe("prepareFillImages: mask file pass-through", () => {
+  const rect: Shape = { kind: "rect", x: 10, y: 8, width: 20, height: 12 };
+  const photo = () => makePhoto(64, 48, { format: "jpeg" });
+
+  it("sends a plain 8-bit greyscale PNG mask byte for byte when nothing changes it", async () => {
+    const maskBytes = await makeMask(64, 48, rect);
+    const prepared = await prepareFillImages(await photo(), maskBytes, LIMITS);
+    expect(prepared.upload.mask.equals(maskBytes)).toBe(true);
+    expect(prepared.mask.data.equals(maskPixels(64, 48, rect).data)).toBe(true);
+  });
+
+  it.each([
+    ["inverted", {}, { invert_mask: true }],
+    ["grown", {}, { grow_mask: 3 }],
+    ["feathered", {}, { feather_mask: 2 }],
+  ] as const)("encodes the final mask when it was %s", async (_, __, options) => {
+    const maskBytes = await makeMask(64, 48, rect);
+    const prepared = await prepareFillImages(await photo(), maskBytes, LIMITS, options);
+    expect(prepared.upload.mask.equals(maskBytes)).toBe(false);
+    expect((await decodeRaw(prepared.upload.mask)).data.equals(prepared.mask.data)).toBe(true);
+  });
+
+  it.each([
+    [
+      "fitted to the image",
+      async () => makeMask(32, 24, { kind: "rect", x: 5, y: 4, width: 10, height: 6 }),
+      { fit_mask: true },
+    ],
+    [
+      "colour",
+      async () =>
+        sharp(await makeMask(64, 48, rect))
+          .toColourspace("srgb")
+          .png()
+          .toBuffer(),
+      {},
+    ],
+    [
+      "16-bit",
+      async () =>
+        sharp(await makeMask(64, 48, rect))
+          .toColourspace("grey16")
+          .png()
+          .toBuffer(),
+      {},
+    ],
+    [
+      "palette (1-bit)",
+      async () =>
+        sharp(await makeMask(64, 48, rect))
+          .png({ colours: 2, palette: true })
+          .toBuffer(),
+      {},
+    ],
+    [
+      "rotated (EXIF 6, otherwise plain grey)",
+      async () => greyPngWithOrientation(storedForOrientation6(maskPixels(64, 48, rect)), 6),
+      {},
+    ],
+    [
+      "with an ICC profile",
+      async () =>
+        sharp(await makeMask(64, 48, rect))
+          .withIccProfile("srgb")
+          .png()
+          .toBuffer(),
+      {},
+    ],
+    [
+      "read through its alpha (alpha_convention openai)",
+      async () => {
+        // Grey + alpha: black everywhere, transparent inside the rectangle (OpenAI's "edit here").
+        const ga = Buffer.alloc(64 * 48 * 2);
+        for (let i = 0; i < 64 * 48; i++) ga[i * 2 + 1] = insideShape(rect, i % 64, Math.floor(i / 64)) ? 0 : 255;
+        return sharp(ga, { raw: { width: 64, height: 48, channels: 2 } })
+          .png()
+          .toBuffer();
+      },
+      { alpha_convention: "openai" },
+    ],
+  ] as const)("encodes the final mask for a %s mask file", async (_, make, options) => {
+    const maskBytes = await make();
+    const prepared = await prepareFillImages(await photo(), maskBytes, LIMITS, options);
+    expect(prepared.upload.mask.equals(maskBytes)).toBe(false);
+    expect(await sharp(prepared.upload.mask).metadata()).toMatchObject({
+      format: "png",
+      channels: 1,
+      width: 64,
+      height: 48,
+    });
+    expect((await decodeRaw(prepared.upload.mask)).data.equals(prepared.mask.data)).toBe(true);
+  });
+});
+
+describe("prepareFillImages: the alpha route's pixels", () => {
+  it("uploads exactly the input's RGB (the RGBA buffer is packed in place, not copied)", async () => {
+    const hole: Shape = { kind: "ellipse", cx: 50, cy: 40, rx: 20, ry: 15 };
+    const rgba = rgbaWithHolePixels(101, 77, hole, { seed: 4 });
+    const png = await encodeRaster(rgba, "png");
+    const prepared = await prepareFillImages(png, undefined, LIMITS);
+    const expectedRgb = Buffer.alloc(101 * 77 * 3);
+    for (let i = 0; i < 101 * 77; i++) rgba.data.copy(expectedRgb, i * 3, i * 4, i * 4 + 3);
+    expect(prepared.image).toMatchObject({ width: 101, height: 77, channels: 3 });
+    expect(prepared.image.data.equals(expectedRgb)).toBe(true);
+    expect(prepared.mask.data.equals(maskPixels(101, 77, hole).data)).toBe(true);
+    const uploaded = await decodeRaw(prepared.upload.image);
+    expect(uploaded).toMatchObject({ channels: 3, width: 101, height: 77 });
+    expect(uploaded.data.equals(expectedRgb)).toBe(true);
+  });
+});
+
+describe("encodePng", () => {
+  it("is lossless and, with adaptive filtering, much smaller than an unfiltered PNG of a photo", async () => {
+    const photo = photoPixels(400, 300, 5);
+    const png = await encodePng(photo);
+    expect((await decodeRaw(png)).data.equals(photo.data)).toBe(true);
+    const unfiltered = await sharp(photo.data, { raw: { width: 400, height: 300, channels: 3 } })
+      .png({ compressionLevel: 2 })
+      .toBuffer();
+    expect(png.length).toBeLessThan(unfiltered.length * 0.8);
+  });
+
+  it("keeps a one-channel mask one channel", async () => {
+    const mask = maskPixels(64, 48, { kind: "ellipse", cx: 30, cy: 20, rx: 12, ry: 9 });
+    const png = await encodePng(mask);
+    expect(await sharp(png).metadata()).toMatchObject({ channels: 1, format: "png" });
+    expect((await decodeRaw(png)).data.equals(mask.data)).toBe(true);
   });
 });

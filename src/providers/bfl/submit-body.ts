@@ -21,8 +21,12 @@ export function buildSubmitBody(request: BodySource): Record<string, unknown> {
   return body;
 }
 
-/** Bytes of input encoded per chunk: a multiple of 3, so the chunks' base64 joins without padding inside. */
-export const BASE64_SLICE_BYTES = 3 * 256 * 1024;
+/**
+ * Bytes of input encoded per chunk: a multiple of 3, so the chunks' base64 joins without padding inside.
+ * 48 KiB (64 KiB of base64): small chunks are freed by the young-generation GC as they go, where 1 MiB
+ * chunks pile up until a full GC (measured: +60 MB instead of +35 MB of RSS for a 41 MB body).
+ */
+export const BASE64_SLICE_BYTES = 3 * 16 * 1024;
 
 export function base64Length(bytes: number): number {
   return Math.ceil(bytes / 3) * 4;
@@ -42,7 +46,10 @@ export interface StreamedBody {
   length: number;
   /** A fresh stream of the whole body; call again for each attempt (a stream is used up once sent). */
   stream(): ReadableStream<Uint8Array>;
-  /** `body` (a fresh stream) and `duplex`, as fetch needs them for a streamed request body. */
+  /**
+   * The fetch options a streamed request body needs: `body` (a fresh stream) and `duplex`, and no
+   * redirects (see streamSubmitBody).
+   */
   init(): RequestInit;
 }
 
@@ -86,8 +93,17 @@ export function streamSubmitBody(request: BodySource, sliceBytes = BASE64_SLICE_
     length,
     stream,
     init() {
-      // fetch requires `duplex: "half"` with a stream body; TypeScript's RequestInit does not list it yet.
-      const init: RequestInit & { duplex: "half" } = { body: stream(), duplex: "half" };
+      const init: RequestInit & { duplex: "half" } = {
+        body: stream(),
+        // Required by fetch with a stream body; TypeScript's RequestInit does not list it yet.
+        duplex: "half",
+        // Unless redirects are refused (and there is no window), fetch tees the body to be able to replay
+        // it on a redirect, and the unread branch keeps every chunk: the whole body, again, in memory.
+        // A submit has no business being redirected anyway: following one would carry the key and the
+        // images to another host.
+        redirect: "error",
+        window: null,
+      };
       return init;
     },
   };

@@ -172,4 +172,38 @@ describe("the bfl provider's submit", () => {
     }
     expect(emu.internalErrors).toEqual([]);
   });
+
+  it("does not follow a redirect of the submit: the key and images never reach another host", async () => {
+    let elsewhere = 0;
+    const other = http.createServer((req, res) => {
+      elsewhere++;
+      req.resume();
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const redirecting = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        // 303 "see other": a client that follows redirects would GET the other host, headers (the key) and all.
+        res.writeHead(303, { location: `${otherUrl}${req.url}` });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseUrl = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`;
+      const provider = createBflProvider({ apiKey: KEY, baseUrl, pollIntervalMs: 10, timeoutMs: 5000 });
+      const error = await provider.fill(await makeRequest(), { signal: new AbortController().signal }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toMatchObject({ kind: "upstream_failed", details: { outcomeUnknown: true } });
+      expect(elsewhere).toBe(0);
+    } finally {
+      await Promise.all(
+        [other, redirecting].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
+    }
+  });
 });
