@@ -37,7 +37,11 @@ export function splitMaskOptions(params: FillParams & MaskOptions): { params: Fi
 }
 
 /** How the mask was given, for the sidecar and logs ("mask_regions (2 shapes), grown 8 px"). */
-export function describeMaskSource(route: PreparedMask["info"]["maskSource"], options: MaskOptions, maskSource?: string): string {
+export function describeMaskSource(
+  route: PreparedMask["info"]["maskSource"],
+  options: MaskOptions,
+  maskSource?: string,
+): string {
   const base =
     route === "mask"
       ? (maskSource ?? "mask file")
@@ -46,7 +50,10 @@ export function describeMaskSource(route: PreparedMask["info"]["maskSource"], op
         : route === "mask_regions"
           ? `mask_regions (${options.mask_regions?.length ?? 0} shape(s), ${options.units ?? "px"})`
           : "mask_svg";
-  const convention = options.alpha_convention && options.alpha_convention !== "transparent_is_inpaint" ? [`alpha_convention ${options.alpha_convention}`] : [];
+  const convention =
+    options.alpha_convention && options.alpha_convention !== "transparent_is_inpaint"
+      ? [`alpha_convention ${options.alpha_convention}`]
+      : [];
   const fit = options.fit_mask === true ? ["fitted to the image"] : [];
   return [base, ...convention, ...fit, ...describeModifiers(options)].join(", ");
 }
@@ -74,7 +81,13 @@ export async function readMaskedImage(
     job.mask === undefined ? undefined : resolveReference(job.mask, { label: "mask", config, signal }),
   ]);
   const prepared = await prepareMask(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels }, maskOptions);
-  return { prepared, imageBytes: image.bytes, maskBytes: mask?.bytes, imageSource: image.source, maskSource: mask?.source };
+  return {
+    prepared,
+    imageBytes: image.bytes,
+    maskBytes: mask?.bytes,
+    imageSource: image.source,
+    maskSource: mask?.source,
+  };
 }
 
 export interface PipelineDeps {
@@ -87,6 +100,8 @@ export interface PipelineHooks {
   onProgress?: (progress: FillProgress) => void;
   /** Aborts the fill (server shutdown). A client's cancellation is deliberately not wired here. */
   signal?: AbortSignal;
+  /** The caller stopped waiting: a fill still queued is dropped; one already submitted is saved anyway. */
+  abandoned?: AbortSignal;
   /**
    * Longest side of an inline preview to render from the result (flux_fill). It is rendered before the
    * result is saved, and doubles as the check that the whole file decodes.
@@ -111,8 +126,18 @@ async function prepareRequest(
   maskOptions: MaskOptions,
   config: Config,
   signal: AbortSignal,
-): Promise<{ request: FillRequest; prepared: Omit<PreparedMask, "image" | "mask">; imageSource: string; maskSource: string | undefined }> {
-  const { prepared, imageBytes, maskBytes, imageSource, maskSource } = await readMaskedImage(job, maskOptions, config, signal);
+): Promise<{
+  request: FillRequest;
+  prepared: Omit<PreparedMask, "image" | "mask">;
+  imageSource: string;
+  maskSource: string | undefined;
+}> {
+  const { prepared, imageBytes, maskBytes, imageSource, maskSource } = await readMaskedImage(
+    job,
+    maskOptions,
+    config,
+    signal,
+  );
   const upload = await encodeUploads(prepared, { image: imageBytes, mask: maskBytes });
   const { image, mask, ...facts } = prepared;
   return { request: { image, mask, upload, params }, prepared: facts, imageSource, maskSource };
@@ -127,7 +152,12 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   const started = Date.now();
   const signal = hooks.signal ?? new AbortController().signal;
   const report = (status: string, message: string, fraction?: number) =>
-    hooks.onProgress?.({ status, elapsedMs: Date.now() - started, message, ...(fraction === undefined ? {} : { fraction }) });
+    hooks.onProgress?.({
+      status,
+      elapsedMs: Date.now() - started,
+      message,
+      ...(fraction === undefined ? {} : { fraction }),
+    });
 
   const split = splitMaskOptions(job.params);
   const params = split.params;
@@ -144,6 +174,7 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   const providerStarted = Date.now();
   const output = await provider.fill(request, {
     signal,
+    ...(hooks.abandoned === undefined ? {} : { abandoned: hooks.abandoned }),
     onProgress: (p) => hooks.onProgress?.({ ...p, elapsedMs: Date.now() - started }),
   });
   const providerMs = Date.now() - providerStarted;
@@ -151,7 +182,7 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   report("saving", "Saving the result");
   const saveStarted = Date.now();
   const finished = await toRequestedFormat(output.bytes, output.format, params.output_format);
-  const preview = await checkDecodes(finished.bytes, hooks.previewMaxSize);
+  const preview = await checkDecodes(finished.bytes, hooks.previewMaxSize, output.upstreamId);
   const saved = await saveResult(config.outputDir, finished.bytes, {
     id: newResultId(),
     provider: output.provider,
@@ -165,10 +196,20 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
     prompt: params.prompt,
     params: publicParams(params),
     inputs: {
-      image: { source: imageSource, width: prepared.info.width, height: prepared.info.height, format: prepared.info.imageFormat },
+      image: {
+        source: imageSource,
+        width: prepared.info.width,
+        height: prepared.info.height,
+        format: prepared.info.imageFormat,
+      },
       mask: { source: maskDescription, coverage: prepared.info.coverage },
     },
-    timings: { prepare_ms: prepareMs, provider_ms: providerMs, save_ms: Date.now() - saveStarted, total_ms: Date.now() - started },
+    timings: {
+      prepare_ms: prepareMs,
+      provider_ms: providerMs,
+      save_ms: Date.now() - saveStarted,
+      total_ms: Date.now() - started,
+    },
     notes: [...prepared.notes, ...output.notes],
   });
   logger.info(`saved ${saved.path} (${saved.meta.width}x${saved.meta.height}, ${Date.now() - started} ms)`);
@@ -184,7 +225,11 @@ const CHECK_SIDE = 64;
  * reduced scale (every byte is still read, at a fraction of the cost). Returns the preview when one is
  * asked for, rendered by the same decode.
  */
-async function checkDecodes(bytes: Buffer, previewMaxSize: number | undefined): Promise<Preview | undefined> {
+async function checkDecodes(
+  bytes: Buffer,
+  previewMaxSize: number | undefined,
+  upstreamId: string | undefined,
+): Promise<Preview | undefined> {
   try {
     if (previewMaxSize !== undefined) return await renderPreview(bytes, previewMaxSize);
     await sharp(bytes, { failOn: "error" })
@@ -193,10 +238,15 @@ async function checkDecodes(bytes: Buffer, previewMaxSize: number | undefined): 
       .toBuffer();
     return undefined;
   } catch (cause) {
-    throw new FluxFillError("upstream_failed", "The provider returned an image that does not decode completely (truncated or corrupt); it was not saved.", {
-      suggestion: "Try again; the file the provider delivered was broken.",
-      cause,
-    });
+    const task = upstreamId === undefined ? "" : ` (upstream task ${upstreamId})`;
+    throw new FluxFillError(
+      "upstream_failed",
+      `The provider returned an image that does not decode completely (truncated or corrupt)${task}; it was not saved.`,
+      {
+        suggestion: "Try again; the file the provider delivered was broken.",
+        cause,
+      },
+    );
   }
 }
 
@@ -225,7 +275,8 @@ async function toRequestedFormat(
   if (actual === requested && produced === requested) {
     return { bytes, format: requested, width: meta.width ?? 0, height: meta.height ?? 0 };
   }
-  const converted = requested === "png" ? sharp(bytes).png() : sharp(bytes).flatten({ background: "#ffffff" }).jpeg({ quality: 95 });
+  const converted =
+    requested === "png" ? sharp(bytes).png() : sharp(bytes).flatten({ background: "#ffffff" }).jpeg({ quality: 95 });
   const { data, info } = await converted.toBuffer({ resolveWithObject: true });
   return { bytes: data, format: requested, width: info.width, height: info.height };
 }

@@ -118,7 +118,7 @@ describe("runFill: the result is checked before it is saved", () => {
     }
     expect(error).toBeInstanceOf(FluxFillError);
     expect((error as FluxFillError).kind).toBe("upstream_failed");
-    expect((error as FluxFillError).message).toMatch(/does not decode completely.*not saved/);
+    expect((error as FluxFillError).message).toMatch(/does not decode completely.*upstream task task-1.*not saved/);
     expect(await readdir(config.outputDir).catch(() => [])).toEqual([]);
   });
 });

@@ -134,6 +134,7 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
           {
             onProgress: progressReporter(extra),
             signal: deps.shutdownSignal,
+            abandoned: extra.signal,
             previewMaxSize: deps.config.previewMaxSize,
           },
         );

@@ -7,10 +7,18 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { type Emulator, fillColour, startEmulator } from "../helpers/emulator.js";
-import { decodeRaw, makeMask, makePhoto, makeRgbaWithHole, noisePixels, encodeRaster, pixelAt } from "../helpers/images.js";
+import {
+  decodeRaw,
+  makeMask,
+  makePhoto,
+  makeRgbaWithHole,
+  noisePixels,
+  encodeRaster,
+  pixelAt,
+} from "../helpers/images.js";
 import { savedResults, startInMemory, tempDir, type TestServer } from "../helpers/mcp.js";
 
 const KEY = "test-secret-key-4f9a";
@@ -50,8 +58,16 @@ async function writeInputs(dir: string, format: "jpeg" | "png" = "jpeg") {
   return { image, mask };
 }
 
-async function call(server: TestServer, args: Record<string, unknown>, options: Parameters<TestServer["client"]["callTool"]>[2] = {}) {
-  return (await server.client.callTool({ name: "flux_fill", arguments: args }, CallToolResultSchema, options)) as CallToolResult;
+async function call(
+  server: TestServer,
+  args: Record<string, unknown>,
+  options: Parameters<TestServer["client"]["callTool"]>[2] = {},
+) {
+  return (await server.client.callTool(
+    { name: "flux_fill", arguments: args },
+    CallToolResultSchema,
+    options,
+  )) as CallToolResult;
 }
 
 function text(result: CallToolResult): string {
@@ -69,7 +85,14 @@ describe("flux_fill with the bfl provider (upstream emulator)", () => {
     expect(result.isError, text(result)).toBeFalsy();
 
     const structured = FluxFillOutput.parse(result.structuredContent);
-    expect(structured).toMatchObject({ provider: "bfl", width: 96, height: 64, seed: 42, cost: 5, mime_type: "image/png" });
+    expect(structured).toMatchObject({
+      provider: "bfl",
+      width: 96,
+      height: 64,
+      seed: 42,
+      cost: 5,
+      mime_type: "image/png",
+    });
     expect(structured.uri).toBe(`flux-fill://results/${structured.id}`);
     expect(structured.path.startsWith(server.config.outputDir)).toBe(true);
     expect(JSON.stringify(result.structuredContent).length).toBeLessThan(2000); // metadata only
@@ -83,7 +106,14 @@ describe("flux_fill with the bfl provider (upstream emulator)", () => {
     // The upstream got the mask we sent, the image, and the parameters.
     expect(emulator.submitCount).toBe(1);
     const body = emulator.submits[0]!.body as Record<string, unknown>;
-    expect(body).toMatchObject({ prompt: "a red door", seed: 42, steps: 50, guidance: 60, safety_tolerance: 2, output_format: "png" });
+    expect(body).toMatchObject({
+      prompt: "a red door",
+      seed: 42,
+      steps: 50,
+      guidance: 60,
+      safety_tolerance: 2,
+      output_format: "png",
+    });
     const sentMask = await decodeRaw(emulator.submits[0]!.mask!);
     expect(pixelAt(sentMask, 50, 25)[0]).toBe(255);
     expect(pixelAt(sentMask, 5, 5)[0]).toBe(0);
@@ -99,7 +129,14 @@ describe("flux_fill with the bfl provider (upstream emulator)", () => {
     // The sidecar: metadata, never base64, never secrets.
     const sidecarText = await readFile(path.join(server.config.outputDir, `${structured.id}.json`), "utf8");
     const sidecar = JSON.parse(sidecarText);
-    expect(sidecar).toMatchObject({ id: structured.id, provider: "bfl", upstream_id: structured.upstream_id, cost: 5, seed: 42, prompt: "a red door" });
+    expect(sidecar).toMatchObject({
+      id: structured.id,
+      provider: "bfl",
+      upstream_id: structured.upstream_id,
+      cost: 5,
+      seed: 42,
+      prompt: "a red door",
+    });
     expect(sidecar.inputs.image).toMatchObject({ width: 96, height: 64 });
     expect(sidecarText).not.toContain(KEY);
     expect(sidecarText.length).toBeLessThan(4000);
@@ -123,7 +160,9 @@ describe("flux_fill with the bfl provider (upstream emulator)", () => {
     expect(Buffer.from(content.blob, "base64").equals(await readFile(saved))).toBe(true);
     const templates = await server.client.listResourceTemplates();
     expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toContain("flux-fill://results/{id}");
-    await expect(server.client.readResource({ uri: "flux-fill://results/20000101-000000-00000000" })).rejects.toThrow(/No saved result/);
+    await expect(server.client.readResource({ uri: "flux-fill://results/20000101-000000-00000000" })).rejects.toThrow(
+      /No saved result/,
+    );
     expect(id).toMatch(/^\d{8}-\d{6}-[0-9a-f]{8}$/);
   });
 
@@ -152,7 +191,12 @@ describe("flux_fill with the bfl provider (upstream emulator)", () => {
   });
 
   const failures: Array<[string, Parameters<Emulator["configure"]>[0], RegExp, string]> = [
-    ["request moderated", { outcome: "Request Moderated" }, /request.*moderated[\s\S]*safety_tolerance/i, "upstream_moderated"],
+    [
+      "request moderated",
+      { outcome: "Request Moderated" },
+      /request.*moderated[\s\S]*safety_tolerance/i,
+      "upstream_moderated",
+    ],
     ["content moderated", { outcome: "Content Moderated" }, /moderated[\s\S]*safety_tolerance/i, "upstream_moderated"],
     ["an upstream Error", { outcome: "Error" }, /Error/, "upstream_failed"],
     ["Failed", { outcome: "Failed" }, /Failed/, "upstream_failed"],
@@ -200,6 +244,24 @@ describe("flux_fill with the bfl provider (upstream emulator)", () => {
     const taskId = [...emulator.tasks.keys()][0]!;
     expect(emulator.task(taskId).deliveries).toBe(1);
     expect(emulator.submitCount).toBe(1);
+  });
+
+  it("a call cancelled while still queued is never submitted; the running one is saved", async () => {
+    const server = await start({ FLUX_FILL_MAX_ACTIVE: "1" });
+    emulator.configure({ generationMs: 600 });
+    const { image, mask } = await writeInputs(server.workDir);
+    const running = call(server, { image, mask, prompt: "first" });
+    await vi.waitFor(() => expect(emulator.submitCount).toBe(1)); // the only slot is taken
+    const controller = new AbortController();
+    const queued = call(server, { image, mask, prompt: "second" }, { signal: controller.signal });
+    setTimeout(() => controller.abort("user cancelled"), 150);
+    await expect(queued).rejects.toThrow();
+    const first = await running;
+    expect(first.isError, text(first)).toBeFalsy();
+    await server.server.idle();
+    expect(emulator.submitCount).toBe(1);
+    expect((emulator.submits[0]!.body as { prompt: string }).prompt).toBe("first");
+    expect(savedResults(await server.client.listResources())).toHaveLength(1);
   });
 
   it("keeps the preview under 1 MiB for a 24-megapixel input", async () => {
@@ -301,7 +363,8 @@ describe("flux_fill with the local engine", () => {
     // Outside the mask untouched; inside, not a flat colour.
     expect(pixelAt(filled, 5, 5).slice(0, 3)).toEqual(pixelAt(original, 5, 5).slice(0, 3));
     const inside = new Set<string>();
-    for (let y = 22; y < 34; y += 2) for (let x = 42; x < 62; x += 2) inside.add(pixelAt(filled, x, y).slice(0, 3).join(","));
+    for (let y = 22; y < 34; y += 2)
+      for (let x = 42; x < 62; x += 2) inside.add(pixelAt(filled, x, y).slice(0, 3).join(","));
     expect(inside.size).toBeGreaterThan(10);
   });
 });

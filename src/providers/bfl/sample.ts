@@ -1,6 +1,7 @@
 /**
  * Checking the downloaded result: that it is an image, which format it really is (from its bytes, never
- * from the URL or Content-Type), and converting the rare other format to PNG.
+ * from the URL or Content-Type), and converting the rare other format to PNG. Whether every pixel decodes
+ * is checked once for all providers by the pipeline, before the result is saved.
  */
 import sharp from "sharp";
 import { FluxFillError } from "../../errors.js";
@@ -35,7 +36,7 @@ export interface CheckedSample {
 }
 
 /**
- * Verifies the bytes decode as an image and returns them as JPEG or PNG (other formats re-encoded to
+ * Verifies the bytes are an image with a readable header and returns them as JPEG or PNG (other formats re-encoded to
  * PNG, with a note). Throws `upstream_failed` naming the task when they are not a usable image.
  */
 export async function checkSample(bytes: Buffer, taskId: string): Promise<CheckedSample> {
@@ -53,10 +54,9 @@ export async function checkSample(bytes: Buffer, taskId: string): Promise<Checke
   let width: number | undefined;
   let height: number | undefined;
   try {
-    // stats() decodes every pixel, so a truncated file is caught here rather than by a later stage.
-    const image = sharp(bytes, { failOn: "error" });
-    const meta = await image.metadata();
-    await image.stats();
+    // The header only: the pipeline decodes every byte once before saving (for the preview and to refuse a
+    // truncated file), so a second full decode here would cost ~0.5 s and ~60 MB at 12 MP for nothing.
+    const meta = await sharp(bytes, { failOn: "error" }).metadata();
     width = meta.width;
     height = meta.height;
   } catch (error) {
