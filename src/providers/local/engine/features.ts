@@ -52,20 +52,7 @@ export function extractWithFeatures(
     lumaRow = lumaNext;
     lumaNext = swap;
   }
-  boxSum(pixels, 3, nc, w, h, radius);
-  boxSum(pixels, 4, nc, w, h, radius);
-  boxSum(count, 0, 1, w, h, radius);
-  for (let i = 0; i < w * h; i++) {
-    const o = i * nc;
-    const n = count[i]!;
-    if (hole[i] || n === 0) {
-      pixels[o + 3] = 0;
-      pixels[o + 4] = 0;
-    } else {
-      pixels[o + 3] = (weight * pixels[o + 3]!) / n;
-      pixels[o + 4] = (weight * pixels[o + 4]!) / n;
-    }
-  }
+  averageTextureChannels(pixels, count, hole, nc, w, h, radius, weight);
   return level;
 }
 
@@ -126,13 +113,31 @@ export function halfLevelWithFeatures(
     const n = known[i]!;
     if (n > 1) for (let c = 0; c < COLOR_CHANNELS; c++) pixels[i * nc + c]! /= n;
   }
-  boxSum(pixels, 3, nc, cw, ch, radius);
-  boxSum(pixels, 4, nc, cw, ch, radius);
-  boxSum(count, 0, 1, cw, ch, radius);
-  for (let i = 0; i < cw * ch; i++) {
+  averageTextureChannels(pixels, count, coarseHole, nc, cw, ch, radius, weight);
+  return level;
+}
+
+/**
+ * Channels 3 and 4 hold per-pixel gradient energies of known pixels and `count` marks those pixels: turns
+ * them into the weighted mean over the window of `radius` (0 inside the hole, where nothing is known).
+ */
+function averageTextureChannels(
+  pixels: Float32Array,
+  count: Float32Array,
+  hole: Uint8Array,
+  nc: number,
+  w: number,
+  h: number,
+  radius: number,
+  weight: number,
+): void {
+  boxSum(pixels, 3, nc, w, h, radius);
+  boxSum(pixels, 4, nc, w, h, radius);
+  boxSum(count, 0, 1, w, h, radius);
+  for (let i = 0; i < w * h; i++) {
     const o = i * nc;
     const n = count[i]!;
-    if (coarseHole[i] || n === 0) {
+    if (hole[i] || n === 0) {
       pixels[o + 3] = 0;
       pixels[o + 4] = 0;
     } else {
@@ -140,7 +145,6 @@ export function halfLevelWithFeatures(
       pixels[o + 4] = (weight * pixels[o + 4]!) / n;
     }
   }
-  return level;
 }
 
 /**
