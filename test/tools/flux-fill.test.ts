@@ -7,9 +7,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
-import { type Emulator, fillColour, startEmulator } from "../helpers/emulator.js";
+import { type Emulator, fillColour } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import {
   decodeRaw,
   makeMask,
@@ -22,20 +23,10 @@ import {
 import { savedResults, startInMemory, tempDir, type TestServer } from "../helpers/mcp.js";
 
 const KEY = "test-secret-key-4f9a";
-let emulator: Emulator;
 let current: TestServer | undefined;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY, generationMs: 120 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => emulator.reset());
-afterEach(async () => {
+const emulator = useEmulator({ apiKey: KEY, generationMs: 120 }, async () => {
   await current?.close();
   current = undefined;
-  expect(emulator.internalErrors).toEqual([]);
 });
 
 async function start(env: Record<string, string> = {}) {

@@ -6,9 +6,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { access } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
-import { type Emulator, startEmulator } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import { CLI_PATH, tempDir } from "../helpers/mcp.js";
 import {
   callTool,
@@ -21,20 +21,10 @@ import {
 } from "./http-fixture.js";
 
 const KEY = "test-bfl-key-shutdown-93e0";
-let emulator: Emulator;
 let current: HttpTestServer | undefined;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY, generationMs: 600 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => emulator.reset());
-afterEach(async () => {
+const emulator = useEmulator({ apiKey: KEY, generationMs: 600 }, async () => {
   await current?.close();
   current = undefined;
-  expect(emulator.internalErrors).toEqual([]);
 });
 
 async function start(env: Record<string, string> = {}, graceMs = 5000) {
@@ -165,7 +155,12 @@ describe("flux-fill-mcp --http (built CLI)", () => {
     const url = /serving MCP over HTTP at (\S+)/.exec(proc.stderr())![1]!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const client = await connectClient(url);
-    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(["flux_fill", "get_result", "open_mask_editor", "preview_mask"]);
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([
+      "flux_fill",
+      "get_result",
+      "open_mask_editor",
+      "preview_mask",
+    ]);
     await client.close();
     proc.child.kill("SIGTERM");
     expect(await proc.exited).toBe(0);

@@ -6,13 +6,13 @@ import { savedResults } from "../helpers/mcp.js";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { FluxFillError } from "../../src/errors.js";
 import { silentLogger } from "../../src/log.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { startHttpServer } from "../../src/transports/http.js";
-import { type Emulator, startEmulator } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import { encodeRaster, noisePixels } from "../helpers/images.js";
 import {
   callTool,
@@ -28,20 +28,10 @@ import {
 
 const KEY = "test-bfl-key-http-7c1d";
 const TOKEN = "http-token-0b5e1f9a3c";
-let emulator: Emulator;
 let current: HttpTestServer | undefined;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY, generationMs: 80 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => emulator.reset());
-afterEach(async () => {
+const emulator = useEmulator({ apiKey: KEY, generationMs: 80 }, async () => {
   await current?.close();
   current = undefined;
-  expect(emulator.internalErrors).toEqual([]);
 });
 
 async function start(env: Record<string, string> = {}, options: Parameters<typeof startHttp>[1] = {}) {
