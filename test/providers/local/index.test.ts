@@ -10,7 +10,7 @@ import type { FillProgress, FillRequest, Provider, RasterImage } from "../../../
 import type { FillParams } from "../../../src/schema/upstream.js";
 import type { TargetBandRunner } from "../../../src/providers/local/engine/patchmatch.js";
 import { createRandom } from "../../../src/providers/local/engine/rng.js";
-import { ENGINE_IDLE_MS, type runEngine } from "../../../src/providers/local/run.js";
+import { ENGINE_IDLE_MS } from "../../../src/providers/local/run.js";
 import { maxDifference, noisyTexture, rectMask, scribbleMask } from "./images.js";
 
 function request(image: RasterImage, mask: RasterImage, params: Partial<FillParams> = {}): FillRequest {
@@ -126,11 +126,12 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
     return module.createLocalProvider();
   }
 
-  const loadRun = async () =>
-    (await import(compiled.replace(/index\.js$/, "run.js"))) as typeof import("../../../src/providers/local/run.js");
+  /** A module of the same build, by its path under providers/local (typed as its source). */
+  const compiledModule = <T>(file: string): Promise<T> => import(compiled.replace(/index\.js$/, file)) as Promise<T>;
+  const loadRun = () => compiledModule<typeof import("../../../src/providers/local/run.js")>("run.js");
 
   it("gives the same pixels as the engine on this thread and keeps the event loop free", async () => {
-    const run = (await import(compiled.replace(/index\.js$/, "run.js"))) as { workerFile: () => string | undefined };
+    const run = await loadRun();
     expect(run.workerFile()).toBe(compiledWorker);
     const provider = await load();
     const big = noisyTexture(400, 300, 3);
@@ -143,14 +144,14 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
     clearInterval(timer);
     const decoded = await decode(output.bytes);
     // Compared with the same build's engine run on this thread.
-    const engine = (await import(compiled.replace(/index\.js$/, "engine/inpaint.js"))) as { inpaint: typeof inpaint };
+    const engine = await compiledModule<{ inpaint: typeof inpaint }>("engine/inpaint.js");
     expect(Buffer.compare(decoded.data, engine.inpaint(big, hole, { seed: 9 }).data)).toBe(0);
     // The timer kept firing while the engine ran (at least a third of the 5 ms slots).
     expect(ticks).toBeGreaterThan(elapsed / 15);
   });
 
   it("gives the same pixels with a helper thread as without", async () => {
-    const run = (await import(compiled.replace(/index\.js$/, "run.js"))) as { runEngine: typeof runEngine };
+    const run = await loadRun();
     const big = noisyTexture(300, 240, 5);
     const strokes = scribbleMask(300, 240, 9, 4, 6);
     const job = { image: big, mask: strokes, seed: 3 };
@@ -161,15 +162,11 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
   });
 
   it("has the helper thread write the shared field itself", async () => {
-    const parallel = (await import(
-      compiled.replace(/index\.js$/, "parallel.js")
-    )) as typeof import("../../../src/providers/local/parallel.js");
-    const pm = (await import(
-      compiled.replace(/index\.js$/, "engine/patchmatch.js")
-    )) as typeof import("../../../src/providers/local/engine/patchmatch.js");
-    const levels = (await import(
-      compiled.replace(/index\.js$/, "engine/region.js")
-    )) as typeof import("../../../src/providers/local/engine/region.js");
+    const parallel = await compiledModule<typeof import("../../../src/providers/local/parallel.js")>("parallel.js");
+    const pm =
+      await compiledModule<typeof import("../../../src/providers/local/engine/patchmatch.js")>("engine/patchmatch.js");
+    const levels =
+      await compiledModule<typeof import("../../../src/providers/local/engine/region.js")>("engine/region.js");
     const file = parallel.helperFile();
     expect(file).toBeDefined();
     const picture = noisyTexture(200, 160, 8);
@@ -190,21 +187,15 @@ describe.skipIf(!existsSync(compiled) || !existsSync(compiledWorker))("the compi
   });
 
   it("has the helper thread vote and copy into the shared hole itself", async () => {
-    const parallel = (await import(
-      compiled.replace(/index\.js$/, "parallel.js")
-    )) as typeof import("../../../src/providers/local/parallel.js");
-    const pm = (await import(
-      compiled.replace(/index\.js$/, "engine/patchmatch.js")
-    )) as typeof import("../../../src/providers/local/engine/patchmatch.js");
-    const voting = (await import(
-      compiled.replace(/index\.js$/, "engine/voting.js")
-    )) as typeof import("../../../src/providers/local/engine/voting.js");
-    const levels = (await import(
-      compiled.replace(/index\.js$/, "engine/level.js")
-    )) as typeof import("../../../src/providers/local/engine/level.js");
-    const regions = (await import(
-      compiled.replace(/index\.js$/, "engine/region.js")
-    )) as typeof import("../../../src/providers/local/engine/region.js");
+    const parallel = await compiledModule<typeof import("../../../src/providers/local/parallel.js")>("parallel.js");
+    const pm =
+      await compiledModule<typeof import("../../../src/providers/local/engine/patchmatch.js")>("engine/patchmatch.js");
+    const voting =
+      await compiledModule<typeof import("../../../src/providers/local/engine/voting.js")>("engine/voting.js");
+    const levels =
+      await compiledModule<typeof import("../../../src/providers/local/engine/level.js")>("engine/level.js");
+    const regions =
+      await compiledModule<typeof import("../../../src/providers/local/engine/region.js")>("engine/region.js");
     const picture = noisyTexture(240, 200, 9);
     // 12,000 hole pixels: enough work for the runner to wake its helper.
     const hole = rectMask(240, 200, 60, 50, 120, 100);
