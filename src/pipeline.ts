@@ -2,6 +2,7 @@ import sharp from "sharp";
 import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
 import { chooseMaskRoute, describeModifiers, MASK_OPTION_NAMES, type MaskOptions } from "./images/mask-spec.js";
+import { decodesCompletely } from "./images/decode.js";
 import { encodeUploads, type PreparedMask, prepareMask } from "./images/prepare.js";
 import { type Preview, renderPreview } from "./images/preview.js";
 import { resolveReference } from "./inputs/resolve.js";
@@ -216,14 +217,9 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   return { ...saved, bytes: finished.bytes, ...(preview === undefined ? {} : { preview }) };
 }
 
-/** Side of the throw-away image that checkDecodes renders when no preview is wanted. */
-const CHECK_SIDE = 64;
-
 /**
- * Makes sure the whole result decodes before it is saved: a truncated or corrupt file has a readable
- * header, so metadata alone does not tell. Decoding for a small size lets JPEG and WebP be decoded at
- * reduced scale (every byte is still read, at a fraction of the cost). Returns the preview when one is
- * asked for, rendered by the same decode.
+ * Makes sure the whole result decodes before it is saved (decodesCompletely). Returns the preview when one
+ * is asked for, rendered by the same decode.
  */
 async function checkDecodes(
   bytes: Buffer,
@@ -232,10 +228,7 @@ async function checkDecodes(
 ): Promise<Preview | undefined> {
   try {
     if (previewMaxSize !== undefined) return await renderPreview(bytes, previewMaxSize);
-    await sharp(bytes, { failOn: "error" })
-      .resize({ width: CHECK_SIDE, height: CHECK_SIDE, fit: "inside", withoutEnlargement: true })
-      .raw()
-      .toBuffer();
+    await decodesCompletely(bytes);
     return undefined;
   } catch (cause) {
     const task = upstreamId === undefined ? "" : ` (upstream task ${upstreamId})`;

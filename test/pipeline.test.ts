@@ -67,7 +67,7 @@ describe("runFill: what the provider is given", () => {
       const [request] = provider.requests;
       expect(request?.upload.image.equals(imageBytes)).toBe(true);
       expect(request?.upload.mask.equals(maskBytes)).toBe(true);
-      expect(request?.image).toMatchObject({ width: 320, height: 240, channels: 3 });
+      expect(await request?.image.pixels()).toMatchObject({ width: 320, height: 240, channels: 3 });
       expect(request?.mask).toMatchObject({ width: 320, height: 240, channels: 1 });
     },
   );

@@ -1,7 +1,15 @@
 import sharp from "sharp";
 import { FluxFillError } from "../errors.js";
-import type { RasterImage } from "../providers/types.js";
-import { type DecodedFacts, decodeInput, decodeMaskFile } from "./decode.js";
+import type { InputImage, RasterImage } from "../providers/types.js";
+import {
+  checkInputDecodes,
+  type DecodedFacts,
+  type DecodedInput,
+  decodeInputPixels,
+  decodeMaskFile,
+  type InputHeader,
+  readInputHeader,
+} from "./decode.js";
 import { isSrgbDescription } from "./icc.js";
 import { assertSameSize, type MaskStats, maskStats, toRgbInPlace } from "./mask.js";
 import {
@@ -23,8 +31,8 @@ import { fitMaskTo } from "./morphology.js";
  */
 
 export interface PreparedMask {
-  /** Opaque RGB, oriented as displayed. */
-  image: RasterImage;
+  /** Opaque RGB, oriented as displayed; decoded only when needed (see readImage). */
+  image: InputImage;
   /** One channel, same size: 255 = inpaint. */
   mask: RasterImage;
   /**
@@ -59,7 +67,7 @@ const UPLOAD_PNG = { compressionLevel: 2, adaptiveFiltering: true } as const;
 const NO_MASK_SUGGESTION =
   "Mark the area in one of these ways: 1) `mask_regions`, shapes such as " +
   '[{"shape":"rect","x":0.4,"y":0.3,"width":0.2,"height":0.3}] with units "fraction"; ' +
-  '2) `mask_svg`, SVG markup where white = inpaint; 3) `mask`, an image of the same size where white = inpaint and black = keep; ' +
+  "2) `mask_svg`, SVG markup where white = inpaint; 3) `mask`, an image of the same size where white = inpaint and black = keep; " +
   "4) give an image (PNG or WebP) whose transparent pixels mark the area, e.g. erased or cut out in an image editor and saved as a PNG with transparency. " +
   "Check the area for free with preview_mask.";
 
@@ -87,17 +95,16 @@ export async function prepareMask(
   options: MaskOptions = {},
 ): Promise<PreparedMask> {
   const route = chooseMaskRoute(maskBytes !== undefined, options);
-  // Decode both at once; on failure report the image's problem first, as the one most worth fixing.
+  // Read both at once; on failure report the image's problem first, as the one most worth fixing.
   const [imageResult, maskResult] = await Promise.allSettled([
-    decodeInput(imageBytes, "image", limits),
+    readImage(imageBytes, limits, route),
     maskBytes === undefined ? Promise.resolve(undefined) : decodeMaskFile(maskBytes, limits),
   ]);
   if (imageResult.status === "rejected") throw imageResult.reason;
   if (maskResult.status === "rejected") throw maskResult.reason;
-  // The pixels are taken out of `decoded` so that the image's RGBA buffer can be reused for its RGB below.
-  const { raster: imagePixels, ...decoded } = imageResult.value;
-  // decodeInput keeps a fourth channel only when some pixel is not fully opaque.
-  const transparent = imagePixels.channels === 4;
+  const { facts: decoded, header: imageHeader, raster: imagePixels } = imageResult.value;
+  // readImage keeps a fourth channel only when some pixel is not fully opaque.
+  const transparent = imagePixels?.channels === 4;
   const notes: string[] = [];
 
   let base: RasterImage;
@@ -121,7 +128,9 @@ export async function prepareMask(
     base = await drawnMask(route, options, decoded.width, decoded.height);
   }
   if (route !== "alpha" && transparent) {
-    notes.push(`Note: the image's transparency was ignored; the area comes from ${route === "mask" ? "the mask file" : route}.`);
+    notes.push(
+      `Note: the image's transparency was ignored; the area comes from ${route === "mask" ? "the mask file" : route}.`,
+    );
   }
 
   const mask = applyMaskModifiers(base, options);
@@ -129,7 +138,8 @@ export async function prepareMask(
   notes.push(...checkCoverage(stats, route, options), ...sizeNotes(decoded.width, decoded.height));
   return {
     // The alpha has been read (or is ignored), so the RGBA buffer is packed to RGB where it is.
-    image: toRgbInPlace(imagePixels),
+    image:
+      imagePixels === undefined ? lazyImage(imageBytes, limits, imageHeader) : decodedImage(toRgbInPlace(imagePixels)),
     mask,
     sendAsIs: { image: canSendOriginalBytes(decoded), mask: maskFileAsIs && mask === base },
     stats,
@@ -145,6 +155,44 @@ export async function prepareMask(
 }
 
 /**
+ * The image's header, and its pixels only when this stage needs them: to read the alpha (route "alpha")
+ * or to re-encode a file that cannot be uploaded as it is. A file uploaded as it is (canSendOriginalBytes:
+ * stored as opaque RGB, so there is no alpha to read) is only proven to decode completely, at a fraction of
+ * the cost; whoever needs its pixels later decodes them then (lazyImage).
+ */
+async function readImage(
+  bytes: Buffer,
+  limits: { maxPixels: number },
+  route: MaskRoute,
+): Promise<{ facts: DecodedFacts; header: InputHeader; raster?: RasterImage }> {
+  const header = await readInputHeader(bytes, "image", limits);
+  if (route !== "alpha" && canSendOriginalBytes(header.facts)) {
+    await checkInputDecodes(bytes, "image", limits, header);
+    return { facts: header.facts, header };
+  }
+  const { raster, ...facts }: DecodedInput = await decodeInputPixels(bytes, "image", limits, header);
+  return { facts, header, raster };
+}
+
+/** An image whose pixels are already decoded, opaque RGB. */
+export function decodedImage(rgb: RasterImage): InputImage {
+  return { width: rgb.width, height: rgb.height, pixels: () => Promise.resolve(rgb) };
+}
+
+/** An image decoded on the first call to `pixels()` (once; the result is kept). */
+function lazyImage(bytes: Buffer, limits: { maxPixels: number }, header: InputHeader): InputImage {
+  let decoding: Promise<RasterImage> | undefined;
+  return {
+    width: header.facts.width,
+    height: header.facts.height,
+    pixels() {
+      decoding ??= decodeInputPixels(bytes, "image", limits, header).then((decoded) => toRgbInPlace(decoded.raster));
+      return decoding;
+    },
+  };
+}
+
+/**
  * The bytes to upload: each input file as it is when prepareMask found that possible (see `sendAsIs`),
  * else a lossless PNG of the pixels.
  */
@@ -153,7 +201,7 @@ export async function encodeUploads(
   files: { image: Buffer; mask?: Buffer | undefined },
 ): Promise<{ image: Buffer; mask: Buffer }> {
   const [image, mask] = await Promise.all([
-    prepared.sendAsIs.image ? files.image : encodePng(prepared.image),
+    prepared.sendAsIs.image ? files.image : prepared.image.pixels().then(encodePng),
     prepared.sendAsIs.mask && files.mask !== undefined ? files.mask : encodePng(prepared.mask),
   ]);
   return { image, mask };

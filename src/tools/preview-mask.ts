@@ -23,7 +23,9 @@ const previewShape = {
   ...MaskOptionsShape,
 };
 
-export const PreviewMaskInput = z.object(previewShape, { error: unknownFieldsError(() => Object.keys(previewShape)) }).strict();
+export const PreviewMaskInput = z
+  .object(previewShape, { error: unknownFieldsError(() => Object.keys(previewShape)) })
+  .strict();
 export type PreviewMaskInput = z.infer<typeof PreviewMaskInput>;
 
 const Box = z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() });
@@ -67,7 +69,11 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
         const { prepared, maskSource } = await readMaskedImage(args, maskOptions, deps.config, extra.signal);
         const { width, height } = prepared.info;
         const { bbox, coverage } = prepared.stats;
-        const picture = await renderMaskPreview(prepared.image, prepared.mask, Math.min(MASK_PREVIEW_MAX_SIDE, deps.config.previewMaxSize));
+        const picture = await renderMaskPreview(
+          await prepared.image.pixels(),
+          prepared.mask,
+          Math.min(MASK_PREVIEW_MAX_SIDE, deps.config.previewMaxSize),
+        );
         const structured: PreviewMaskOutput = {
           width,
           height,

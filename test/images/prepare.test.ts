@@ -1,6 +1,7 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
+import { decodeInput } from "../../src/images/decode.js";
 import { maskStats } from "../../src/images/mask.js";
 import { encodePng, prepareFillImages } from "../../src/images/prepare.js";
 import type { RasterImage } from "../../src/providers/types.js";
@@ -50,7 +51,7 @@ describe("prepareFillImages with a mask", () => {
     const rect: Shape = { kind: "rect", x: 10, y: 8, width: 30, height: 20 };
     const imageBytes = await makePhoto(96, 64, { format: "png" });
     const prepared = await prepareFillImages(imageBytes, await makeMask(96, 64, rect), LIMITS);
-    expect(prepared.image).toMatchObject({ width: 96, height: 64, channels: 3 });
+    expect(await prepared.image.pixels()).toMatchObject({ width: 96, height: 64, channels: 3 });
     expect(prepared.mask.data.equals(maskPixels(96, 64, rect).data)).toBe(true);
     expect(prepared.info).toEqual({
       width: 96,
@@ -74,7 +75,7 @@ describe("prepareFillImages with a mask", () => {
     ]);
     expect(imageMeta).toMatchObject({ format: "png", channels: 3, width: 80, height: 60 });
     expect(maskMeta).toMatchObject({ format: "png", channels: 1, width: 80, height: 60 });
-    expect((await decodeRaw(prepared.upload.image)).data.equals(prepared.image.data)).toBe(true);
+    expect((await decodeRaw(prepared.upload.image)).data.equals((await prepared.image.pixels()).data)).toBe(true);
     expect((await decodeRaw(prepared.upload.mask)).data.equals(prepared.mask.data)).toBe(true);
   });
 
@@ -84,11 +85,11 @@ describe("prepareFillImages with a mask", () => {
     const maskRect: Shape = { kind: "rect", x: 20, y: 10, width: 10, height: 10 };
     const prepared = await prepareFillImages(rgba, await makeMask(40, 30, maskRect), LIMITS);
     expect(prepared.info.maskSource).toBe("mask");
-    expect(prepared.image.channels).toBe(3);
+    expect((await prepared.image.pixels()).channels).toBe(3);
     expect(maskStats(prepared.mask).bbox).toEqual({ x: 20, y: 10, width: 10, height: 10 });
     // RGB under the formerly transparent pixels is kept, not replaced.
     const expected = rgbaWithHolePixels(40, 30, hole);
-    expect(pixelAt(prepared.image, 2, 2)).toEqual(pixelAt(expected, 2, 2).slice(0, 3));
+    expect(pixelAt(await prepared.image.pixels(), 2, 2)).toEqual(pixelAt(expected, 2, 2).slice(0, 3));
   });
 
   it("refuses masks of another size, naming both sizes", async () => {
@@ -160,7 +161,7 @@ describe("prepareFillImages: EXIF orientation of image and mask", () => {
         // Every pixel the mask selects is the magenta marker in the oriented image (JPEG tolerance, 1 px margin).
         for (let y = marker.y + 1; y < marker.y + marker.height - 1; y++) {
           for (let x = marker.x + 1; x < marker.x + marker.width - 1; x++) {
-            const [r, g, b] = pixelAt(prepared.image, x, y);
+            const [r, g, b] = pixelAt(await prepared.image.pixels(), x, y);
             expect(r!).toBeGreaterThan(200);
             expect(g!).toBeLessThan(60);
             expect(b!).toBeGreaterThan(200);
@@ -192,8 +193,8 @@ describe("prepareFillImages: transparency as the mask", () => {
     expect(prepared.info.maskSource).toBe("alpha");
     expect([...prepared.mask.data]).toEqual([255, 191, 127, 55, 0, 255, 191, 127, 55, 0]);
     expect(prepared.info.coverage).toBe(4 / 10);
-    expect(prepared.image.channels).toBe(3);
-    expect(prepared.image.data.equals(rgb.data)).toBe(true);
+    expect((await prepared.image.pixels()).channels).toBe(3);
+    expect((await prepared.image.pixels()).data.equals(rgb.data)).toBe(true);
     const uploaded = await sharp(prepared.upload.image).metadata();
     expect(uploaded).toMatchObject({ format: "png", channels: 3, hasAlpha: false });
     expect((await decodeRaw(prepared.upload.mask)).data.equals(prepared.mask.data)).toBe(true);
@@ -248,12 +249,35 @@ describe("prepareFillImages: transparency as the mask", () => {
 
 describe("prepareFillImages: JPEG pass-through", () => {
   const mask = () => makeMask(64, 48, { kind: "rect", x: 0, y: 0, width: 8, height: 8 });
+  const HOLE: Shape = { kind: "rect", x: 10, y: 10, width: 20, height: 20 };
 
   it("sends a plain sRGB JPEG byte for byte", async () => {
     const jpeg = await makePhoto(64, 48, { format: "jpeg" });
     const prepared = await prepareFillImages(jpeg, await mask(), LIMITS);
     expect(prepared.upload.image.equals(jpeg)).toBe(true);
     expect(prepared.info.imageFormat).toBe("jpeg");
+  });
+
+  it("proves the JPEG decodes without decoding it for the upload: a truncated one is refused", async () => {
+    const jpeg = await makePhoto(400, 300, { format: "jpeg" });
+    const truncated = jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
+    expect((await sharp(truncated).metadata()).width).toBe(400);
+    const error = await rejection(prepareFillImages(truncated, await makeMask(400, 300, HOLE), LIMITS));
+    expect(error.kind).toBe("bad_input");
+    expect(error.message).toMatch(
+      /^The image looks like JPEG but could not be decoded: the file is truncated or corrupt/,
+    );
+  });
+
+  it("decodes the pixels of a file sent as it is only when asked, to the same pixels as decodeInput", async () => {
+    const jpeg = await makePhoto(120, 90, { format: "jpeg" });
+    const prepared = await prepareFillImages(jpeg, await makeMask(120, 90, HOLE), LIMITS);
+    expect(prepared.upload.image.equals(jpeg)).toBe(true);
+    expect(prepared.image).toMatchObject({ width: 120, height: 90 });
+    const pixels = await prepared.image.pixels();
+    expect(pixels).toMatchObject({ width: 120, height: 90, channels: 3 });
+    expect(pixels.data.equals((await decodeInput(jpeg, "image", LIMITS)).raster.data)).toBe(true);
+    expect(await prepared.image.pixels()).toBe(pixels);
   });
 
   it("also with an sRGB profile or an Orientation tag of 1", async () => {
@@ -320,7 +344,7 @@ describe("prepareFillImages: PNG pass-through", () => {
     const prepared = await prepareFillImages(png, await mask(), LIMITS);
     expect(prepared.upload.image.equals(png)).toBe(true);
     // The bytes sent hold exactly the pixels the checks were made on.
-    expect((await decodeRaw(prepared.upload.image)).data.equals(prepared.image.data)).toBe(true);
+    expect((await decodeRaw(prepared.upload.image)).data.equals((await prepared.image.pixels()).data)).toBe(true);
   });
 
   it.each([
@@ -374,7 +398,7 @@ describe("prepareFillImages: PNG pass-through", () => {
       width: 64,
       height: 48,
     });
-    expect((await decodeRaw(prepared.upload.image)).data.equals(prepared.image.data)).toBe(true);
+    expect((await decodeRaw(prepared.upload.image)).data.equals((await prepared.image.pixels()).data)).toBe(true);
   });
 });
 
@@ -480,8 +504,8 @@ describe("prepareFillImages: the alpha route's pixels", () => {
     const prepared = await prepareFillImages(png, undefined, LIMITS);
     const expectedRgb = Buffer.alloc(101 * 77 * 3);
     for (let i = 0; i < 101 * 77; i++) rgba.data.copy(expectedRgb, i * 3, i * 4, i * 4 + 3);
-    expect(prepared.image).toMatchObject({ width: 101, height: 77, channels: 3 });
-    expect(prepared.image.data.equals(expectedRgb)).toBe(true);
+    expect(await prepared.image.pixels()).toMatchObject({ width: 101, height: 77, channels: 3 });
+    expect((await prepared.image.pixels()).data.equals(expectedRgb)).toBe(true);
     expect(prepared.mask.data.equals(maskPixels(101, 77, hole).data)).toBe(true);
     const uploaded = await decodeRaw(prepared.upload.image);
     expect(uploaded).toMatchObject({ channels: 3, width: 101, height: 77 });

@@ -35,7 +35,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       const seed = request.params.seed ?? Math.floor(Math.random() * 2 ** 31);
       report("start", "Local engine started.", 0);
       const filled = await runEngine(
-        { image: toRgb(request.image), mask: request.mask, seed },
+        { image: toRgb(await request.image.pixels()), mask: request.mask, seed },
         {
           signal: context.signal,
           onProgress: (progress) => report(progress.stage, progress.message, 0.95 * progress.fraction),

@@ -1,6 +1,7 @@
 /** Real images (made with sharp) and fill requests for the bfl provider's tests. */
 import sharp from "sharp";
 import type { FillParams } from "../../../src/schema/upstream.js";
+import { decodedImage } from "../../../src/images/prepare.js";
 import type { FillRequest, RasterImage } from "../../../src/providers/types.js";
 
 export interface Rect {
@@ -57,7 +58,7 @@ export async function makeRequest(
   const image = gradient(width, height);
   const mask = rectMask(width, height, rect);
   return {
-    image,
+    image: decodedImage(image),
     mask,
     upload: { image: await encodePng(image), mask: await encodePng(mask) },
     params: { ...DEFAULT_PARAMS, ...options.params },

@@ -123,7 +123,8 @@ describe("createBflProvider: happy path", () => {
     expect([meta.width, meta.height]).toEqual([64, 48]);
     const colour = fillColour("moss", 1234);
     expect(closeTo(await pixelAt(output.bytes, 28, 20), colour, 12)).toBe(true);
-    expect(closeTo(await pixelAt(output.bytes, 2, 2), [request.image.data[6]!, request.image.data[7]!, 128], 12)).toBe(
+    const pixels = await request.image.pixels();
+    expect(closeTo(await pixelAt(output.bytes, 2, 2), [pixels.data[6]!, pixels.data[7]!, 128], 12)).toBe(
       true,
     );
 
@@ -137,6 +138,18 @@ describe("createBflProvider: happy path", () => {
     }
     // Downloaded promptly after Ready: the sample was fetched at the first poll that saw Ready.
     expect(task.deliveryTimes[0]! - task.pollTimes.at(-1)!).toBeLessThan(500);
+  });
+
+  it("never decodes the image: it uploads the bytes it is given and reads only the size", async () => {
+    const request = await makeRequest();
+    const { width, height } = request.image;
+    const result = await run({
+      ...request,
+      image: { width, height, pixels: () => Promise.reject(new Error("the bfl provider decoded the image")) },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.output?.notes).toEqual([]);
+    expect(emu.submits[0]?.image?.equals(request.upload.image)).toBe(true);
   });
 
   it("returns PNG when asked, and the upstream's seed when none was sent", async () => {

@@ -5,6 +5,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../src/errors.js";
 import { inpaint } from "../../../src/providers/local/engine/inpaint.js";
+import { decodedImage } from "../../../src/images/prepare.js";
 import { createLocalProvider, PROMPT_IGNORED_NOTE } from "../../../src/providers/local/index.js";
 import type { FillProgress, FillRequest, Provider, RasterImage } from "../../../src/providers/types.js";
 import type { FillParams } from "../../../src/schema/upstream.js";
@@ -15,7 +16,7 @@ import { maxDifference, noisyTexture, rectMask, scribbleMask } from "./images.js
 
 function request(image: RasterImage, mask: RasterImage, params: Partial<FillParams> = {}): FillRequest {
   return {
-    image,
+    image: decodedImage(image),
     mask,
     upload: { image: Buffer.alloc(0), mask: Buffer.alloc(0) },
     params: {
