@@ -160,3 +160,233 @@ describe("maskStats", () => {
     expect(() => maskStats(raster(1, 1, 3, [255, 255, 255]))).toThrow(/1-channel/);
   });
 });
+
+/** Deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `bytes` copied into a fresh buffer at `offset`, optionally with `after` extra bytes of `fill` behind it. */
+function placed(bytes: Uint8Array, offset: number, after = 0, fill = 0): Buffer {
+  const whole = Buffer.alloc(offset + bytes.length + after, fill);
+  whole.set(bytes, offset);
+  return whole.subarray(offset, offset + bytes.length);
+}
+
+/** The plain definition: one pixel at a time. */
+function referenceStats(data: Uint8Array, width: number, height: number) {
+  let count = 0;
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // A pixel missing from a short buffer is "keep", as in the plain loop.
+      if ((data[y * width + x] ?? 0) < 128) continue;
+      count++;
+      minX = Math.min(minX, x);
+      maxX = Math.max(maxX, x);
+      minY = Math.min(minY, y);
+      maxY = Math.max(maxY, y);
+    }
+  }
+  return {
+    coverage: count / (width * height),
+    bbox: count === 0 ? null : { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 },
+  };
+}
+
+type Fill = (random: () => number, width: number, height: number) => Uint8Array;
+
+const fills: Record<string, Fill> = {
+  zeros: (_r, w, h) => new Uint8Array(w * h),
+  full: (_r, w, h) => new Uint8Array(w * h).fill(255),
+  noise: (r, w, h) => Uint8Array.from({ length: w * h }, () => Math.floor(r() * 256)),
+  "127/128 only": (r, w, h) => Uint8Array.from({ length: w * h }, () => (r() < 0.5 ? 127 : 128)),
+  "sparse, near the threshold": (r, w, h) => {
+    const data = new Uint8Array(w * h);
+    const n = Math.floor(r() * 4);
+    for (let k = 0; k < n; k++) data[Math.floor(r() * data.length)] = [127, 128, 129, 200, 255][Math.floor(r() * 5)]!;
+    return data;
+  },
+  "soft below the threshold": (r, w, h) => Uint8Array.from({ length: w * h }, () => Math.floor(r() * 128)),
+  "a box of 255 with soft edges": (r, w, h) => {
+    const data = new Uint8Array(w * h);
+    const x0 = Math.floor(r() * w);
+    const y0 = Math.floor(r() * h);
+    const x1 = x0 + Math.floor(r() * (w - x0));
+    const y1 = y0 + Math.floor(r() * (h - y0));
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) data[y * w + x] = x === x0 || x === x1 ? 127 + Math.floor(r() * 3) : 255;
+    }
+    return data;
+  },
+  "runs of 0 and 255": (r, w, h) => {
+    const data = new Uint8Array(w * h);
+    let v = 0;
+    for (let i = 0; i < data.length; i++) {
+      if (r() < 0.05) v = 255 - v;
+      data[i] = v;
+    }
+    return data;
+  },
+};
+
+describe("maskStats against the plain pixel loop", () => {
+  const check = (data: Buffer, width: number, height: number, what: string) => {
+    const mask: RasterImage = { data, width, height, channels: 1 };
+    expect(maskStats(mask), what).toEqual(referenceStats(data, width, height));
+  };
+
+  it("agrees on random masks of odd sizes at every byte offset", () => {
+    const random = prng(20240501);
+    for (const [name, fill] of Object.entries(fills)) {
+      for (let k = 0; k < 40; k++) {
+        // Mostly narrow rows (where head, words and tail meet), some wide ones (where the 4-word skips run).
+        const width = k % 4 === 3 ? 200 + Math.floor(random() * 1200) : 1 + Math.floor(random() * 70);
+        const height = 1 + Math.floor(random() * (k % 4 === 3 ? 6 : 24));
+        const pixels = fill(random, width, height);
+        const offset = k % 8;
+        const what = `${name}, ${width}×${height}, byteOffset ${offset}`;
+        check(placed(pixels, offset), width, height, what);
+        // Bytes after the mask (here 255, "inpaint") must be ignored.
+        check(placed(pixels, offset, 5, 255), width, height, `${what}, trailing 255s`);
+      }
+    }
+  });
+
+  it("finds inpaint pixels in the bytes before and after a row's whole words", () => {
+    const width = 13;
+    const height = 3;
+    for (let offset = 0; offset < 4; offset++) {
+      for (let x = 0; x < width; x++) {
+        for (const y of [0, 1, 2]) {
+          const pixels = new Uint8Array(width * height);
+          pixels[y * width + x] = 128;
+          const data = placed(pixels, offset);
+          expect(maskStats({ data, width, height, channels: 1 })).toEqual({
+            coverage: 1 / (width * height),
+            bbox: { x, y, width: 1, height: 1 },
+          });
+          // With the rest of the row full, the box spans the row either way.
+          pixels.fill(255, y * width, y * width + width);
+          pixels[y * width + x] = 127;
+          const row = maskStats({ data: placed(pixels, offset), width, height, channels: 1 });
+          expect(row.coverage).toBe((width - 1) / (width * height));
+          expect(row.bbox).toEqual(
+            x === 0 || x === width - 1
+              ? { x: x === 0 ? 1 : 0, y, width: width - 1, height: 1 }
+              : { x: 0, y, width, height: 1 },
+          );
+        }
+      }
+    }
+  });
+
+  it("handles 1-pixel masks, single columns and single rows", () => {
+    for (const v of [0, 127, 128, 255]) {
+      for (let offset = 0; offset < 4; offset++) {
+        check(placed(Uint8Array.of(v), offset), 1, 1, `1×1 of ${v} at ${offset}`);
+        check(placed(new Uint8Array(37).fill(v), offset), 1, 37, `1×37 of ${v} at ${offset}`);
+        check(placed(new Uint8Array(37).fill(v), offset), 37, 1, `37×1 of ${v} at ${offset}`);
+      }
+    }
+  });
+
+  it("agrees on all-0 and all-255 masks that fill their buffer to the last byte", () => {
+    for (const [width, height] of [
+      [4000, 3],
+      [333, 7],
+      [8, 1],
+    ] as const) {
+      for (let offset = 0; offset < 8; offset++) {
+        for (const v of [0, 255]) {
+          // No bytes after the view: the word view must stop inside the buffer.
+          const data = Buffer.alloc(offset + width * height, v).subarray(offset);
+          check(data, width, height, `${width}×${height} of ${v} at ${offset}`);
+        }
+      }
+    }
+  });
+
+  it("counts pixels missing from a short buffer as keep, even when the memory behind it is 255", () => {
+    const pixels = new Uint8Array(40 * 3 - 6).fill(255);
+    check(placed(pixels, 0, 16, 255), 40, 3, "40×3 with 6 bytes missing");
+    expect(maskStats({ data: placed(pixels, 0, 16, 255), width: 40, height: 3, channels: 1 }).bbox).toEqual({
+      x: 0,
+      y: 0,
+      width: 40,
+      height: 3,
+    });
+  });
+
+  it("agrees on a pooled buffer (Buffer.from)", () => {
+    const random = prng(7);
+    const pixels = fills.noise!(random, 31, 9);
+    check(Buffer.from(pixels), 31, 9, "pooled noise");
+  });
+});
+
+/** The plain definition of maskFromLuminance, one pixel at a time. */
+function referenceLuminance(data: Uint8Array, pixels: number, channels: 3 | 4): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < pixels; i++) {
+    const s = i * channels;
+    let y = (54 * data[s]! + 183 * data[s + 1]! + 19 * data[s + 2]! + 128) >> 8;
+    if (channels === 4) y = Math.round((y * data[s + 3]!) / 255);
+    out.push(y);
+  }
+  return out;
+}
+
+describe("maskFromLuminance against the plain pixel loop", () => {
+  it("scales every grey by every alpha exactly as Math.round(y · alpha / 255)", () => {
+    const values: number[] = [];
+    for (let grey = 0; grey < 256; grey++)
+      for (let alpha = 0; alpha < 256; alpha++) values.push(grey, grey, grey, alpha);
+    const rgba = raster(256, 256, 4, values);
+    expect([...maskFromLuminance(rgba).data]).toEqual(referenceLuminance(rgba.data, 256 * 256, 4));
+  });
+
+  it("agrees on random black/white/colour rasters of odd sizes at every byte offset", () => {
+    const random = prng(99);
+    const colours: Array<(channels: 3 | 4) => number[]> = [
+      (c) => (c === 4 ? [0, 0, 0, 255] : [0, 0, 0]),
+      (c) => (c === 4 ? [255, 255, 255, 255] : [255, 255, 255]),
+      (c) => (c === 4 ? [255, 255, 255, 0] : [255, 255, 254]),
+      (c) => (c === 4 ? [0, 0, 0, Math.floor(random() * 256)] : [0, 0, 1]),
+      // Only one channel lit: each weight on its own.
+      (c) => (c === 4 ? [0, 0, 255, 255] : [0, 0, 255]),
+      (c) => (c === 4 ? [255, 0, 0, 200] : [255, 0, 0]),
+      (c) => (c === 4 ? [0, 255, 0, 255] : [0, 255, 0]),
+      (c) => Array.from({ length: c }, () => Math.floor(random() * 256)),
+    ];
+    for (const channels of [3, 4] as const) {
+      for (let k = 0; k < 120; k++) {
+        const width = 1 + Math.floor(random() * 40);
+        const height = 1 + Math.floor(random() * 9);
+        // Mostly one colour, the way masks are, with runs of others.
+        const values: number[] = [];
+        let colour = colours[0]!;
+        for (let i = 0; i < width * height; i++) {
+          if (random() < 0.15) colour = colours[Math.floor(random() * colours.length)]!;
+          values.push(...colour(channels));
+        }
+        const bytes = Uint8Array.from(values);
+        const offset = k % 8;
+        const mask = maskFromLuminance({ data: placed(bytes, offset), width, height, channels });
+        expect(mask).toMatchObject({ width, height, channels: 1 });
+        expect([...mask.data], `${channels} channels, ${width}×${height}, byteOffset ${offset}`).toEqual(
+          referenceLuminance(bytes, width * height, channels),
+        );
+      }
+    }
+  });
+});
