@@ -3,11 +3,11 @@ import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
 import { chooseMaskRoute, describeModifiers, MASK_OPTION_NAMES, type MaskOptions } from "./images/mask-spec.js";
 import { decodesCompletely } from "./images/decode.js";
-import { encodeUploads, type PreparedMask, prepareMask } from "./images/prepare.js";
+import { decodedImage, encodeUploads, type PreparedMask, prepareMask, uploadFromHeaders } from "./images/prepare.js";
 import { type Preview, renderPreview } from "./images/preview.js";
-import { resolveReference } from "./inputs/resolve.js";
+import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
-import type { FillProgress, FillRequest, Provider } from "./providers/types.js";
+import type { FillOutput, FillProgress, FillRequest, Provider } from "./providers/types.js";
 import { newResultId, type ResultFormat, type SavedResult, saveResult } from "./results/store.js";
 import type { FillParams } from "./schema/upstream.js";
 
@@ -59,36 +59,34 @@ export function describeMaskSource(
   return [base, ...convention, ...fit, ...describeModifiers(options)].join(", ");
 }
 
+/** Both references → their bytes, read at once. Route conflicts are reported before any reference is read. */
+async function resolveInputs(
+  job: Pick<FillJob, "image" | "mask">,
+  maskOptions: MaskOptions,
+  config: Config,
+  signal: AbortSignal,
+): Promise<{ image: ResolvedInput; mask: ResolvedInput | undefined }> {
+  chooseMaskRoute(job.mask !== undefined, maskOptions);
+  const [image, mask] = await Promise.all([
+    resolveReference(job.image, { label: "image", config, signal }),
+    job.mask === undefined ? undefined : resolveReference(job.mask, { label: "mask", config, signal }),
+  ]);
+  return { image, mask };
+}
+
 /**
  * References → bytes → the oriented image and the final mask, checked; shared by flux_fill and
- * preview_mask so the preview shows exactly what would be sent. Route conflicts are reported before any
- * reference is read.
+ * preview_mask so the preview shows exactly what would be sent.
  */
 export async function readMaskedImage(
   job: Pick<FillJob, "image" | "mask">,
   maskOptions: MaskOptions,
   config: Config,
   signal: AbortSignal,
-): Promise<{
-  prepared: PreparedMask;
-  imageBytes: Buffer;
-  maskBytes: Buffer | undefined;
-  imageSource: string;
-  maskSource: string | undefined;
-}> {
-  chooseMaskRoute(job.mask !== undefined, maskOptions);
-  const [image, mask] = await Promise.all([
-    resolveReference(job.image, { label: "image", config, signal }),
-    job.mask === undefined ? undefined : resolveReference(job.mask, { label: "mask", config, signal }),
-  ]);
+): Promise<{ prepared: PreparedMask; imageSource: string; maskSource: string | undefined }> {
+  const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
   const prepared = await prepareMask(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels }, maskOptions);
-  return {
-    prepared,
-    imageBytes: image.bytes,
-    maskBytes: mask?.bytes,
-    imageSource: image.source,
-    maskSource: mask?.source,
-  };
+  return { prepared, imageSource: image.source, maskSource: mask?.source };
 }
 
 export interface PipelineDeps {
@@ -118,8 +116,10 @@ export interface FillOutcome extends SavedResult {
 }
 
 /**
- * References → the provider's request. Its own function so that the input files' bytes, once read and
- * encoded for upload, are not kept alive for the rest of the fill (tens of MB for a big image).
+ * References → the provider's request. When both files are uploaded as they are (known from their headers)
+ * the request is ready at once and the pixel checks run while the provider uploads (`checked`); otherwise
+ * the checks, then the encoding, come first. Its own function so that the input files' bytes are not kept
+ * alive for the rest of the fill (tens of MB for a big image) beyond what the request holds.
  */
 async function prepareRequest(
   job: FillJob,
@@ -129,19 +129,43 @@ async function prepareRequest(
   signal: AbortSignal,
 ): Promise<{
   request: FillRequest;
-  prepared: Omit<PreparedMask, "image" | "mask">;
+  /** Settles with `request.checked`. */
+  prepared: Promise<Omit<PreparedMask, "image" | "mask">>;
   imageSource: string;
   maskSource: string | undefined;
 }> {
-  const { prepared, imageBytes, maskBytes, imageSource, maskSource } = await readMaskedImage(
-    job,
-    maskOptions,
-    config,
-    signal,
-  );
-  const upload = await encodeUploads(prepared, { image: imageBytes, mask: maskBytes });
-  const { image, mask, ...facts } = prepared;
-  return { request: { image, mask, upload, params }, prepared: facts, imageSource, maskSource };
+  const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
+  const limits = { maxPixels: config.maxInputPixels };
+  const sources = { imageSource: image.source, maskSource: mask?.source };
+  const early = await uploadFromHeaders(image.bytes, mask?.bytes, limits, maskOptions);
+  const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions);
+  if (early === undefined) {
+    const prepared = await preparing;
+    const upload = await encodeUploads(prepared, { image: image.bytes, mask: mask?.bytes });
+    const { image: preparedImage, mask: maskPixels, ...facts } = prepared;
+    const request = {
+      image: preparedImage,
+      mask: decodedImage(maskPixels),
+      upload,
+      params,
+      checked: Promise.resolve(),
+    };
+    return { request, prepared: Promise.resolve(facts), ...sources };
+  }
+  const checked = preparing.then(() => undefined);
+  // Whoever uses the request sees a failed check; these handlers only keep Node from calling it unhandled.
+  checked.catch(() => undefined);
+  const { width, height } = early;
+  const request: FillRequest = {
+    image: { width, height, pixels: async () => (await preparing).image.pixels() },
+    mask: { width, height, pixels: async () => (await preparing).mask },
+    upload: early.upload,
+    params,
+    checked,
+  };
+  const prepared = preparing.then(({ image: _image, mask: _mask, ...facts }) => facts);
+  prepared.catch(() => undefined);
+  return { request, prepared, ...sources };
 }
 
 /**
@@ -165,20 +189,45 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
   const maskOptions: MaskOptions = { ...split.maskOptions, ...job.maskOptions };
 
   report("reading", "Reading the image and mask");
-  const { request, prepared, imageSource, maskSource } = await prepareRequest(job, params, maskOptions, config, signal);
-  const prepareMs = Date.now() - started;
-  const maskDescription = describeMaskSource(prepared.info.maskSource, maskOptions, maskSource);
-  logger.info(
-    `fill: ${prepared.info.width}x${prepared.info.height} ${prepared.info.imageFormat}, mask from ${maskDescription} (${(prepared.info.coverage * 100).toFixed(1)}%), provider ${provider.name}`,
+  const {
+    request,
+    prepared: preparing,
+    imageSource,
+    maskSource,
+  } = await prepareRequest(job, params, maskOptions, config, signal);
+  const prepareMs = preparing.then(() => Date.now() - started);
+  prepareMs.catch(() => undefined);
+  const describeMask = (route: PreparedMask["info"]["maskSource"]) =>
+    describeMaskSource(route, maskOptions, maskSource);
+  void preparing.then(
+    ({ info }) =>
+      logger.info(
+        `fill: ${info.width}x${info.height} ${info.imageFormat}, mask from ${describeMask(info.maskSource)} (${(info.coverage * 100).toFixed(1)}%), provider ${provider.name}`,
+      ),
+    () => undefined,
   );
 
   const providerStarted = Date.now();
-  const output = await provider.fill(request, {
-    signal,
-    ...(hooks.abandoned === undefined ? {} : { abandoned: hooks.abandoned }),
-    onProgress: (p) => hooks.onProgress?.({ ...p, elapsedMs: Date.now() - started }),
-  });
+  let output: FillOutput;
+  try {
+    output = await provider.fill(request, {
+      signal,
+      ...(hooks.abandoned === undefined ? {} : { abandoned: hooks.abandoned }),
+      onProgress: (p) => hooks.onProgress?.({ ...p, elapsedMs: Date.now() - started }),
+    });
+  } catch (error) {
+    // A provider stops at the first problem it meets. When the checks found one, that is the problem to
+    // report: it is the caller's to fix, and nothing was created upstream (providers wait for the checks).
+    throw (
+      (await request.checked.then(
+        () => undefined,
+        (checkError: unknown) => checkError,
+      )) ?? error
+    );
+  }
   const providerMs = Date.now() - providerStarted;
+  const prepared = await preparing;
+  const maskDescription = describeMask(prepared.info.maskSource);
 
   report("saving", "Saving the result");
   const saveStarted = Date.now();
@@ -206,7 +255,7 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
       mask: { source: maskDescription, coverage: prepared.info.coverage },
     },
     timings: {
-      prepare_ms: prepareMs,
+      prepare_ms: await prepareMs,
       provider_ms: providerMs,
       save_ms: Date.now() - saveStarted,
       total_ms: Date.now() - started,

@@ -32,6 +32,7 @@ function standIn(bytes: Buffer, format: FillOutput["format"] = "jpeg"): Provider
     requests,
     async fill(request) {
       requests.push(request);
+      await request.checked; // as every provider must before anything is created
       return { provider: "bfl", bytes, format, upstreamId: "task-1", notes: [] };
     },
   };
@@ -68,9 +69,46 @@ describe("runFill: what the provider is given", () => {
       expect(request?.upload.image.equals(imageBytes)).toBe(true);
       expect(request?.upload.mask.equals(maskBytes)).toBe(true);
       expect(await request?.image.pixels()).toMatchObject({ width: 320, height: 240, channels: 3 });
-      expect(request?.mask).toMatchObject({ width: 320, height: 240, channels: 1 });
+      expect(await request?.mask.pixels()).toMatchObject({ width: 320, height: 240, channels: 1 });
+      expect(request?.mask).toMatchObject({ width: 320, height: 240 });
     },
   );
+
+  it("hands over a request whose files go as they are before the pixel checks end; a failed check is the error", async () => {
+    const { dir, config, image } = await setUp();
+    const blank = path.join(dir, "blank.png");
+    await writeFile(blank, await makeMask(320, 240, { kind: "rect", x: 0, y: 0, width: 0, height: 0 }));
+    const seen: Array<{ settledAtCall: boolean }> = [];
+    const failing = (failure: Error): Provider => ({
+      name: "bfl",
+      async fill(request) {
+        let settled = false;
+        request.checked.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+        await Promise.resolve();
+        seen.push({ settledAtCall: settled });
+        throw failure;
+      },
+    });
+    const cases = [new FluxFillError("upstream_unreachable", "the provider's own failure"), new Error("anything else")];
+    for (const failure of cases) {
+      const error = await runFill(
+        { image, mask: blank, params: { ...PARAMS } },
+        {
+          config,
+          provider: failing(failure),
+          logger: silentLogger,
+        },
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FluxFillError);
+      expect((error as FluxFillError).kind).toBe("bad_input");
+      expect((error as FluxFillError).message).toMatch(/^The mask is empty/);
+    }
+    expect(seen).toEqual([{ settledAtCall: false }, { settledAtCall: false }]);
+    expect(await readdir(path.join(dir, "out")).catch(() => [])).toEqual([]);
+  });
 });
 
 describe("runFill: the result is checked before it is saved", () => {

@@ -16,6 +16,7 @@ import {
   applyMaskModifiers,
   checkCoverage,
   chooseMaskRoute,
+  describeModifiers,
   drawnMask,
   type MaskOptions,
   type MaskRoute,
@@ -35,10 +36,7 @@ export interface PreparedMask {
   image: InputImage;
   /** One channel, same size: 255 = inpaint. */
   mask: RasterImage;
-  /**
-   * Which input files may be uploaded byte for byte instead of re-encoded: the image when the upstream
-   * reads it exactly as `image` (canSendOriginalBytes), the mask file when `mask` is its pixels unchanged.
-   */
+  /** Which input files are uploaded byte for byte instead of re-encoded (sendsAsIs). */
   sendAsIs: { image: boolean; mask: boolean };
   stats: MaskStats;
   /** Warnings and notes for the result text (size the model handles badly, nearly full mask, …). */
@@ -63,6 +61,12 @@ export interface PreparedFill extends Omit<PreparedMask, "sendAsIs"> {
  * zlib level 2 is as small as the default 6 and faster.
  */
 const UPLOAD_PNG = { compressionLevel: 2, adaptiveFiltering: true } as const;
+
+/**
+ * A mask is long runs of one value, which no filter improves: without adaptive filtering a 12 MP mask
+ * encodes in ~15 ms instead of ~130 ms, and is smaller (12 KB instead of 117 KB).
+ */
+const MASK_PNG = { compressionLevel: 6, adaptiveFiltering: false } as const;
 
 const NO_MASK_SUGGESTION =
   "Mark the area in one of these ways: 1) `mask_regions`, shapes such as " +
@@ -108,12 +112,16 @@ export async function prepareMask(
   const notes: string[] = [];
 
   let base: RasterImage;
-  let maskFileAsIs = false;
+  let maskFile: DecodedFacts | undefined;
   if (route === "mask") {
-    const { raster: maskPixels, ...maskFile } = maskResult.value!;
-    const fromFile = maskFromMaskFile(maskPixels, options.alpha_convention);
-    base = fittedMaskFile(fromFile, decoded, options.fit_mask === true, notes);
-    maskFileAsIs = base === maskPixels && canSendMaskFile(maskFile);
+    const { raster: maskPixels, ...facts } = maskResult.value!;
+    maskFile = facts;
+    base = fittedMaskFile(
+      maskFromMaskFile(maskPixels, options.alpha_convention),
+      decoded,
+      options.fit_mask === true,
+      notes,
+    );
   } else if (route === "alpha") {
     if (!transparent) {
       const why = decoded.hasAlpha ? " (it has an alpha channel, but every pixel is fully opaque)" : "";
@@ -141,7 +149,7 @@ export async function prepareMask(
     image:
       imagePixels === undefined ? lazyImage(imageBytes, limits, imageHeader) : decodedImage(toRgbInPlace(imagePixels)),
     mask,
-    sendAsIs: { image: canSendOriginalBytes(decoded), mask: maskFileAsIs && mask === base },
+    sendAsIs: sendsAsIs(route, options, decoded, maskFile),
     stats,
     notes,
     info: {
@@ -152,6 +160,50 @@ export async function prepareMask(
       imageFormat: decoded.format,
     },
   };
+}
+
+/**
+ * Which input files are uploaded byte for byte, decided from their headers alone: the image when the
+ * upstream reads from it exactly the pixels `image` holds (canSendOriginalBytes), the mask file when it is
+ * a plain grey PNG of the image's size (canSendMaskFile) and nothing (convention, modifier) changes its values.
+ */
+export function sendsAsIs(
+  route: MaskRoute,
+  options: MaskOptions,
+  image: DecodedFacts,
+  mask: DecodedFacts | undefined,
+): { image: boolean; mask: boolean } {
+  return {
+    image: route !== "alpha" && canSendOriginalBytes(image),
+    mask:
+      route === "mask" &&
+      mask !== undefined &&
+      canSendMaskFile(mask) &&
+      mask.width === image.width &&
+      mask.height === image.height &&
+      (options.alpha_convention ?? "transparent_is_inpaint") === "transparent_is_inpaint" &&
+      describeModifiers(options).length === 0,
+  };
+}
+
+/**
+ * The upload when both files go byte for byte, known from their headers (~1 ms) so that it can start while
+ * prepareMask still checks the pixels; undefined when either file must be re-encoded, which needs its
+ * pixels first. Header problems (not an image, too large) are thrown as prepareMask throws them.
+ */
+export async function uploadFromHeaders(
+  imageBytes: Buffer,
+  maskBytes: Buffer | undefined,
+  limits: { maxPixels: number },
+  options: MaskOptions = {},
+): Promise<{ upload: { image: Buffer; mask: Buffer }; width: number; height: number } | undefined> {
+  if (maskBytes === undefined) return undefined;
+  const route = chooseMaskRoute(true, options);
+  const image = await readInputHeader(imageBytes, "image", limits);
+  const mask = await readInputHeader(maskBytes, "mask", limits);
+  const asIs = sendsAsIs(route, options, image.facts, mask.facts);
+  if (!asIs.image || !asIs.mask) return undefined;
+  return { upload: { image: imageBytes, mask: maskBytes }, width: image.facts.width, height: image.facts.height };
 }
 
 /**
@@ -257,7 +309,7 @@ export function canSendMaskFile(mask: DecodedFacts): boolean {
 
 /** Lossless upload encoding; one-channel rasters become greyscale PNGs. */
 export async function encodePng(raster: RasterImage): Promise<Buffer> {
-  let pipeline = sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: raster.channels } });
-  if (raster.channels === 1) pipeline = pipeline.toColourspace("b-w");
+  const pipeline = sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: raster.channels } });
+  if (raster.channels === 1) return pipeline.toColourspace("b-w").png(MASK_PNG).toBuffer();
   return pipeline.png(UPLOAD_PNG).toBuffer();
 }

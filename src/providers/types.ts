@@ -9,25 +9,33 @@ export interface RasterImage {
 }
 
 /**
- * The input image: its size, read from the header, and its pixels only when asked for. Decoding a 12 MP
- * JPEG costs ~170 ms and 36 MB that a provider which uploads the file as it is never needs.
+ * An input raster: its size, known from the file's header, and its pixels only when asked for. Decoding a
+ * 12 MP JPEG costs ~170 ms and 36 MB that a provider which uploads the file as it is never needs.
  */
 export interface InputImage {
   /** Size as displayed (EXIF orientation applied). */
   width: number;
   height: number;
-  /** The image as the user sees it, opaque RGB. Decoded on the first call and kept, unless already decoded. */
+  /** Decoded on the first call and kept (unless already decoded). */
   pixels(): Promise<RasterImage>;
 }
 
 /** Everything a provider needs for one fill; produced by the pipeline, never by MCP code. */
 export interface FillRequest {
+  /** The image as the user sees it; pixels are opaque RGB. */
   image: InputImage;
-  /** One channel, same size as `image`: 255 = inpaint, 0 = keep, values between are soft edges. */
-  mask: RasterImage;
-  /** The same image and mask encoded for upload (PNG or JPEG bytes). */
+  /** Same size as `image`; pixels are one channel: 255 = inpaint, 0 = keep, values between are soft edges. */
+  mask: InputImage;
+  /** The image and mask encoded for upload (PNG or JPEG bytes). */
   upload: { image: Buffer; mask: Buffer };
   params: FillParams;
+  /**
+   * Settles when the checks made before anything is spent are done, rejecting with the first problem (an
+   * error to report as it is). They may still be running when `fill` is called, so that a provider can
+   * upload meanwhile; a provider must not let a task be created before this resolves. `pixels()` of
+   * either raster waits for it too.
+   */
+  checked: Promise<void>;
 }
 
 export interface FillProgress {

@@ -159,6 +159,8 @@ export interface SubmitRecord {
   mask: Buffer | undefined;
   /** Response status; undefined when the connection was dropped. */
   status: number | undefined;
+  /** The client went away before its body was complete: like any HTTP server, nothing is made of it. */
+  bodyIncomplete: boolean;
   /** Set when the submit created a task (also for dropped connections). */
   taskId: string | undefined;
 }
@@ -585,15 +587,21 @@ function resolveBehaviour<T>(value: T | ((task: TaskInfo) => T), task: TaskInfo)
   return typeof value === "function" ? (value as (task: TaskInfo) => T)(task) : value;
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+/** The body, undefined when over MAX_BODY_BYTES, "incomplete" when the client went away before its end. */
+async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined | "incomplete"> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) return undefined;
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (!req.complete) return "incomplete";
+    throw error;
   }
-  return Buffer.concat(chunks);
+  return req.complete ? Buffer.concat(chunks) : "incomplete";
 }
 
 async function listen(server: http.Server): Promise<number> {
@@ -693,9 +701,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       mask: undefined,
       status: undefined,
       taskId: undefined,
+      bodyIncomplete: false,
     };
     submits.push(submit);
     const raw = await readBody(req);
+    if (raw === "incomplete") {
+      submit.bodyIncomplete = true;
+      return;
+    }
     const answer = (status: number, body: unknown, headers?: Record<string, string>) => {
       submit.status = status;
       sendJson(res, entry, status, body, headers);

@@ -283,6 +283,19 @@ describe("flux_fill input errors", () => {
     expect(emulator.submitCount).toBe(0);
   });
 
+  it("refuses an empty mask that would have been uploaded as it is: the upload is cut short, no task exists", async () => {
+    const server = await start();
+    const { image } = await writeInputs(server.workDir);
+    const blank = path.join(server.workDir, "blank-mask.png");
+    await writeFile(blank, await makeMask(96, 64, { kind: "rect", x: 0, y: 0, width: 0, height: 0 }));
+    const result = await call(server, { image, mask: blank });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain("bad_input");
+    expect(text(result)).toContain("The mask is empty");
+    await vi.waitFor(() => expect(emulator.submits.map((s) => s.bodyIncomplete)).toEqual([true]));
+    expect(emulator.tasks.size).toBe(0);
+  });
+
   it("refuses a path outside the allowed roots, naming the setting and the config line", async () => {
     const allowed = await tempDir("allowed-");
     const outside = await tempDir("outside-");

@@ -199,6 +199,14 @@ export function createBflProvider(options: BflProviderOptions): Provider {
         new FluxFillError("cancelled", "The fill was cancelled before a task was created; nothing was charged.", {
           details: { provider: "bfl" },
         });
+      // The checks may still be running: the body's last bytes wait for them (submit-body.ts).
+      let checkFailure: { error: unknown } | undefined;
+      const checksSettled = request.checked.then(
+        () => undefined,
+        (error: unknown) => {
+          checkFailure = { error };
+        },
+      );
       for (let attempt = 1; ; attempt++) {
         if (signal.aborted) throw cancelledBeforeSubmit();
         const outcome = await exchange(
@@ -216,6 +224,18 @@ export function createBflProvider(options: BflProviderOptions): Provider {
           remaining(),
           signal,
         );
+        if (outcome.kind !== "response" && !body.handedOverWhole()) {
+          // The upload stopped short of a complete body, so no task exists: say so rather than "unknown".
+          if (outcome.kind !== "aborted") await checksSettled;
+          if (checkFailure) throw checkFailure.error;
+          if (outcome.kind === "aborted") throw cancelledBeforeSubmit();
+          if (outcome.kind === "timeout" || !outcome.refused)
+            throw new FluxFillError(
+              "upstream_unreachable",
+              `The upload to ${describeHost(url)} failed before it was complete (${outcome.kind === "timeout" ? "no progress before the deadline" : outcome.reason}), so no task was created and nothing was charged.`,
+              { suggestion: "Check the network and BFL_API_BASE_URL, then try again.", details: { provider: "bfl" } },
+            );
+        }
         if (outcome.kind === "aborted") {
           throw new FluxFillError(
             "cancelled",

@@ -5,10 +5,13 @@
  * string, JSON string, UTF-8 bytes), so it is streamed instead: a JSON prefix, the base64 of each image
  * produced a slice at a time, and a suffix, with the exact length known up front for Content-Length.
  * Parsed, the stream is the same JSON as `JSON.stringify(buildSubmitBody(request))`.
+ *
+ * The request's checks may still be running while it uploads: the body's last bytes wait for them, so a
+ * failed check ends the upload short of a complete body, and no upstream can have made a task of it.
  */
 import type { FillRequest } from "../types.js";
 
-type BodySource = Pick<FillRequest, "params" | "upload">;
+type BodySource = Pick<FillRequest, "params" | "upload"> & Partial<Pick<FillRequest, "checked">>;
 
 /** The submit body as an object (for tests and small bodies). */
 export function buildSubmitBody(request: BodySource): Record<string, unknown> {
@@ -47,6 +50,11 @@ export interface StreamedBody {
   /** A fresh stream of the whole body; call again for each attempt (a stream is used up once sent). */
   stream(): ReadableStream<Uint8Array>;
   /**
+   * Whether the latest stream has handed over its last bytes. Until then the upstream cannot hold a
+   * complete body, so a request that failed before it created nothing.
+   */
+  handedOverWhole(): boolean;
+  /**
    * The fetch options a streamed request body needs: `body` (a fresh stream) and `duplex`, and no
    * redirects (see streamSubmitBody).
    */
@@ -75,14 +83,22 @@ export function streamSubmitBody(request: BodySource, sliceBytes = BASE64_SLICE_
     yield* base64Chunks(mask, sliceBytes);
     yield suffix;
   };
+  let whole = false;
   const stream = (): ReadableStream<Uint8Array> => {
     const chunks = parts();
+    whole = false;
     // Pull-based: a chunk is encoded only when the socket has taken the previous one.
     return new ReadableStream<Uint8Array>({
-      pull(controller) {
+      async pull(controller) {
         const next = chunks.next();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        // A rejection here errors the stream: the request fails without its last bytes.
+        if (next.value === suffix && request.checked !== undefined) await request.checked;
+        controller.enqueue(next.value);
+        if (next.value === suffix) whole = true;
       },
       cancel() {
         chunks.return(undefined);
@@ -92,6 +108,7 @@ export function streamSubmitBody(request: BodySource, sliceBytes = BASE64_SLICE_
   return {
     length,
     stream,
+    handedOverWhole: () => whole,
     init() {
       const init: RequestInit & { duplex: "half" } = {
         body: stream(),

@@ -34,8 +34,10 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       if (context.signal.aborted) throw cancelledError();
       const seed = request.params.seed ?? Math.floor(Math.random() * 2 ** 31);
       report("start", "Local engine started.", 0);
+      await request.checked;
+      const [image, mask] = await Promise.all([request.image.pixels(), request.mask.pixels()]);
       const filled = await runEngine(
-        { image: toRgb(await request.image.pixels()), mask: request.mask, seed },
+        { image: toRgb(image), mask, seed },
         {
           signal: context.signal,
           onProgress: (progress) => report(progress.stage, progress.message, 0.95 * progress.fraction),

@@ -1,8 +1,8 @@
 /** Real images (made with sharp) and fill requests for the bfl provider's tests. */
 import sharp from "sharp";
 import type { FillParams } from "../../../src/schema/upstream.js";
-import { decodedImage } from "../../../src/images/prepare.js";
 import type { FillRequest, RasterImage } from "../../../src/providers/types.js";
+import { fillRequest } from "../../helpers/fill-request.js";
 
 export interface Rect {
   left: number;
@@ -57,12 +57,12 @@ export async function makeRequest(
   const rect = options.rect ?? { left: 16, top: 12, width: 24, height: 16 };
   const image = gradient(width, height);
   const mask = rectMask(width, height, rect);
-  return {
-    image: decodedImage(image),
+  return fillRequest(
+    image,
     mask,
-    upload: { image: await encodePng(image), mask: await encodePng(mask) },
-    params: { ...DEFAULT_PARAMS, ...options.params },
-  };
+    { image: await encodePng(image), mask: await encodePng(mask) },
+    { ...DEFAULT_PARAMS, ...options.params },
+  );
 }
 
 /** RGB of one pixel of an encoded image. */

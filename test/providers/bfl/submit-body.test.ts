@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { FluxFillError } from "../../../src/errors.js";
 import { createBflProvider } from "../../../src/providers/bfl/provider.js";
 import {
   BASE64_SLICE_BYTES,
@@ -94,6 +95,31 @@ describe("streamSubmitBody", () => {
     const first = await collect(body.stream());
     const second = await collect(body.init().body as ReadableStream<Uint8Array>);
     expect(second.bytes.equals(first.bytes)).toBe(true);
+  });
+
+  it("holds back its last bytes until the checks pass, and never sends them when a check fails", async () => {
+    let pass!: () => void;
+    const passing = new Promise<void>((resolve) => {
+      pass = resolve;
+    });
+    const source = { ...bodySource(randomBytes(900, 8), randomBytes(90, 9)), checked: passing };
+    const body = streamSubmitBody(source, 300);
+    const reader = body.stream().getReader();
+    let received = 0;
+    for (let i = 0; i < 20 && received < body.length - 2; i++) received += (await reader.read()).value?.length ?? 0;
+    expect(received).toBe(body.length - 2); // everything but the closing `"}`
+    const last = reader.read();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(body.handedOverWhole()).toBe(false);
+    pass();
+    expect((await last).value?.length).toBe(2);
+    expect(body.handedOverWhole()).toBe(true);
+    expect((await reader.read()).done).toBe(true);
+
+    const problem = new Error("the mask is empty");
+    const failing = streamSubmitBody({ ...source, checked: Promise.reject(problem) }, 300);
+    await expect(collect(failing.stream())).rejects.toBe(problem);
+    expect(failing.handedOverWhole()).toBe(false);
   });
 
   it("never holds more than one slice of base64 per chunk (memory stays flat for big images)", async () => {
@@ -205,5 +231,55 @@ describe("the bfl provider's submit", () => {
         [other, redirecting].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
       );
     }
+  });
+  it("uploads while the checks run, and completes the submit only once they pass", async () => {
+    emu.reset();
+    const request = await makeRequest({ width: 300, height: 200 });
+    let passedAt = 0;
+    const checked = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        passedAt = Date.now();
+        resolve();
+      }, 150),
+    );
+    const provider = createBflProvider({ apiKey: KEY, baseUrl: emu.apiBaseUrl, pollIntervalMs: 10, timeoutMs: 5000 });
+    const output = await provider.fill({ ...request, checked }, { signal: new AbortController().signal });
+    const task = emu.task(output.upstreamId!);
+    expect(passedAt).toBeGreaterThan(0);
+    expect(task.createdAt).toBeGreaterThanOrEqual(passedAt);
+    expect(emu.submits[0]?.image?.equals(request.upload.image)).toBe(true);
+  });
+
+  it("a check failing during the upload ends it short: its error is thrown and no task exists", async () => {
+    emu.reset();
+    const request = await makeRequest({ width: 300, height: 200 });
+    const problem = new FluxFillError("bad_input", "The mask is empty: no pixel is white.");
+    const checked = new Promise<void>((_, reject) => setTimeout(() => reject(problem), 100));
+    const provider = createBflProvider({ apiKey: KEY, baseUrl: emu.apiBaseUrl, pollIntervalMs: 10, timeoutMs: 5000 });
+    const error = await provider.fill({ ...request, checked }, { signal: new AbortController().signal }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ kind: "bad_input", message: problem.message });
+    // The upload began, but never became a task.
+    await vi.waitFor(() => expect(emu.submits.map((s) => s.bodyIncomplete)).toEqual([true]));
+    expect(emu.tasks.size).toBe(0);
+    expect(emu.requestsTo("polling")).toHaveLength(0);
+  });
+
+  it("a cancellation while the checks still run is reported as nothing charged", async () => {
+    emu.reset();
+    const request = await makeRequest({ width: 300, height: 200 });
+    const controller = new AbortController();
+    const checked = new Promise<void>(() => undefined); // never settles
+    setTimeout(() => controller.abort(), 100);
+    const provider = createBflProvider({ apiKey: KEY, baseUrl: emu.apiBaseUrl, pollIntervalMs: 10, timeoutMs: 5000 });
+    const error = await provider.fill({ ...request, checked }, { signal: controller.signal }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ kind: "cancelled" });
+    expect((error as Error).message).toMatch(/before a task was created; nothing was charged/);
+    expect(emu.tasks.size).toBe(0);
   });
 });

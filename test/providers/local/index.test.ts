@@ -5,21 +5,21 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../src/errors.js";
 import { inpaint } from "../../../src/providers/local/engine/inpaint.js";
-import { decodedImage } from "../../../src/images/prepare.js";
 import { createLocalProvider, PROMPT_IGNORED_NOTE } from "../../../src/providers/local/index.js";
 import type { FillProgress, FillRequest, Provider, RasterImage } from "../../../src/providers/types.js";
 import type { FillParams } from "../../../src/schema/upstream.js";
 import type { TargetBandRunner } from "../../../src/providers/local/engine/patchmatch.js";
 import { createRandom } from "../../../src/providers/local/engine/rng.js";
 import { ENGINE_IDLE_MS } from "../../../src/providers/local/run.js";
+import { fillRequest } from "../../helpers/fill-request.js";
 import { maxDifference, noisyTexture, rectMask, scribbleMask } from "./images.js";
 
 function request(image: RasterImage, mask: RasterImage, params: Partial<FillParams> = {}): FillRequest {
-  return {
-    image: decodedImage(image),
+  return fillRequest(
+    image,
     mask,
-    upload: { image: Buffer.alloc(0), mask: Buffer.alloc(0) },
-    params: {
+    { image: Buffer.alloc(0), mask: Buffer.alloc(0) },
+    {
       prompt: "",
       steps: 50,
       prompt_upsampling: false,
@@ -28,7 +28,7 @@ function request(image: RasterImage, mask: RasterImage, params: Partial<FillPara
       safety_tolerance: 2,
       ...params,
     },
-  };
+  );
 }
 
 async function decode(bytes: Buffer) {
