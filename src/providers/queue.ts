@@ -322,21 +322,37 @@ export function queuedProvider(provider: Provider, queue: FillQueue, label = "up
     name: provider.name,
     async fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
       const started = Date.now();
-      // A caller who stopped waiting gives up its place: nothing was submitted, so nothing is lost.
-      const giveUp = context.abandoned ? AbortSignal.any([context.signal, context.abandoned]) : context.signal;
-      const release = await queue.acquire({
-        signal: giveUp,
-        onWait: (wait) =>
-          context.onProgress?.({
-            status: "Queued",
-            elapsedMs: Date.now() - started,
-            message: waitMessage(wait, label),
-          }),
-      });
+      // A caller who stopped waiting gives up its place: nothing was submitted, so nothing is lost. So does
+      // a fill whose checks failed meanwhile: its error is reported now, not once a slot is free.
+      const checksFailed = new AbortController();
+      request.checked.catch((error: unknown) => checksFailed.abort(error));
+      const giveUp = AbortSignal.any([
+        context.signal,
+        checksFailed.signal,
+        ...(context.abandoned ? [context.abandoned] : []),
+      ]);
+      const stopWaiting = (): never => {
+        throw checksFailed.signal.aborted ? checksFailed.signal.reason : queue.cancelledWhileWaiting();
+      };
+      let release: () => void;
+      try {
+        release = await queue.acquire({
+          signal: giveUp,
+          onWait: (wait) =>
+            context.onProgress?.({
+              status: "Queued",
+              elapsedMs: Date.now() - started,
+              message: waitMessage(wait, label),
+            }),
+        });
+      } catch (error) {
+        if (checksFailed.signal.aborted) stopWaiting();
+        throw error;
+      }
       if (giveUp.aborted) {
         // Granted in the same turn as the abort: start nothing.
         release();
-        throw queue.cancelledWhileWaiting();
+        stopWaiting();
       }
       let unthrottle: (() => void) | undefined;
       try {

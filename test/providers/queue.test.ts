@@ -272,7 +272,7 @@ describe("queueKey and FillQueues", () => {
 });
 
 describe("queuedProvider", () => {
-  const request = { params: {} } as unknown as FillRequest;
+  const request = { params: {}, checked: Promise.resolve() } as unknown as FillRequest;
   const output: FillOutput = { provider: "bfl", bytes: Buffer.from("x"), format: "jpeg", notes: [] };
 
   /** A provider that reports what the test says and finishes when told. */
@@ -343,6 +343,30 @@ describe("queuedProvider", () => {
     await expect(third).resolves.toBe(output);
     expect(inner.calls).toBe(2);
     expect(queue.snapshot().active).toBe(0);
+  });
+
+  it("a call whose checks fail while it waits leaves the queue at once with the checks' error", async () => {
+    const queue = new FillQueue({ maxActive: 1, maxWaitMs: 10_000 });
+    const gate = deferred();
+    const inner = fakeProvider(async () => {
+      await gate.promise;
+      return output;
+    });
+    const provider = queuedProvider(inner, queue);
+    const signal = new AbortController().signal;
+    const first = provider.fill(request, { signal });
+    const problem = new FluxFillError("bad_input", "The mask is empty.");
+    const failing = deferred();
+    const checked = failing.promise.then(() => Promise.reject(problem));
+    const second = provider.fill({ ...request, checked }, { signal });
+    await tick();
+    expect(queue.snapshot()).toMatchObject({ active: 1, waiting: 1 });
+    failing.resolve();
+    await expect(second).rejects.toBe(problem);
+    expect(queue.snapshot()).toMatchObject({ active: 1, waiting: 0 });
+    expect(inner.calls).toBe(1);
+    gate.resolve();
+    await expect(first).resolves.toBe(output);
   });
 
   it("starts nothing for a caller that had already given up", async () => {
