@@ -289,6 +289,42 @@ async function decodePixels(
 }
 
 /**
+ * The image as displayed (oriented, sRGB, alpha dropped), decoded straight to width × height: JPEG and WebP
+ * shrink while decoding, so a 12 MP JPEG previewed at 512 px costs ~40 ms instead of a ~170 ms, 36 MB full
+ * decode. For previews of an input already checked (prepareMask).
+ */
+export async function decodeResized(
+  bytes: Buffer,
+  width: number,
+  height: number,
+  limits: { maxPixels: number },
+): Promise<RasterImage> {
+  const { data, info } = await sharp(bytes, {
+    limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
+    autoOrient: true,
+    failOn: "error",
+    pages: 1,
+  })
+    .resize(width, height, { fit: "fill" })
+    .toColourspace("srgb")
+    .removeAlpha()
+    .raw({ depth: "uchar" })
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/** A raster resized to width × height (lanczos for photos, linear for one-channel masks). */
+export async function resizeRaster(raster: RasterImage, width: number, height: number): Promise<RasterImage> {
+  if (raster.width === width && raster.height === height) return raster;
+  let pipeline = sharp(raster.data, {
+    raw: { width: raster.width, height: raster.height, channels: raster.channels },
+  }).resize(width, height, { fit: "fill", kernel: raster.channels === 1 ? "linear" : "lanczos3" });
+  if (raster.channels === 1) pipeline = pipeline.toColourspace("b-w");
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 };
+}
+
+/**
  * Decodes a mask file to one channel: its luminance (colour masks work), flattened onto black where the
  * file is transparent. Orientation is applied, so a mask drawn on the displayed image lines up.
  */

@@ -1,5 +1,6 @@
 import sharp from "sharp";
 import type { RasterImage } from "../providers/types.js";
+import { resizeRaster } from "./decode.js";
 import { MASK_THRESHOLD } from "./mask.js";
 import { PREVIEW_MAX_BASE64_CHARS } from "./preview.js";
 
@@ -60,16 +61,12 @@ export interface MaskPreview {
   height: number;
 }
 
-async function shrink(raster: RasterImage, width: number, height: number): Promise<RasterImage> {
-  if (raster.width === width && raster.height === height) return raster;
-  let pipeline = sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: raster.channels } }).resize(
-    width,
-    height,
-    { fit: "fill", kernel: raster.channels === 1 ? "linear" : "lanczos3" },
-  );
-  if (raster.channels === 1) pipeline = pipeline.toColourspace("b-w");
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 };
+/** The photo a preview is made of: its size, and a way to get it at a smaller size. */
+export interface ScalableImage {
+  width: number;
+  height: number;
+  /** The image resized to width × height, opaque RGB. */
+  scaled(width: number, height: number): Promise<RasterImage>;
 }
 
 /**
@@ -77,14 +74,20 @@ async function shrink(raster: RasterImage, width: number, height: number): Promi
  * PREVIEW_MAX_BASE64_CHARS. Image and mask are scaled separately, then tinted, so the outline stays one
  * pixel wide.
  */
-export async function renderMaskPreview(image: RasterImage, mask: RasterImage, maxSide: number): Promise<MaskPreview> {
+export async function renderMaskPreview(
+  image: ScalableImage,
+  mask: RasterImage,
+  maxSide: number,
+): Promise<MaskPreview> {
   const scale0 = Math.min(1, Math.max(1, Math.floor(maxSide)) / Math.max(image.width, image.height));
   let width = Math.max(1, Math.round(image.width * scale0));
   let height = Math.max(1, Math.round(image.height * scale0));
   for (;;) {
-    const [small, smallMask] = await Promise.all([shrink(image, width, height), shrink(mask, width, height)]);
+    const [small, smallMask] = await Promise.all([image.scaled(width, height), resizeRaster(mask, width, height)]);
     const tinted = tintMask(small, smallMask);
-    const png = await sharp(tinted.data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 9 }).toBuffer();
+    const png = await sharp(tinted.data, { raw: { width, height, channels: 3 } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
     const base64 = png.toString("base64");
     if (base64.length <= PREVIEW_MAX_BASE64_CHARS || Math.max(width, height) <= 16) {
       return { base64, mimeType: "image/png", width, height };

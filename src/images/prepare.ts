@@ -7,8 +7,10 @@ import {
   type DecodedInput,
   decodeInputPixels,
   decodeMaskFile,
+  decodeResized,
   type InputHeader,
   readInputHeader,
+  resizeRaster,
 } from "./decode.js";
 import { isSrgbDescription } from "./icc.js";
 import { assertSameSize, type MaskStats, maskStats, toRgbInPlace } from "./mask.js";
@@ -31,9 +33,15 @@ import { fitMaskTo } from "./morphology.js";
  * needs, after every check that can be made before spending anything upstream.
  */
 
+/** An input image that can also be had at a smaller size (for previews) without a full decode. */
+export interface PreparedImage extends InputImage {
+  /** The image resized to width × height, opaque RGB: from its pixels when decoded, else decoded to that size. */
+  scaled(width: number, height: number): Promise<RasterImage>;
+}
+
 export interface PreparedMask {
   /** Opaque RGB, oriented as displayed; decoded only when needed (see readImage). */
-  image: InputImage;
+  image: PreparedImage;
   /** One channel, same size: 255 = inpaint. */
   mask: RasterImage;
   /** Which input files are uploaded byte for byte instead of re-encoded (sendsAsIs). */
@@ -227,16 +235,23 @@ async function readImage(
 }
 
 /** An image whose pixels are already decoded, opaque RGB. */
-export function decodedImage(rgb: RasterImage): InputImage {
-  return { width: rgb.width, height: rgb.height, pixels: () => Promise.resolve(rgb) };
+export function decodedImage(rgb: RasterImage): PreparedImage {
+  return {
+    width: rgb.width,
+    height: rgb.height,
+    pixels: () => Promise.resolve(rgb),
+    scaled: (width, height) => resizeRaster(rgb, width, height),
+  };
 }
 
 /** An image decoded on the first call to `pixels()` (once; the result is kept). */
-function lazyImage(bytes: Buffer, limits: { maxPixels: number }, header: InputHeader): InputImage {
+function lazyImage(bytes: Buffer, limits: { maxPixels: number }, header: InputHeader): PreparedImage {
   let decoding: Promise<RasterImage> | undefined;
   return {
     width: header.facts.width,
     height: header.facts.height,
+    scaled: (width, height) =>
+      decoding ? decoding.then((rgb) => resizeRaster(rgb, width, height)) : decodeResized(bytes, width, height, limits),
     pixels() {
       decoding ??= decodeInputPixels(bytes, "image", limits, header).then((decoded) => toRgbInPlace(decoded.raster));
       return decoding;
@@ -309,7 +324,9 @@ export function canSendMaskFile(mask: DecodedFacts): boolean {
 
 /** Lossless upload encoding; one-channel rasters become greyscale PNGs. */
 export async function encodePng(raster: RasterImage): Promise<Buffer> {
-  const pipeline = sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: raster.channels } });
+  const pipeline = sharp(raster.data, {
+    raw: { width: raster.width, height: raster.height, channels: raster.channels },
+  });
   if (raster.channels === 1) return pipeline.toColourspace("b-w").png(MASK_PNG).toBuffer();
   return pipeline.png(UPLOAD_PNG).toBuffer();
 }

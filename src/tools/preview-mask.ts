@@ -70,7 +70,7 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
         const { width, height } = prepared.info;
         const { bbox, coverage } = prepared.stats;
         const picture = await renderMaskPreview(
-          await prepared.image.pixels(),
+          prepared.image,
           prepared.mask,
           Math.min(MASK_PREVIEW_MAX_SIDE, deps.config.previewMaxSize),
         );

@@ -5,6 +5,7 @@ import {
   decodeInput,
   decodeMaskFile,
   decodeMaskInput,
+  decodeResized,
   formatMegapixels,
   isPlainGrey,
 } from "../../src/images/decode.js";
@@ -436,5 +437,40 @@ describe("formatMegapixels", () => {
     [60_000, "0.06"],
   ])("%i → %s", (pixels, text) => {
     expect(formatMegapixels(pixels)).toBe(text);
+  });
+});
+
+describe("decodeResized (previews of a checked input)", () => {
+  /** Mean absolute difference per channel value. */
+  const meanDifference = (a: RasterImage, b: RasterImage) => {
+    let sum = 0;
+    for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
+    return sum / a.data.length;
+  };
+
+  it("gives the displayed image at the asked size, close to resizing the full decode", async () => {
+    const view = await makePhoto(640, 480, { format: "jpeg", seed: 4 });
+    const rotated = await orientedAs(view, 6, "jpeg");
+    const small = await decodeResized(rotated, 160, 120, LIMITS);
+    expect(small).toMatchObject({ width: 160, height: 120, channels: 3 });
+    const full = (await decodeInput(rotated, "image", LIMITS)).raster;
+    const reference = await sharp(full.data, { raw: { width: 640, height: 480, channels: 3 } })
+      .resize(160, 120, { fit: "fill" })
+      .raw()
+      .toBuffer();
+    expect(meanDifference(small, { ...small, data: reference })).toBeLessThan(4);
+  });
+
+  it("drops the alpha and keeps the colours of a transparent image", async () => {
+    const png = await makeRgbaWithHole(60, 40, { kind: "rect", x: 0, y: 0, width: 60, height: 20 });
+    const same = await decodeResized(png, 60, 40, LIMITS);
+    expect(same).toMatchObject({ width: 60, height: 40, channels: 3 });
+    const full = (await decodeInput(png, "image", LIMITS)).raster;
+    for (const [x, y] of [
+      [5, 5],
+      [30, 30],
+    ] as const) {
+      expect(pixelAt(same, x, y)).toEqual(pixelAt(full, x, y).slice(0, 3));
+    }
   });
 });

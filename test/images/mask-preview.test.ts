@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { OUTLINE, renderMaskPreview, TINT, tintMask, tintPixel } from "../../src/images/mask-preview.js";
+import { decodedImage } from "../../src/images/prepare.js";
 import { PREVIEW_MAX_BASE64_CHARS } from "../../src/images/preview.js";
 import { decodeRaw, maskPixels, noisePixels, photoPixels } from "../helpers/images.js";
 
@@ -28,7 +29,7 @@ describe("renderMaskPreview", () => {
   it("keeps the size of a small image and returns a lossless PNG", async () => {
     const image = photoPixels(40, 30, 2);
     const mask = maskPixels(40, 30, { kind: "rect", x: 10, y: 10, width: 10, height: 10 });
-    const preview = await renderMaskPreview(image, mask, 512);
+    const preview = await renderMaskPreview(decodedImage(image), mask, 512);
     expect(preview).toMatchObject({ mimeType: "image/png", width: 40, height: 30 });
     expect((await decodeRaw(Buffer.from(preview.base64, "base64"))).data.equals(tintMask(image, mask).data)).toBe(true);
   });
@@ -38,7 +39,7 @@ describe("renderMaskPreview", () => {
     const mask = maskPixels(300, 200, { kind: "ellipse", cx: 150, cy: 100, rx: 60, ry: 40 });
     const big = { ...mask, data: Buffer.alloc(3000 * 2000) };
     for (let y = 0; y < 2000; y++) for (let x = 0; x < 3000; x++) big.data[y * 3000 + x] = mask.data[Math.floor(y / 10) * 300 + Math.floor(x / 10)]!;
-    const preview = await renderMaskPreview(image, { ...big, width: 3000, height: 2000 }, 512);
+    const preview = await renderMaskPreview(decodedImage(image), { ...big, width: 3000, height: 2000 }, 512);
     expect(preview.base64.length).toBeLessThanOrEqual(PREVIEW_MAX_BASE64_CHARS);
     expect(Math.max(preview.width, preview.height)).toBeLessThanOrEqual(512);
     expect(Buffer.from(preview.base64, "base64").length).toBeLessThan(1024 * 1024);

@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
-import { decodeInput } from "../../src/images/decode.js";
+import { decodeInput, resizeRaster } from "../../src/images/decode.js";
 import { maskStats } from "../../src/images/mask.js";
 import { encodePng, prepareFillImages } from "../../src/images/prepare.js";
 import type { RasterImage } from "../../src/providers/types.js";
@@ -278,6 +278,19 @@ describe("prepareFillImages: JPEG pass-through", () => {
     expect(pixels).toMatchObject({ width: 120, height: 90, channels: 3 });
     expect(pixels.data.equals((await decodeInput(jpeg, "image", LIMITS)).raster.data)).toBe(true);
     expect(await prepared.image.pixels()).toBe(pixels);
+  });
+
+  it("scales an image sent as it is for previews, from its pixels once they are decoded", async () => {
+    const jpeg = await makePhoto(400, 300, { format: "jpeg", seed: 5 });
+    const prepared = await prepareFillImages(jpeg, await makeMask(400, 300, HOLE), LIMITS);
+    const fromFile = await prepared.image.scaled(100, 75);
+    expect(fromFile).toMatchObject({ width: 100, height: 75, channels: 3 });
+    const pixels = await prepared.image.pixels();
+    const fromPixels = await prepared.image.scaled(100, 75);
+    expect(fromPixels.data.equals(await resizeRaster(pixels, 100, 75).then((r) => r.data))).toBe(true);
+    let difference = 0;
+    for (let i = 0; i < fromFile.data.length; i++) difference += Math.abs(fromFile.data[i]! - fromPixels.data[i]!);
+    expect(difference / fromFile.data.length).toBeLessThan(4);
   });
 
   it("also with an sRGB profile or an Orientation tag of 1", async () => {
