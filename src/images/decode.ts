@@ -247,6 +247,18 @@ export async function decodeMaskFile(bytes: Buffer, limits: { maxPixels: number 
   return decodePixels(bytes, "mask", limits, meta, isPlainGrey(meta));
 }
 
+/** How an input is decoded: as displayed (oriented), first frame only, refusing broken pixel data. */
+function displayedDecode(limits: { maxPixels: number }): sharp.SharpOptions {
+  return {
+    // Belt and braces: sharp refuses on its own if the header lied to metadata() somehow.
+    limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
+    autoOrient: true,
+    // Tolerate harmless warnings (odd markers) but not truncated or broken pixel data.
+    failOn: "error",
+    pages: 1,
+  };
+}
+
 async function decodePixels(
   bytes: Buffer,
   label: InputLabel,
@@ -256,15 +268,7 @@ async function decodePixels(
 ): Promise<DecodedInput> {
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
-    const pipeline = sharp(bytes, {
-      // Belt and braces: sharp refuses on its own if the header lied to metadata() somehow.
-      limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
-      autoOrient: true,
-      // Tolerate harmless warnings (odd markers) but not truncated or broken pixel data.
-      failOn: "error",
-      pages: 1,
-    });
-    decoded = await pipeline
+    decoded = await sharp(bytes, displayedDecode(limits))
       .toColourspace(keepGrey ? "b-w" : "srgb")
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
@@ -299,12 +303,7 @@ export async function decodeResized(
   height: number,
   limits: { maxPixels: number },
 ): Promise<RasterImage> {
-  const { data, info } = await sharp(bytes, {
-    limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
-    autoOrient: true,
-    failOn: "error",
-    pages: 1,
-  })
+  const { data, info } = await sharp(bytes, displayedDecode(limits))
     .resize(width, height, { fit: "fill" })
     .toColourspace("srgb")
     .removeAlpha()
