@@ -288,14 +288,19 @@ describe("queuedProvider", () => {
     return provider;
   }
 
-  it("keeps the provider's name, queues its fills and reports Queued progress", async () => {
+  /** A queue with one slot, and a provider whose fills each hold it until `gate` resolves. */
+  function oneSlotBehindGate() {
     const queue = new FillQueue({ maxActive: 1, maxWaitMs: 10_000 });
     const gate = deferred();
     const inner = fakeProvider(async () => {
       await gate.promise;
       return output;
     });
-    const provider = queuedProvider(inner, queue);
+    return { queue, gate, inner, provider: queuedProvider(inner, queue) };
+  }
+
+  it("keeps the provider's name, queues its fills and reports Queued progress", async () => {
+    const { queue, gate, inner, provider } = oneSlotBehindGate();
     expect(provider.name).toBe("bfl");
     const signal = new AbortController().signal;
     const first = provider.fill(request, { signal });
@@ -316,13 +321,7 @@ describe("queuedProvider", () => {
   });
 
   it("never starts a call whose caller gave up while it waited, but lets a started one finish", async () => {
-    const queue = new FillQueue({ maxActive: 1, maxWaitMs: 10_000 });
-    const gate = deferred();
-    const inner = fakeProvider(async () => {
-      await gate.promise;
-      return output;
-    });
-    const provider = queuedProvider(inner, queue);
+    const { queue, gate, inner, provider } = oneSlotBehindGate();
     const signal = new AbortController().signal;
     const firstCaller = new AbortController();
     const secondCaller = new AbortController();
@@ -346,13 +345,7 @@ describe("queuedProvider", () => {
   });
 
   it("a call whose checks fail while it waits leaves the queue at once with the checks' error", async () => {
-    const queue = new FillQueue({ maxActive: 1, maxWaitMs: 10_000 });
-    const gate = deferred();
-    const inner = fakeProvider(async () => {
-      await gate.promise;
-      return output;
-    });
-    const provider = queuedProvider(inner, queue);
+    const { queue, gate, inner, provider } = oneSlotBehindGate();
     const signal = new AbortController().signal;
     const first = provider.fill(request, { signal });
     const problem = new FluxFillError("bad_input", "The mask is empty.");
