@@ -187,7 +187,7 @@ export async function checkInputDecodes(
   header: InputHeader,
 ): Promise<void> {
   try {
-    await decodesCompletely(bytes, Math.max(1, Math.floor(limits.maxPixels)));
+    await decodesCompletely(bytes, pixelLimit(limits));
   } catch (cause) {
     throw decodeFailure(label, header.meta, cause);
   }
@@ -247,11 +247,16 @@ export async function decodeMaskFile(bytes: Buffer, limits: { maxPixels: number 
   return decodePixels(bytes, "mask", limits, meta, isPlainGrey(meta));
 }
 
+/** The configured pixel limit as sharp's `limitInputPixels` (a whole number, at least 1). */
+function pixelLimit(limits: { maxPixels: number }): number {
+  return Math.max(1, Math.floor(limits.maxPixels));
+}
+
 /** How an input is decoded: as displayed (oriented), first frame only, refusing broken pixel data. */
 function displayedDecode(limits: { maxPixels: number }): sharp.SharpOptions {
   return {
     // Belt and braces: sharp refuses on its own if the header lied to metadata() somehow.
-    limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
+    limitInputPixels: pixelLimit(limits),
     autoOrient: true,
     // Tolerate harmless warnings (odd markers) but not truncated or broken pixel data.
     failOn: "error",

@@ -13,6 +13,7 @@ import {
   resizeRaster,
 } from "./decode.js";
 import { isSrgbDescription } from "./icc.js";
+import type { ScalableImage } from "./mask-preview.js";
 import { assertSameSize, type MaskStats, maskStats, toRgbInPlace } from "./mask.js";
 import {
   applyMaskModifiers,
@@ -33,11 +34,11 @@ import { fitMaskTo } from "./morphology.js";
  * needs, after every check that can be made before spending anything upstream.
  */
 
-/** An input image that can also be had at a smaller size (for previews) without a full decode. */
-export interface PreparedImage extends InputImage {
-  /** The image resized to width × height, opaque RGB: from its pixels when decoded, else decoded to that size. */
-  scaled(width: number, height: number): Promise<RasterImage>;
-}
+/**
+ * An input image that can also be had at a smaller size (for previews): from its pixels when they are
+ * decoded, else decoded straight to that size.
+ */
+export interface PreparedImage extends InputImage, ScalableImage {}
 
 export interface PreparedMask {
   /** Opaque RGB, oriented as displayed; decoded only when needed (see readImage). */
@@ -234,7 +235,7 @@ async function readImage(
   return { facts, header, raster };
 }
 
-/** An image whose pixels are already decoded, opaque RGB. */
+/** A raster already decoded: an opaque RGB image, or a one-channel mask. */
 export function decodedImage(rgb: RasterImage): PreparedImage {
   return {
     width: rgb.width,
