@@ -14,7 +14,7 @@ import { serveStdio } from "./transports/stdio.js";
 const MAIN_HELP = `flux-fill-mcp ${SERVER_VERSION} — inpainting with FLUX.1 Fill [pro] as an MCP server
 
 Usage:
-  flux-fill-mcp [serve]          Run the MCP server over stdio (what MCP clients start).
+  flux-fill-mcp [serve [DIR...]] Run the MCP server over stdio (what MCP clients start); DIRs are readable.
   flux-fill-mcp --http [options] Run it over Streamable HTTP at /mcp (see flux-fill-mcp --http --help).
   flux-fill-mcp fill [options]   Inpaint one image from the shell and print the saved path.
   flux-fill-mcp <command> --help Help for a command.
@@ -24,10 +24,12 @@ Settings (environment variables):
 ${SETTINGS.map((s) => `  ${s.name.padEnd(30)} ${s.meaning}`).join("\n")}
 `;
 
-const SERVE_HELP = `Usage: flux-fill-mcp [serve]
+const SERVE_HELP = `Usage: flux-fill-mcp [serve [DIR...]]
 
 Runs the MCP server over stdio: JSON-RPC on stdin/stdout, logs on stderr. MCP clients start it this way;
 see mcp.json for a ready entry. Settings come from the environment (flux-fill-mcp --help lists them).
+Each DIR is one more folder files may be read from, besides FLUX_FILL_ALLOWED_DIRS (the MCP Bundle
+passes the folders chosen at install this way).
 `;
 
 const FILL_HELP = `Usage: flux-fill-mcp fill --image PATH [--mask PATH | --mask-regions JSON | --mask-svg SVG] [--prompt TEXT] [options]
@@ -235,16 +237,23 @@ async function main(): Promise<void> {
     process.stdout.write(`${SERVER_VERSION}\n`);
     return;
   }
-  const config = loadConfig();
-  if (command === "fill") return fillCommand(rest, config);
+  if (command === "fill") return fillCommand(rest, loadConfig());
   if (command === "--http" || ((command === undefined || command === "serve") && rest.includes("--http"))) {
-    return httpCommand(command === "--http" ? [command, ...rest] : rest, config);
+    return httpCommand(command === "--http" ? [command, ...rest] : rest, loadConfig());
   }
   if (command === undefined || command === "serve") {
-    if (rest.includes("--help") || rest.includes("-h")) {
+    let parsed: { values: { help?: boolean }; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: rest, options: { help: { type: "boolean", short: "h" } }, allowPositionals: true });
+    } catch (error) {
+      fail(`${(error as Error).message} (flux-fill-mcp serve --help)`, 2);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
       process.stdout.write(SERVE_HELP);
       return;
     }
+    const config = loadConfig(process.env, process.cwd(), { allowedDirs: positionals });
     const logger = createLogger();
     const server = createServer(config, { logger });
     logger.info(

@@ -174,8 +174,24 @@ export function isTooBroadForDefaultRoot(dir: string, home = os.homedir()): bool
   return resolved === path.parse(resolved).root || resolved === path.resolve(home);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const parsed = EnvSchema.safeParse(env);
+/**
+ * A placeholder an MCP Bundle host left unfilled: the MCPB reference code (`getMcpConfigForManifest` in
+ * @anthropic-ai/mcpb, used by Claude's apps) replaces `${user_config.KEY}` only when KEY has a value or a
+ * default and keeps the text otherwise. Such a value means "not set", never a key or a folder name.
+ */
+export function isUnfilledPlaceholder(value: string | undefined): boolean {
+  return value !== undefined && /^\$\{user_config\.[^}]*\}$/.test(value.trim());
+}
+
+/** Options that come from the command line rather than the environment. */
+export interface ConfigArgs {
+  /** More roots files may be read from (`flux-fill-mcp serve DIR...`), besides FLUX_FILL_ALLOWED_DIRS. */
+  allowedDirs?: readonly string[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), args: ConfigArgs = {}): Config {
+  const filled = Object.fromEntries(Object.entries(env).filter(([, value]) => !isUnfilledPlaceholder(value)));
+  const parsed = EnvSchema.safeParse(filled);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => i.message).join("; ");
     throw new FluxFillError("bad_input", `Invalid configuration: ${problems}`, {
@@ -184,13 +200,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const e = parsed.data;
   const outputDir = path.resolve(cwd, e.FLUX_FILL_OUTPUT_DIR?.trim() || path.join(os.homedir(), DEFAULTS.outputDirName));
-  let allowedDirs: string[];
-  if (e.FLUX_FILL_ALLOWED_DIRS?.trim()) {
-    allowedDirs = e.FLUX_FILL_ALLOWED_DIRS.split(path.delimiter)
-      .map((d) => d.trim())
-      .filter(Boolean)
-      .map((d) => path.resolve(cwd, d));
-  } else {
+  let allowedDirs = [...(e.FLUX_FILL_ALLOWED_DIRS ?? "").split(path.delimiter), ...(args.allowedDirs ?? [])]
+    .map((d) => d.trim())
+    .filter((d) => d !== "" && !isUnfilledPlaceholder(d))
+    .map((d) => path.resolve(cwd, d));
+  if (allowedDirs.length === 0) {
     allowedDirs = [outputDir, os.tmpdir()];
     if (!isTooBroadForDefaultRoot(cwd)) allowedDirs.unshift(path.resolve(cwd));
   }

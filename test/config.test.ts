@@ -36,6 +36,32 @@ describe("loadConfig", () => {
     expect(config.allowedDirs).toEqual(["/a", "/srv/b"]);
   });
 
+  it("adds the command line's folders (serve DIR...) to FLUX_FILL_ALLOWED_DIRS; the defaults apply only when neither names one", () => {
+    const both = loadConfig({ FLUX_FILL_ALLOWED_DIRS: "/a" }, "/srv", { allowedDirs: ["/b", "c", "/a"] });
+    expect(both.allowedDirs).toEqual(["/a", "/b", "/srv/c"]);
+    expect(loadConfig({}, "/srv", { allowedDirs: ["/b"] }).allowedDirs).toEqual(["/b"]);
+    expect(loadConfig({}, "/srv", { allowedDirs: [] }).allowedDirs).toEqual(loadConfig({}, "/srv").allowedDirs);
+  });
+
+  it("treats a user_config placeholder an MCP Bundle host left unfilled as unset, never as a key or a folder", () => {
+    const unfilled = (key: string) => `$\{user_config.${key}}`;
+    const config = loadConfig(
+      {
+        BFL_API_KEY: unfilled("bfl_api_key"),
+        FLUX_FILL_OUTPUT_DIR: ` ${unfilled("output_dir")}`,
+        FLUX_FILL_ALLOWED_DIRS: unfilled("allowed_dirs"),
+      },
+      "/srv",
+      { allowedDirs: [unfilled("allowed_dirs")] },
+    );
+    expect(config.bfl.apiKey).toBeUndefined();
+    expect(effectiveProvider(config)).toBe("local");
+    expect(config.outputDir).toBe(path.join(os.homedir(), "flux-fill-output"));
+    expect(config.allowedDirs).toEqual(["/srv", config.outputDir, os.tmpdir()]);
+    // Only a whole-value placeholder: a key or a folder that merely contains "${" is kept.
+    expect(loadConfig({ BFL_API_KEY: `a${unfilled("x")}` }, "/srv").bfl.apiKey).toBe(`a${unfilled("x")}`);
+  });
+
   it("polls adaptively unless FLUX_FILL_POLL_INTERVAL_MS sets a fixed interval", () => {
     expect(loadConfig({}, "/srv").bfl.pollIntervalMs).toBeUndefined();
     expect(loadConfig({ FLUX_FILL_POLL_INTERVAL_MS: " " }, "/srv").bfl.pollIntervalMs).toBeUndefined();
