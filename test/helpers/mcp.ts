@@ -49,11 +49,17 @@ export async function startInMemory(env: Record<string, string> = {}, options: C
   };
 }
 
-/** The built server as a child process over stdio, the way an MCP client runs it. */
-export async function startStdio(env: Record<string, string>, cwd: string): Promise<{ client: Client; transport: StdioClientTransport; stderr: () => string }> {
+/**
+ * The built server as a child process over stdio, the way an MCP client runs it; `launch` starts another
+ * copy instead (an installed package's bin, an unpacked bundle).
+ */
+export async function startStdio(
+  env: Record<string, string>,
+  cwd: string,
+  launch: { command: string; args: string[] } = { command: process.execPath, args: [CLI_PATH] },
+): Promise<{ client: Client; transport: StdioClientTransport; stderr: () => string }> {
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI_PATH],
+    ...launch,
     cwd,
     // Only what the test sets, plus PATH/HOME: no developer's BFL_API_KEY leaks into a test.
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.homedir(), ...env },
