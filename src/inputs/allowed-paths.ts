@@ -145,7 +145,9 @@ function notAllowed(
       `this file, set it in the "env" of this server in your MCP client's config, e.g.\n` +
       `"env": { "FLUX_FILL_ALLOWED_DIRS": ${JSON.stringify(suggested)} }`,
     {
-      suggestion: "Or copy the file into one of the allowed directories, or pass it as an http(s) URL or data URI.",
+      suggestion:
+        "Installed as a Claude bundle: add the folder under \"Folders with your images\" in the extension's settings. " +
+        "Or copy the file into one of the allowed directories, or pass it as an http(s) URL or data URI.",
       details: { input: label, path: lexical, allowedDirs: [...allowedDirs] },
     },
   );

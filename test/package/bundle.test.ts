@@ -89,7 +89,10 @@ describe("MCP Bundle (npm run bundle)", () => {
           CallToolResultSchema,
         )) as CallToolResult;
         expect(refused.isError).toBe(true);
-        expect(JSON.stringify(refused.content)).toContain("Error (not_allowed)");
+        const refusal = (refused.content as Array<{ type: string; text?: string }>)[0]?.text ?? "";
+        expect(refusal).toContain("Error (not_allowed)");
+        // The remedy names the bundle's own setting, by the title its manifest gives it.
+        expect(refusal).toContain(`"${manifest.user_config?.allowed_dirs?.title}"`);
         expect(stderr()).toContain(`allowed dirs ${chosen.join(path.delimiter)}`);
       } finally {
         await client.close();
