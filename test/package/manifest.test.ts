@@ -88,7 +88,8 @@ describe("manifest.json (MCP Bundle)", () => {
   it("launches with the server's own defaults when the user leaves every choice empty", async () => {
     const manifest = await readJson<McpbManifestAny>("manifest.json");
     const defaults = loadConfig({}, "/");
-    for (const userConfig of [{}, { bfl_api_key: "", allowed_dirs: [], output_dir: "" }]) {
+    const leftEmpty: Array<Record<string, string | string[]>> = [{}, { bfl_api_key: "", allowed_dirs: [], output_dir: "" }];
+    for (const userConfig of leftEmpty) {
       const config = await configAtLaunch(manifest, userConfig);
       expect(config.bfl.apiKey).toBeUndefined();
       expect(effectiveProvider(config)).toBe("local");
