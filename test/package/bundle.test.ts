@@ -4,13 +4,13 @@
  * real MCP client talks to that process over stdio.
  */
 import { execFile } from "node:child_process";
-import { access, mkdir, readFile } from "node:fs/promises";
+import { access, mkdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { getMcpConfigForManifest, type McpbManifestAny, unpackExtension } from "@anthropic-ai/mcpb";
 import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStdio, tempDir } from "../helpers/mcp.js";
 import {
   expectServesFill,
@@ -42,6 +42,9 @@ describe("MCP Bundle (npm run bundle)", () => {
     unpacked = path.join(work, "installed");
     expect(await unpackExtension({ mcpbPath: bundle, outputDir: unpacked, silent: true })).toBe(true);
   }, BUNDLE_TIMEOUT_MS);
+
+  // The bundle and its unpacked copy are ~60 MB: not left behind in the temp folder.
+  afterAll(() => rm(work, { recursive: true, force: true }));
 
   it("holds the server, production dependencies with this platform's sharp binary, and a manifest for this OS", async () => {
     const manifest = JSON.parse(await readFile(path.join(unpacked, "manifest.json"), "utf8")) as McpbManifestAny;

@@ -2,9 +2,9 @@
  * The npm package as `npx -y flux-fill-mcp` gets it: the packed tarball's contents, then the tarball
  * installed into an empty folder and its bin spoken to over stdio by a real MCP client.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStdio, tempDir } from "../helpers/mcp.js";
 import {
   expectServesFill,
@@ -22,11 +22,16 @@ const INSTALL_TIMEOUT_MS = 180_000;
 describe("npm package", () => {
   let packed: { tarball: string; files: string[] };
   let pkg: PackageJson;
+  let work: string;
 
   beforeAll(async () => {
     pkg = await readJson<PackageJson>("package.json");
-    packed = await packTarball(await tempDir("flux-fill-pack-"));
+    work = await tempDir("flux-fill-pack-");
+    packed = await packTarball(work);
   }, INSTALL_TIMEOUT_MS);
+
+  // The install is ~50 MB: not left behind in the temp folder.
+  afterAll(() => rm(work, { recursive: true, force: true }));
 
   it("holds the built server, its page, LICENSE and README, and no sources, tests, benches, CI files or maps", async () => {
     const { files } = packed;
@@ -47,7 +52,8 @@ describe("npm package", () => {
   it(
     "installs into an empty folder without network and its bin serves MCP over stdio with a real fill",
     async () => {
-      const app = await tempDir("flux-fill-install-");
+      const app = path.join(work, "app");
+      await mkdir(app);
       await installTarballOffline(packed.tarball, app);
       const installed = await readJson<PackageJson>(path.join(app, "node_modules", pkg.name, "package.json"));
       expect(installed.version).toBe(pkg.version);
