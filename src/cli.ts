@@ -5,9 +5,9 @@ import { parseArgs } from "node:util";
 import { type Config, DEFAULTS, effectiveProvider, loadConfig, SETTINGS } from "./config.js";
 import { describeError } from "./errors.js";
 import { createLogger } from "./log.js";
-import { runFill } from "./pipeline.js";
+import { type PipelineJob, runFill } from "./pipeline.js";
 import { selectProvider } from "./providers/index.js";
-import { FluxFillToolInputSchema } from "./schema/tool.js";
+import { FluxExpandToolInputSchema, FluxFillToolInputSchema } from "./schema/tool.js";
 import { createServer, SERVER_VERSION } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";
 
@@ -17,6 +17,7 @@ Usage:
   flux-fill-mcp [serve [DIR...]] Run the MCP server over stdio (what MCP clients start); DIRs are readable.
   flux-fill-mcp --http [options] Run it over Streamable HTTP at /mcp (see flux-fill-mcp --http --help).
   flux-fill-mcp fill [options]   Inpaint one image from the shell and print the saved path.
+  flux-fill-mcp expand [options] Expand (outpaint) one image from the shell and print the saved path.
   flux-fill-mcp <command> --help Help for a command.
   flux-fill-mcp --version
 
@@ -49,6 +50,30 @@ Options:
   --feather-mask N         Soften the edge over about N pixels
   --fit-mask               Stretch a mask file of another size to the image
   --prompt TEXT            What the masked area should show (ignored by the local engine)
+  --out PATH               Also copy the result to PATH (its .png/.jpg extension sets the format)
+  --provider NAME          auto | bfl | local (default: FLUX_FILL_PROVIDER, else auto)
+  --format jpeg|png        Output format (default jpeg)
+  --seed N                 Integer seed
+  --steps N                15..50 (default 50)
+  --guidance X             1.5..100 (default 60)
+  --safety-tolerance N     0..6 (default 2)
+  --prompt-upsampling      Let the upstream rewrite the prompt
+  -h, --help               This help
+`;
+
+const EXPAND_HELP = `Usage: flux-fill-mcp expand --image PATH (--aspect-ratio W:H [--anchor NAME] | --top N --bottom N --left N --right N) [options]
+
+Runs the same pipeline as the flux_expand tool once and prints the saved file's path on stdout
+(progress on stderr). The photo's pixels are kept; new ones are added around it.
+
+Options:
+  --image REF              Image: path, file:// or http(s):// URL, data: URI (required)
+  --aspect-ratio W:H       Shape to reach, e.g. 16:9, 1:1, 4:5; only the short dimension grows
+  --anchor NAME            Where the photo stays: center (default) | top | bottom | left | right |
+                           top_left | top_right | bottom_left | bottom_right
+  --top N, --bottom N, --left N, --right N
+                           Pixels to add on that side (0..2048), instead of --aspect-ratio
+  --prompt TEXT            What the new areas should show (ignored by the local engine)
   --out PATH               Also copy the result to PATH (its .png/.jpg extension sets the format)
   --provider NAME          auto | bfl | local (default: FLUX_FILL_PROVIDER, else auto)
   --format jpeg|png        Output format (default jpeg)
@@ -105,16 +130,7 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
       "grow-mask": { type: "string" },
       "feather-mask": { type: "string" },
       "fit-mask": { type: "boolean" },
-      prompt: { type: "string" },
-      out: { type: "string" },
-      provider: { type: "string" },
-      format: { type: "string" },
-      seed: { type: "string" },
-      steps: { type: "string" },
-      guidance: { type: "string" },
-      "safety-tolerance": { type: "string" },
-      "prompt-upsampling": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...SHARED_OPTIONS,
     },
     strict: true,
   });
@@ -123,10 +139,7 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
     return;
   }
   if (!values.image) fail("fill needs --image (see flux-fill-mcp fill --help)", 2);
-  const provider = values.provider ?? config.provider;
-  if (provider !== "auto" && provider !== "bfl" && provider !== "local") {
-    fail(`--provider must be auto, bfl or local, got "${provider}"`, 2);
-  }
+  const provider = providerOption(values.provider, config);
   const parsed = FluxFillToolInputSchema.safeParse({
     image: values.image,
     mask: values.mask,
@@ -138,21 +151,97 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
     grow_mask: numberOption(values["grow-mask"], "grow-mask"),
     feather_mask: numberOption(values["feather-mask"], "feather-mask"),
     fit_mask: values["fit-mask"],
-    prompt: values.prompt,
-    output_format: values.format ?? (values.out ? formatFromExtension(values.out) : undefined),
-    seed: numberOption(values.seed, "seed"),
-    steps: numberOption(values.steps, "steps"),
-    guidance: numberOption(values.guidance, "guidance"),
-    safety_tolerance: numberOption(values["safety-tolerance"], "safety-tolerance"),
-    prompt_upsampling: values["prompt-upsampling"],
+    ...sharedOptions(values),
   });
   if (!parsed.success) fail(parsed.error.issues.map((i) => i.message).join("\n"), 2);
   const { image, mask, ...params } = parsed.data;
+  await runOnce({ image, mask, params }, config, provider, values.out);
+}
+
+/** The options both commands share with the upstream's common fields, in tool-argument form. */
+function sharedOptions(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  const text = (name: string) => values[name] as string | undefined;
+  const out = text("out");
+  return {
+    prompt: text("prompt"),
+    output_format: text("format") ?? (out ? formatFromExtension(out) : undefined),
+    seed: numberOption(text("seed"), "seed"),
+    steps: numberOption(text("steps"), "steps"),
+    guidance: numberOption(text("guidance"), "guidance"),
+    safety_tolerance: numberOption(text("safety-tolerance"), "safety-tolerance"),
+    prompt_upsampling: values["prompt-upsampling"] as boolean | undefined,
+  };
+}
+
+const SHARED_OPTIONS = {
+  prompt: { type: "string" },
+  out: { type: "string" },
+  provider: { type: "string" },
+  format: { type: "string" },
+  seed: { type: "string" },
+  steps: { type: "string" },
+  guidance: { type: "string" },
+  "safety-tolerance": { type: "string" },
+  "prompt-upsampling": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function providerOption(value: string | undefined, config: Config): "auto" | "bfl" | "local" {
+  const provider = value ?? config.provider;
+  if (provider !== "auto" && provider !== "bfl" && provider !== "local") {
+    fail(`--provider must be auto, bfl or local, got "${provider}"`, 2);
+  }
+  return provider;
+}
+
+async function expandCommand(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      image: { type: "string" },
+      "aspect-ratio": { type: "string" },
+      anchor: { type: "string" },
+      top: { type: "string" },
+      bottom: { type: "string" },
+      left: { type: "string" },
+      right: { type: "string" },
+      ...SHARED_OPTIONS,
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(EXPAND_HELP);
+    return;
+  }
+  if (!values.image) fail("expand needs --image (see flux-fill-mcp expand --help)", 2);
+  const provider = providerOption(values.provider, config);
+  const parsed = FluxExpandToolInputSchema.safeParse({
+    image: values.image,
+    aspect_ratio: values["aspect-ratio"],
+    anchor: values.anchor,
+    top: numberOption(values.top, "top"),
+    bottom: numberOption(values.bottom, "bottom"),
+    left: numberOption(values.left, "left"),
+    right: numberOption(values.right, "right"),
+    ...sharedOptions(values),
+  });
+  if (!parsed.success) fail(parsed.error.issues.map((i) => i.message).join("\n"), 2);
+  const { image, aspect_ratio, anchor, ...params } = parsed.data;
+  await runOnce({ kind: "expand", image, params, aspectRatio: aspect_ratio, anchor }, config, provider, values.out);
+}
+
+/** Runs one job with progress on stderr, copies the result to `out` when given, prints the saved path. */
+async function runOnce(
+  job: PipelineJob,
+  config: Config,
+  provider: "auto" | "bfl" | "local",
+  out: string | undefined,
+): Promise<void> {
   const chosen = effectiveProvider({ ...config, provider });
   const logger = createLogger("warn");
   const interactive = process.stderr.isTTY === true;
   const outcome = await runFill(
-    { image, mask, params },
+    job,
     { config, provider: selectProvider(config, chosen), logger },
     {
       onProgress: (p) => {
@@ -164,8 +253,8 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
   if (interactive) process.stderr.write("\n");
   for (const note of outcome.meta.notes) process.stderr.write(`note: ${note}\n`);
   let finalPath = outcome.path;
-  if (values.out) {
-    finalPath = path.resolve(values.out);
+  if (out) {
+    finalPath = path.resolve(out);
     await mkdir(path.dirname(finalPath), { recursive: true });
     await copyFile(outcome.path, finalPath);
   }
@@ -238,6 +327,7 @@ async function main(): Promise<void> {
     return;
   }
   if (command === "fill") return fillCommand(rest, loadConfig());
+  if (command === "expand") return expandCommand(rest, loadConfig());
   if (command === "--http" || ((command === undefined || command === "serve") && rest.includes("--http"))) {
     return httpCommand(command === "--http" ? [command, ...rest] : rest, loadConfig());
   }

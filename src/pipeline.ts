@@ -3,16 +3,25 @@ import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
 import { chooseMaskRoute, describeModifiers, MASK_OPTION_NAMES, type MaskOptions } from "./images/mask-spec.js";
 import { decodesCompletely } from "./images/decode.js";
-import { decodedImage, encodeUploads, type PreparedMask, prepareMask, uploadFromHeaders } from "./images/prepare.js";
+import { type Anchor, resolveExpansion } from "./images/expand.js";
+import {
+  decodedImage,
+  encodeUploads,
+  type PreparedMask,
+  prepareExpandImage,
+  prepareMask,
+  uploadFromHeaders,
+} from "./images/prepare.js";
 import { type Preview, renderPreview } from "./images/preview.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
-import type { FillOutput, FillProgress, FillRequest, Provider } from "./providers/types.js";
-import { newResultId, type ResultFormat, type SavedResult, saveResult } from "./results/store.js";
-import type { FillParams } from "./schema/upstream.js";
+import type { ExpandRequest, FillOutput, FillProgress, FillRequest, Provider, ProviderRequest } from "./providers/types.js";
+import { newResultId, type ResultFormat, type ResultMeta, type SavedResult, saveResult } from "./results/store.js";
+import type { ExpandParams, FillParams } from "./schema/upstream.js";
 
 /** One fill as the pipeline sees it: references still unresolved, parameters validated with defaults. */
 export interface FillJob {
+  kind?: "fill";
   image: string;
   mask?: string | undefined;
   /**
@@ -23,6 +32,22 @@ export interface FillJob {
   /** Where to inpaint besides `mask` (shapes, SVG, conventions, modifiers); overrides the same keys in params. */
   maskOptions?: MaskOptions;
 }
+
+/**
+ * One expansion as the pipeline sees it: the reference still unresolved, parameters validated with
+ * defaults. The sides in `params` are used as given unless `aspectRatio` asks for a shape, in which case
+ * they are computed from the image's size (and must all be 0).
+ */
+export interface ExpandJob {
+  kind: "expand";
+  image: string;
+  params: ExpandParams;
+  aspectRatio?: string | undefined;
+  anchor?: Anchor | undefined;
+}
+
+/** What the pipeline runs: a fill (the default kind) or an expansion, through the same stages. */
+export type PipelineJob = FillJob | ExpandJob;
 
 /** Splits the mask options (tool-only) from the upstream parameters, so they never reach the upstream. */
 export function splitMaskOptions(params: FillParams & MaskOptions): { params: FillParams; maskOptions: MaskOptions } {
@@ -115,64 +140,121 @@ export interface FillOutcome extends SavedResult {
   preview?: Preview;
 }
 
+/** What the sidecar and the log say about a request's inputs, known once its checks have passed. */
+interface InputFacts {
+  inputs: ResultMeta["inputs"];
+  notes: string[];
+  /** One log line ("fill: 1024x768 jpeg, mask from …"). */
+  summary: string;
+}
+
+/** A request ready for the provider, and the facts about its inputs (settling with `request.checked`). */
+interface PreparedRequest {
+  request: ProviderRequest;
+  facts: Promise<InputFacts>;
+}
+
 /**
- * References → the provider's request. When both files are uploaded as they are (known from their headers)
- * the request is ready at once and the pixel checks run while the provider uploads (`checked`); otherwise
- * the checks, then the encoding, come first. Its own function so that the input files' bytes are not kept
- * alive for the rest of the fill (tens of MB for a big image) beyond what the request holds.
+ * References → the provider's fill request. When both files are uploaded as they are (known from their
+ * headers) the request is ready at once and the pixel checks run while the provider uploads (`checked`);
+ * otherwise the checks, then the encoding, come first. Its own function so that the input files' bytes are
+ * not kept alive for the rest of the fill (tens of MB for a big image) beyond what the request holds.
  */
-async function prepareRequest(
+async function prepareFillRequest(
   job: FillJob,
   params: FillParams,
   maskOptions: MaskOptions,
   config: Config,
   signal: AbortSignal,
-): Promise<{
-  request: FillRequest;
-  /** Settles with `request.checked`. */
-  prepared: Promise<Omit<PreparedMask, "image" | "mask">>;
-  imageSource: string;
-  maskSource: string | undefined;
-}> {
+  providerName: string,
+): Promise<PreparedRequest> {
   const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
   const limits = { maxPixels: config.maxInputPixels };
-  const sources = { imageSource: image.source, maskSource: mask?.source };
+  const describe = ({ info, notes }: Omit<PreparedMask, "image" | "mask">): InputFacts => {
+    const maskDescription = describeMaskSource(info.maskSource, maskOptions, mask?.source);
+    return {
+      inputs: {
+        image: { source: image.source, width: info.width, height: info.height, format: info.imageFormat },
+        mask: { source: maskDescription, coverage: info.coverage },
+      },
+      notes,
+      summary: `fill: ${info.width}x${info.height} ${info.imageFormat}, mask from ${maskDescription} (${(info.coverage * 100).toFixed(1)}%), provider ${providerName}`,
+    };
+  };
   const early = await uploadFromHeaders(image.bytes, mask?.bytes, limits, maskOptions);
   const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions);
   if (early === undefined) {
     const prepared = await preparing;
     const upload = await encodeUploads(prepared, { image: image.bytes, mask: mask?.bytes });
     const { image: preparedImage, mask: maskPixels, ...facts } = prepared;
-    const request = {
+    const request: FillRequest = {
+      kind: "fill",
       image: preparedImage,
       mask: decodedImage(maskPixels),
       upload,
       params,
       checked: Promise.resolve(),
     };
-    return { request, prepared: Promise.resolve(facts), ...sources };
+    return { request, facts: Promise.resolve(describe(facts)) };
   }
   const checked = preparing.then(() => undefined);
   // Whoever uses the request sees a failed check; these handlers only keep Node from calling it unhandled.
   checked.catch(() => undefined);
   const { width, height } = early;
   const request: FillRequest = {
+    kind: "fill",
     image: { width, height, pixels: async () => (await preparing).image.pixels() },
     mask: { width, height, pixels: async () => (await preparing).mask },
     upload: early.upload,
     params,
     checked,
   };
-  const prepared = preparing.then(({ image: _image, mask: _mask, ...facts }) => facts);
-  prepared.catch(() => undefined);
-  return { request, prepared, ...sources };
+  const facts = preparing.then(({ image: _image, mask: _mask, ...rest }) => describe(rest));
+  facts.catch(() => undefined);
+  return { request, facts };
 }
 
 /**
- * The whole job of `flux_fill` minus MCP: references → bytes → checked pixels → provider → saved file.
- * Used by the tool, the CLI's `fill` command and the demo, so all three behave the same.
+ * Reference → the provider's expansion request: the image read and checked, the sides resolved (from
+ * `aspectRatio` when given) and checked against the limits, all before anything is sent.
  */
-export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineHooks = {}): Promise<FillOutcome> {
+async function prepareExpandRequest(
+  job: ExpandJob,
+  config: Config,
+  signal: AbortSignal,
+  providerName: string,
+): Promise<PreparedRequest> {
+  const image = await resolveReference(job.image, { label: "image", config, signal });
+  const prepared = await prepareExpandImage(image.bytes, { maxPixels: config.maxInputPixels });
+  const { width, height, imageFormat } = prepared.info;
+  const expansion = resolveExpansion(
+    width,
+    height,
+    { sides: job.params, aspectRatio: job.aspectRatio, anchor: job.anchor },
+    config.maxInputPixels,
+  );
+  const request: ExpandRequest = {
+    kind: "expand",
+    image: prepared.image,
+    upload: { image: prepared.upload },
+    params: { ...job.params, ...expansion.sides },
+    checked: Promise.resolve(),
+  };
+  const { top, bottom, left, right } = expansion.sides;
+  const facts: InputFacts = {
+    inputs: { image: { source: image.source, width, height, format: imageFormat }, expand: expansion.sides },
+    notes: prepared.notes,
+    summary: `expand: ${width}x${height} ${imageFormat} to ${expansion.width}x${expansion.height} (top ${top}, bottom ${bottom}, left ${left}, right ${right}), provider ${providerName}`,
+  };
+  return { request, facts: Promise.resolve(facts) };
+}
+
+/**
+ * The whole job of `flux_fill` or `flux_expand` minus MCP: references → bytes → checked pixels → provider
+ * → saved file. Used by the tools, the CLI's `fill` and `expand` commands and the demo, so all behave the
+ * same; the job's kind only decides how the inputs become the provider's request.
+ */
+export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: PipelineHooks = {}): Promise<FillOutcome> {
   const { config, provider, logger } = deps;
   const started = Date.now();
   const signal = hooks.signal ?? new AbortController().signal;
@@ -184,26 +266,22 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
       ...(fraction === undefined ? {} : { fraction }),
     });
 
-  const split = splitMaskOptions(job.params);
-  const params = split.params;
-  const maskOptions: MaskOptions = { ...split.maskOptions, ...job.maskOptions };
-
-  report("reading", "Reading the image and mask");
-  const {
-    request,
-    prepared: preparing,
-    imageSource,
-    maskSource,
-  } = await prepareRequest(job, params, maskOptions, config, signal);
+  let prepared: PreparedRequest;
+  if (job.kind === "expand") {
+    report("reading", "Reading the image");
+    prepared = await prepareExpandRequest(job, config, signal, provider.name);
+  } else {
+    const split = splitMaskOptions(job.params);
+    const maskOptions: MaskOptions = { ...split.maskOptions, ...job.maskOptions };
+    report("reading", "Reading the image and mask");
+    prepared = await prepareFillRequest(job, split.params, maskOptions, config, signal, provider.name);
+  }
+  const { request, facts: preparing } = prepared;
+  const params = request.params;
   const prepareMs = preparing.then(() => Date.now() - started);
   prepareMs.catch(() => undefined);
-  const describeMask = (route: PreparedMask["info"]["maskSource"]) =>
-    describeMaskSource(route, maskOptions, maskSource);
   void preparing.then(
-    ({ info }) =>
-      logger.info(
-        `fill: ${info.width}x${info.height} ${info.imageFormat}, mask from ${describeMask(info.maskSource)} (${(info.coverage * 100).toFixed(1)}%), provider ${provider.name}`,
-      ),
+    ({ summary }) => logger.info(summary),
     () => undefined,
   );
 
@@ -226,8 +304,7 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
     );
   }
   const providerMs = Date.now() - providerStarted;
-  const prepared = await preparing;
-  const maskDescription = describeMask(prepared.info.maskSource);
+  const facts = await preparing;
 
   report("saving", "Saving the result");
   const saveStarted = Date.now();
@@ -245,22 +322,14 @@ export async function runFill(job: FillJob, deps: PipelineDeps, hooks: PipelineH
     seed: output.seed ?? params.seed ?? null,
     prompt: params.prompt,
     params: publicParams(params),
-    inputs: {
-      image: {
-        source: imageSource,
-        width: prepared.info.width,
-        height: prepared.info.height,
-        format: prepared.info.imageFormat,
-      },
-      mask: { source: maskDescription, coverage: prepared.info.coverage },
-    },
+    inputs: facts.inputs,
     timings: {
       prepare_ms: await prepareMs,
       provider_ms: providerMs,
       save_ms: Date.now() - saveStarted,
       total_ms: Date.now() - started,
     },
-    notes: [...prepared.notes, ...output.notes],
+    notes: [...facts.notes, ...output.notes],
   });
   logger.info(`saved ${saved.path} (${saved.meta.width}x${saved.meta.height}, ${Date.now() - started} ms)`);
   return { ...saved, bytes: finished.bytes, ...(preview === undefined ? {} : { preview }) };
@@ -293,7 +362,7 @@ async function checkDecodes(
 }
 
 /** The parameters worth keeping in a sidecar: never the webhook secret. */
-function publicParams(params: FillParams): Record<string, unknown> {
+function publicParams(params: ProviderRequest["params"]): Record<string, unknown> {
   const { webhook_secret: _secret, ...rest } = params;
   return rest;
 }

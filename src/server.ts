@@ -8,6 +8,7 @@ import { type ProviderName, selectProvider } from "./providers/index.js";
 import { attachQueues, FillQueues, queuedProvider, queueKey } from "./providers/queue.js";
 import type { Provider } from "./providers/types.js";
 import { registerResultResources } from "./resources/results.js";
+import { registerFluxExpandTool } from "./tools/flux-expand.js";
 import { registerFluxFillTool } from "./tools/flux-fill.js";
 import { registerGetResultTool } from "./tools/get-result.js";
 import { registerOpenMaskEditorTool } from "./tools/open-mask-editor.js";
@@ -102,10 +103,11 @@ export function createServer(config: Config, options: CreateServerOptions = {}):
     {
       capabilities: { tools: {}, resources: {}, logging: {} },
       instructions:
-        "flux_fill inpaints the masked part of a photo (FLUX.1 Fill [pro], or an offline engine without an API key). Results are saved as files and listed as flux-fill://results/{id} resources.",
+        "flux_fill inpaints the masked part of a photo (FLUX.1 Fill [pro], or an offline engine without an API key); flux_expand adds pixels around it (outpainting). Results are saved as files and listed as flux-fill://results/{id} resources.",
     },
   );
   registerFluxFillTool(mcp, runtime.deps);
+  registerFluxExpandTool(mcp, runtime.deps);
   registerGetResultTool(mcp, runtime.deps);
   registerOpenMaskEditorTool(mcp, runtime.deps);
   registerPreviewMaskTool(mcp, runtime.deps);

@@ -31,6 +31,7 @@ function standIn(bytes: Buffer, format: FillOutput["format"] = "jpeg"): Provider
     name: "bfl",
     requests,
     async fill(request) {
+      if (request.kind !== "fill") throw new Error("this stand-in only fills");
       requests.push(request);
       await request.checked; // as every provider must before anything is created
       return { provider: "bfl", bytes, format, upstreamId: "task-1", notes: [] };

@@ -110,7 +110,7 @@ export async function prepareMask(
   const route = chooseMaskRoute(maskBytes !== undefined, options);
   // Read both at once; on failure report the image's problem first, as the one most worth fixing.
   const [imageResult, maskResult] = await Promise.allSettled([
-    readImage(imageBytes, limits, route),
+    readImage(imageBytes, limits, route === "alpha"),
     maskBytes === undefined ? Promise.resolve(undefined) : decodeMaskFile(maskBytes, limits),
   ]);
   if (imageResult.status === "rejected") throw imageResult.reason;
@@ -224,15 +224,41 @@ export async function uploadFromHeaders(
 async function readImage(
   bytes: Buffer,
   limits: { maxPixels: number },
-  route: MaskRoute,
+  readsAlpha: boolean,
 ): Promise<{ facts: DecodedFacts; header: InputHeader; raster?: RasterImage }> {
   const header = await readInputHeader(bytes, "image", limits);
-  if (route !== "alpha" && canSendOriginalBytes(header.facts)) {
+  if (!readsAlpha && canSendOriginalBytes(header.facts)) {
     await checkInputDecodes(bytes, "image", limits, header);
     return { facts: header.facts, header };
   }
   const { raster, ...facts }: DecodedInput = await decodeInputPixels(bytes, "image", limits, header);
   return { facts, header, raster };
+}
+
+/** The image of an expansion, checked, with the bytes to upload (it is sent unpadded). */
+export interface PreparedExpandImage {
+  image: PreparedImage;
+  upload: Buffer;
+  notes: string[];
+  info: { width: number; height: number; imageFormat: string };
+}
+
+/**
+ * Image bytes → the oriented image and its upload, after the checks made before anything is spent (it
+ * decodes, within the pixel limit). Sent as it is when the upstream reads the same pixels from it.
+ */
+export async function prepareExpandImage(
+  bytes: Buffer,
+  limits: { maxPixels: number },
+): Promise<PreparedExpandImage> {
+  const { facts, header, raster } = await readImage(bytes, limits, false);
+  const image = raster === undefined ? lazyImage(bytes, limits, header) : decodedImage(toRgbInPlace(raster));
+  const notes =
+    raster?.channels === 4
+      ? ["Note: the image's transparency was ignored; its colours are kept and new pixels are added around it."]
+      : [];
+  const upload = canSendOriginalBytes(facts) ? bytes : await encodePng(await image.pixels());
+  return { image, upload, notes, info: { width: facts.width, height: facts.height, imageFormat: facts.format } };
 }
 
 /** A raster already decoded: an opaque RGB image, or a one-channel mask. */

@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { FluxFillError } from "../errors.js";
-import type { FillContext, FillOutput, FillProgress, FillRequest, Provider } from "./types.js";
+import type { FillContext, FillOutput, FillProgress, Provider, ProviderRequest } from "./types.js";
 
 /** The limit after a 429: at most the tasks that were running without one, never below 1. */
 export interface RateLimitPenalty {
@@ -320,7 +320,7 @@ function waitMessage(wait: QueueWait, label: string): string {
 export function queuedProvider(provider: Provider, queue: FillQueue, label = "upstream task"): Provider {
   return {
     name: provider.name,
-    async fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
+    async fill(request: ProviderRequest, context: FillContext): Promise<FillOutput> {
       const started = Date.now();
       // A caller who stopped waiting gives up its place: nothing was submitted, so nothing is lost. So does
       // a fill whose checks failed meanwhile: its error is reported now, not once a slot is free.

@@ -1,4 +1,4 @@
-import type { FillParams } from "../schema/upstream.js";
+import type { ExpandParams, FillParams } from "../schema/upstream.js";
 
 /** Decoded pixels, 8 bits per channel, row-major, no padding. */
 export interface RasterImage {
@@ -22,6 +22,7 @@ export interface InputImage {
 
 /** Everything a provider needs for one fill; produced by the pipeline, never by MCP code. */
 export interface FillRequest {
+  kind: "fill";
   /** The image as the user sees it; pixels are opaque RGB. */
   image: InputImage;
   /** Same size as `image`; pixels are one channel: 255 = inpaint, 0 = keep, values between are soft edges. */
@@ -36,6 +37,32 @@ export interface FillRequest {
    * either raster waits for it too.
    */
   checked: Promise<void>;
+}
+
+/**
+ * Everything a provider needs for one expansion (outpainting): the image, and in `params` the pixels to
+ * add on each side (already resolved from an aspect ratio, checked) with the other upstream parameters.
+ */
+export interface ExpandRequest {
+  kind: "expand";
+  /** The photo as the user sees it; pixels are opaque RGB. Its pixels are kept in the result. */
+  image: InputImage;
+  /** The image encoded for upload (PNG or JPEG bytes), unpadded: the upstream adds the sides. */
+  upload: { image: Buffer };
+  params: ExpandParams;
+  /** As for FillRequest: no task may be created before it resolves. */
+  checked: Promise<void>;
+}
+
+/** One unit of provider work; `kind` says which upstream operation it is. */
+export type ProviderRequest = FillRequest | ExpandRequest;
+
+/** The size of the image a request produces: the input's for a fill, the expanded canvas for an expansion. */
+export function outputSize(request: ProviderRequest): { width: number; height: number } {
+  const { width, height } = request.image;
+  if (request.kind === "fill") return { width, height };
+  const { top, bottom, left, right } = request.params;
+  return { width: width + left + right, height: height + top + bottom };
 }
 
 export interface FillProgress {
@@ -75,5 +102,6 @@ export interface FillOutput {
 
 export interface Provider {
   readonly name: "bfl" | "local";
-  fill(request: FillRequest, context: FillContext): Promise<FillOutput>;
+  /** Runs one request of either kind (the name predates expansions). */
+  fill(request: ProviderRequest, context: FillContext): Promise<FillOutput>;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FluxFillError } from "../errors.js";
+import type { ExpandSides } from "../schema/upstream.js";
 
 /** Result ids: sortable by time, unguessable enough, and safe as a file name and in a URI. */
 const ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{8}$/;
@@ -26,7 +27,10 @@ export interface ResultMeta {
   params: Record<string, unknown>;
   inputs: {
     image: { source: string; width: number; height: number; format: string };
-    mask: { source: string; coverage: number };
+    /** A fill's mask: where it came from and how much of the image it covers. */
+    mask?: { source: string; coverage: number };
+    /** An expansion's sides: pixels added around the image. */
+    expand?: ExpandSides;
   };
   timings: { prepare_ms: number; provider_ms: number; save_ms: number; total_ms: number };
   notes: string[];

@@ -1,14 +1,15 @@
 import { z } from "zod";
+import { ANCHORS } from "../images/expand.js";
 import { ALPHA_CONVENTIONS } from "../images/mask-spec.js";
 import { MAX_POLYGON_POINTS, MAX_REGIONS } from "../images/regions.js";
 import { MAX_SVG_CHARS } from "../images/svg-mask.js";
 import { fieldError, unknownFieldsError } from "./issues.js";
-import { FluxProFillInputs } from "./upstream.js";
+import { FluxProExpandInputs, FluxProFillInputs } from "./upstream.js";
 
 const REFERENCE_FORMS =
   "an absolute path, a path relative to the server's working directory, a file:// URL, an http(s):// URL, a data: URI or raw base64";
 
-/** `image` and `mask` in the tool accept a reference to the bytes instead of the bytes themselves. */
+/** `image` and `mask` in the tools accept a reference to the bytes instead of the bytes themselves. */
 function reference(field: "image" | "mask") {
   return z.string({ error: fieldError(field, `a non-empty string: ${REFERENCE_FORMS}`) }).min(1);
 }
@@ -172,3 +173,49 @@ export const FluxFillOutput = z.object({
 });
 
 export type FluxFillOutput = z.infer<typeof FluxFillOutput>;
+
+/** The sides used, in `flux_expand`'s structuredContent and in a saved expansion's sidecar. */
+export const ExpandSidesOutput = z.object({
+  top: z.number().int(),
+  bottom: z.number().int(),
+  left: z.number().int(),
+  right: z.number().int(),
+});
+
+/**
+ * The `flux_expand` tool input: the upstream Expand model with `image` widened to a reference (as in
+ * `flux_fill`), plus `aspect_ratio` and `anchor`, which the pipeline turns into sides before anything is
+ * sent. Every upstream field, bound, default and description comes from `FluxProExpandInputs` itself.
+ */
+const expandToolShape = {
+  ...FluxProExpandInputs.shape,
+  image: reference("image").describe(
+    `The photo to expand: ${REFERENCE_FORMS}. Prefer a file path. Its pixels are kept; new ones are added around it.`,
+  ),
+  aspect_ratio: z
+    .string({ error: fieldError("aspect_ratio", 'a ratio such as "16:9", "1:1" or "4:5"') })
+    .min(1, { error: fieldError("aspect_ratio", 'a ratio such as "16:9", "1:1" or "4:5"') })
+    .optional()
+    .describe(
+      'Instead of top/bottom/left/right: the shape to reach, e.g. "16:9", "1:1", "4:5" (width:height). Only the short dimension grows.',
+    ),
+  anchor: z
+    .enum(ANCHORS, { error: fieldError("anchor", ANCHORS.map((a) => `"${a}"`).join(", ")) })
+    .optional()
+    .describe(
+      'With aspect_ratio: where the photo stays, e.g. "bottom" adds everything above it (default "center": split evenly).',
+    ),
+};
+
+export const FluxExpandToolInputSchema = z
+  .object(expandToolShape, { error: unknownFieldsError(() => Object.keys(expandToolShape)) })
+  .strict();
+
+export type FluxExpandToolInput = z.infer<typeof FluxExpandToolInputSchema>;
+
+/** `flux_fill`'s output plus the sides that were added. */
+export const FluxExpandOutput = FluxFillOutput.extend({
+  sides: ExpandSidesOutput.describe("Pixels added on each side of the photo."),
+});
+
+export type FluxExpandOutput = z.infer<typeof FluxExpandOutput>;

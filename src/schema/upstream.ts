@@ -2,20 +2,16 @@ import { z } from "zod";
 import { fieldError, unknownFieldsError } from "./issues.js";
 
 /**
- * The upstream request body of `POST /v1/flux-pro-1.0-fill`, field for field as Black Forest Labs
- * defines it (ranges and defaults from the provider's OpenAPI document). The tool's input schema is
- * derived from this object (src/schema/tool.ts); nothing else restates these bounds.
+ * The upstream request bodies of `POST /v1/flux-pro-1.0-fill` and `POST /v1/flux-pro-1.0-expand`, field
+ * for field as Black Forest Labs defines them (ranges and defaults from the provider's OpenAPI document).
+ * The tools' input schemas are derived from these objects (src/schema/tool.ts, src/schema/expand.ts);
+ * nothing else restates these bounds.
  */
-const upstreamShape = {
-  image: z
-    .string({ error: fieldError("image", "a base64-encoded image") })
-    .min(1)
-    .describe("The image to edit. Transparent pixels mark the area to inpaint when no mask is given."),
-  mask: z
-    .string({ error: fieldError("mask", "a base64-encoded image") })
-    .min(1)
-    .optional()
-    .describe("Mask of the same size as the image: white = inpaint, black = keep."),
+
+const base64Image = () => z.string({ error: fieldError("image", "a base64-encoded image") }).min(1);
+
+/** The fields Fill and Expand share, with the same bounds and defaults in both. */
+const sharedShape = {
   prompt: z
     .string({ error: fieldError("prompt", "a string") })
     .default("")
@@ -72,9 +68,21 @@ const upstreamShape = {
     .describe("Secret used to sign webhook notifications. Only with webhook_url."),
 };
 
+const fillShape = {
+  image: base64Image().describe(
+    "The image to edit. Transparent pixels mark the area to inpaint when no mask is given.",
+  ),
+  mask: z
+    .string({ error: fieldError("mask", "a base64-encoded image") })
+    .min(1)
+    .optional()
+    .describe("Mask of the same size as the image: white = inpaint, black = keep."),
+  ...sharedShape,
+};
+
 export const FluxProFillInputs = z
-  .object(upstreamShape, {
-    error: unknownFieldsError(() => Object.keys(upstreamShape)),
+  .object(fillShape, {
+    error: unknownFieldsError(() => Object.keys(fillShape)),
   })
   .strict();
 
@@ -82,3 +90,43 @@ export type FluxProFillInputs = z.infer<typeof FluxProFillInputs>;
 
 /** The upstream parameters other than the two images, after defaults are applied. */
 export type FillParams = Omit<FluxProFillInputs, "image" | "mask">;
+
+/** Most pixels Expand adds on one side. */
+export const MAX_EXPAND_SIDE = 2048;
+
+const side = (name: "top" | "bottom" | "left" | "right") =>
+  z
+    .number({ error: fieldError(name, `an integer from 0 to ${MAX_EXPAND_SIDE} (pixels)`) })
+    .int()
+    .min(0)
+    .max(MAX_EXPAND_SIDE)
+    .default(0)
+    .describe(`Pixels to add on the ${name}.`);
+
+export const EXPAND_SIDES = ["top", "bottom", "left", "right"] as const;
+
+const expandShape = {
+  image: base64Image().describe("The image to expand."),
+  top: side("top"),
+  bottom: side("bottom"),
+  left: side("left"),
+  right: side("right"),
+  ...sharedShape,
+  prompt: sharedShape.prompt.describe(
+    "What the new areas should show, described as they should look. Empty continues the photo.",
+  ),
+};
+
+export const FluxProExpandInputs = z
+  .object(expandShape, {
+    error: unknownFieldsError(() => Object.keys(expandShape)),
+  })
+  .strict();
+
+export type FluxProExpandInputs = z.infer<typeof FluxProExpandInputs>;
+
+/** Pixels added on each side (0..MAX_EXPAND_SIDE). */
+export type ExpandSides = Pick<FluxProExpandInputs, (typeof EXPAND_SIDES)[number]>;
+
+/** The upstream parameters other than the image, after defaults are applied (the sides included). */
+export type ExpandParams = Omit<FluxProExpandInputs, "image">;

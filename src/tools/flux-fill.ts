@@ -5,6 +5,7 @@ import { renderPreview } from "../images/preview.js";
 import type { FillOutcome } from "../pipeline.js";
 import { runFill } from "../pipeline.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
+import type { ExpandSides } from "../schema/upstream.js";
 import type { ServerDeps } from "../server.js";
 import { progressReporter } from "./progress.js";
 import { toolError } from "./result.js";
@@ -17,7 +18,7 @@ Each call is a paid task (about 5 credits, ~$0.05; usually 5-30 s): do not repea
 The result is saved as a file; the reply gives its path, a resource link and a downscaled preview. Judge the edit by the preview; give the user the path. Only files under the server's allowed directories can be read.`;
 
 /** Waits for the job unless the client gives up first; the job itself goes on and saves its result. */
-function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
+export function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new FluxFillError("cancelled", "The call was cancelled."));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () =>
@@ -36,8 +37,9 @@ function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function providerLabel(provider: "bfl" | "local"): string {
-  return provider === "bfl" ? "FLUX.1 Fill [pro]" : "the local offline engine";
+function providerLabel(provider: "bfl" | "local", expanded: boolean): string {
+  if (provider === "local") return "the local offline engine";
+  return expanded ? "FLUX.1 Expand [pro]" : "FLUX.1 Fill [pro]";
 }
 
 export function summarise(
@@ -47,8 +49,12 @@ export function summarise(
   previewHeight: number,
 ): string {
   const { meta } = outcome;
+  const sides = meta.inputs.expand;
+  const seconds = (elapsedMs / 1000).toFixed(1);
   const lines = [
-    `Inpainted with ${providerLabel(meta.provider)} in ${(elapsedMs / 1000).toFixed(1)} s.`,
+    sides === undefined
+      ? `Inpainted with ${providerLabel(meta.provider, false)} in ${seconds} s.`
+      : `Expanded with ${providerLabel(meta.provider, true)} in ${seconds} s: added top ${sides.top}, bottom ${sides.bottom}, left ${sides.left}, right ${sides.right} px to the ${meta.inputs.image.width}×${meta.inputs.image.height} photo.`,
     `Saved: ${outcome.path} (${meta.width}×${meta.height} ${meta.format.toUpperCase()}), resource ${outcome.uri}.`,
     [
       meta.seed === null ? undefined : `Seed ${meta.seed}.`,
@@ -66,8 +72,9 @@ export function summarise(
 }
 
 /**
- * The tool result for a saved fill: a short summary, a downscaled preview, a resource link and the
- * metadata as structuredContent. Shared with `get_result`, which returns a saved result the same way.
+ * The tool result for a saved fill or expansion: a short summary, a downscaled preview, a resource link
+ * and the metadata as structuredContent (with the sides for an expansion). Shared with `flux_expand` and
+ * `get_result`, which return a saved result the same way.
  */
 export async function fillResult(
   outcome: FillOutcome,
@@ -77,7 +84,8 @@ export async function fillResult(
   // runFill renders the preview while checking the result; a saved result (get_result) is rendered here.
   const preview = outcome.preview ?? (await renderPreview(outcome.bytes, previewMaxSize));
   const { meta } = outcome;
-  const structured: FluxFillOutput = {
+  const sides = meta.inputs.expand;
+  const structured: FluxFillOutput & { sides?: ExpandSides } = {
     id: meta.id,
     provider: meta.provider,
     path: outcome.path,
@@ -89,6 +97,7 @@ export async function fillResult(
     upstream_id: meta.upstream_id,
     cost: meta.cost,
     elapsed_ms: elapsedMs,
+    ...(sides === undefined ? {} : { sides }),
   };
   return {
     content: [
@@ -98,7 +107,7 @@ export async function fillResult(
         type: "resource_link",
         uri: outcome.uri,
         name: meta.file,
-        title: `Inpainted image ${meta.id}`,
+        title: `${sides === undefined ? "Inpainted" : "Expanded"} image ${meta.id}`,
         mimeType: meta.mime_type,
         description: `Full-size result (${meta.width}×${meta.height}), saved at ${outcome.path}`,
       },

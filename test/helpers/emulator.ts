@@ -3,7 +3,8 @@
  *
  * Three servers on three ephemeral ports, like the real deployment (submit host, regional polling host,
  * signed-URL delivery host):
- * - api:      `POST /v1/flux-pro-1.0-fill` (also `GET /v1/get_result?id=`, the older polling form).
+ * - api:      `POST /v1/flux-pro-1.0-fill` and `POST /v1/flux-pro-1.0-expand` (also
+ *             `GET /v1/get_result?id=`, the older polling form).
  *             Checks `x-key` (401 missing, 403 wrong), validates the body like FastAPI/pydantic (422 with
  *             `{detail:[{loc,msg,type}]}`, all problems at once, extra fields ignored), then answers
  *             `{id, polling_url, cost, input_mp, output_mp}` with a polling_url on the *polling* port.
@@ -19,9 +20,11 @@
  *             real delivery host must never see the key); after `deliveryExpiryMs` past Ready it answers
  *             403 like an expired signed URL.
  *
- * The result is the submitted image with its inpaint area (mask white, or image alpha transparent when
- * there is no mask) painted in `fillColour(prompt, seed)`, same size, encoded as `output_format`
- * (default jpeg) — so tests can check that the mask was honoured.
+ * The result of a fill is the submitted image with its inpaint area (mask white, or image alpha
+ * transparent when there is no mask) painted in `fillColour(prompt, seed)`, same size; the result of an
+ * expansion is the submitted image with `top`/`bottom`/`left`/`right` pixels (0..2048 each, default 0)
+ * added around it in that colour. Both are encoded as `output_format` (default jpeg) — so tests can check
+ * that the mask or the sides were honoured.
  *
  * Usage:
  *   const emu = await startEmulator({ apiKey: "k", generationMs: 50 });
@@ -149,7 +152,12 @@ export interface RequestRecord {
   status: number | undefined;
 }
 
+/** The two task endpoints. */
+export type Endpoint = "fill" | "expand";
+
 export interface SubmitRecord {
+  /** Which endpoint was posted to. */
+  endpoint: Endpoint;
   at: number;
   headers: http.IncomingHttpHeaders;
   /** The parsed JSON body (undefined when it was not JSON). */
@@ -177,6 +185,7 @@ export interface PollLogEntry {
 
 export interface TaskRecord {
   id: string;
+  endpoint: Endpoint;
   index: number;
   body: Record<string, unknown>;
   seed: number;
@@ -214,7 +223,7 @@ export interface Emulator {
   /** Every request seen, in arrival order. */
   readonly requests: readonly RequestRecord[];
   requestsTo(port: PortName): RequestRecord[];
-  /** Every `POST /v1/flux-pro-1.0-fill`, including rejected ones. */
+  /** Every submit to either endpoint, including rejected ones. */
   readonly submits: readonly SubmitRecord[];
   readonly submitCount: number;
   readonly tasks: ReadonlyMap<string, TaskRecord>;
@@ -301,7 +310,12 @@ export function progressModeOf(behaviour: Pick<EmulatorBehaviour, "progressMode"
   return behaviour.progressMode ?? (behaviour.reportProgress ? "linear" : "none");
 }
 
-const SUBMIT_PATH = "/v1/flux-pro-1.0-fill";
+const SUBMIT_PATHS: Record<string, Endpoint> = {
+  "/v1/flux-pro-1.0-fill": "fill",
+  "/v1/flux-pro-1.0-expand": "expand",
+};
+const EXPAND_SIDES = ["top", "bottom", "left", "right"] as const;
+type Sides = Record<(typeof EXPAND_SIDES)[number], number>;
 const POLL_PATH = "/v1/get_result";
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const TERMINAL_DETAILS: Record<string, unknown> = {
@@ -321,6 +335,8 @@ interface ValidationIssue {
 interface ValidBody {
   image: Buffer;
   mask: Buffer | undefined;
+  /** An expansion's sides (undefined for a fill). */
+  sides: Sides | undefined;
   width: number;
   height: number;
   prompt: string;
@@ -403,9 +419,14 @@ function checkRange(
   }
 }
 
-/** Validates a submit body the way the upstream's pydantic model does; collects every problem. */
-async function validateFillBody(
+/**
+ * Validates a submit body the way the upstream's pydantic model of that endpoint does (FluxProFillInputs
+ * or FluxProExpandInputs: extra fields ignored, so a `mask` sent to expand is not an error); collects
+ * every problem.
+ */
+async function validateSubmitBody(
   body: unknown,
+  endpoint: Endpoint,
 ): Promise<{ issues: ValidationIssue[]; valid?: ValidBody; image?: Buffer; mask?: Buffer }> {
   const issues: ValidationIssue[] = [];
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -424,7 +445,7 @@ async function validateFillBody(
     image = await decodeImageField(b.image, "image", issues);
   }
   let mask: Awaited<ReturnType<typeof decodeImageField>>;
-  if (b.mask !== undefined && b.mask !== null) {
+  if (endpoint === "fill" && b.mask !== undefined && b.mask !== null) {
     mask = await decodeImageField(b.mask, "mask", issues);
     if (image && mask && (mask.width !== image.width || mask.height !== image.height)) {
       issues.push({
@@ -452,6 +473,7 @@ async function validateFillBody(
     }
     checkRange(field, n, min, max, raw, issues);
   };
+  if (endpoint === "expand") for (const side of EXPAND_SIDES) intField(side, 0, 2048, true);
   intField("steps", 15, 50, true);
   intField("safety_tolerance", 0, 6, false);
   intField("seed", Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true);
@@ -545,6 +567,10 @@ async function validateFillBody(
     valid: {
       image: image.bytes,
       mask: mask?.bytes,
+      sides:
+        endpoint === "expand"
+          ? (Object.fromEntries(EXPAND_SIDES.map((side) => [side, laxInt(b[side]) ?? 0])) as Sides)
+          : undefined,
       width: image.width,
       height: image.height,
       prompt: typeof b.prompt === "string" ? b.prompt : "",
@@ -554,8 +580,29 @@ async function validateFillBody(
   };
 }
 
-/** Paints the inpaint area of the image with the prompt's colour, weighted by the (soft) mask. */
+/** The size of a task's result: the image's, grown by the sides for an expansion. */
+function outputSize(valid: ValidBody): { width: number; height: number } {
+  const s = valid.sides ?? { top: 0, bottom: 0, left: 0, right: 0 };
+  return { width: valid.width + s.left + s.right, height: valid.height + s.top + s.bottom };
+}
+
+/**
+ * A fill: the inpaint area of the image painted with the prompt's colour, weighted by the (soft) mask.
+ * An expansion: the image (its alpha flattened, as the model sees RGB) with the sides added in that colour.
+ */
 async function generateSample(valid: ValidBody, seed: number): Promise<Buffer> {
+  const colour = fillColour(valid.prompt, seed);
+  if (valid.sides) {
+    const [r, g, b] = colour;
+    const { data, info } = await sharp(valid.image)
+      .flatten({ background: "#000000" })
+      .removeAlpha()
+      .extend({ ...valid.sides, background: { r, g, b } })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const out = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
+    return valid.outputFormat === "png" ? out.png().toBuffer() : out.jpeg({ quality: 95 }).toBuffer();
+  }
   const { data: rgba, info } = await sharp(valid.image).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   const { width, height } = info;
   const pixels = width * height;
@@ -571,7 +618,6 @@ async function generateSample(valid: ValidBody, seed: number): Promise<Buffer> {
     // No mask: transparent pixels of the image are the area to inpaint.
     for (let i = 0; i < pixels; i++) weight[i] = 255 - rgba[i * 4 + 3]!;
   }
-  const colour = fillColour(valid.prompt, seed);
   const rgb = Buffer.alloc(pixels * 3);
   for (let i = 0; i < pixels; i++) {
     const w = weight[i]! / 255;
@@ -692,8 +738,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return true;
   };
 
-  const handleSubmit = async (req: http.IncomingMessage, res: http.ServerResponse, entry: RequestRecord) => {
+  const handleSubmit = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    entry: RequestRecord,
+    endpoint: Endpoint,
+  ) => {
     const submit: SubmitRecord = {
+      endpoint,
       at: entry.at,
       headers: entry.headers,
       body: undefined,
@@ -729,7 +781,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return answer(422, { detail: [{ type: "json_invalid", loc: ["body", 0], msg: "JSON decode error", input: {} }] });
     }
     submit.body = body;
-    const { issues, valid, image, mask } = await validateFillBody(body);
+    const { issues, valid, image, mask } = await validateSubmitBody(body, endpoint);
     submit.image = image;
     submit.mask = mask;
     if (!valid || issues.length > 0) return answer(422, { detail: issues });
@@ -756,6 +808,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     result.catch((error: unknown) => internalErrors.push(error));
     const task: TaskRecord = {
       id,
+      endpoint,
       index: info.index,
       body: info.body,
       seed,
@@ -793,11 +846,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       drop(req);
       return;
     }
-    const megapixels = Math.round((valid.width * valid.height) / 10_000) / 100;
+    const megapixels = (width: number, height: number) => Math.round((width * height) / 10_000) / 100;
+    const output = outputSize(valid);
     const response: Record<string, unknown> = behaviour.includePollingUrl
       ? { id, polling_url: `${base("polling")}${POLL_PATH}?id=${id}` }
       : { id, status: "Pending", webhook_url: (body as Record<string, unknown>).webhook_url ?? null };
-    answer(200, { ...response, cost: behaviour.cost, input_mp: megapixels, output_mp: megapixels });
+    answer(200, {
+      ...response,
+      cost: behaviour.cost,
+      input_mp: megapixels(valid.width, valid.height),
+      output_mp: megapixels(output.width, output.height),
+    });
   };
 
   const handlePoll = (req: http.IncomingMessage, res: http.ServerResponse, entry: RequestRecord, url: URL) => {
@@ -904,9 +963,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
       if (port === "delivery") return await handleDelivery(req, res, entry, url);
-      if (url.pathname === SUBMIT_PATH && port === "api") {
+      const endpoint = SUBMIT_PATHS[url.pathname];
+      if (endpoint !== undefined && port === "api") {
         if (req.method !== "POST") return sendJson(res, entry, 405, { detail: "Method Not Allowed" });
-        return await handleSubmit(req, res, entry);
+        return await handleSubmit(req, res, entry, endpoint);
       }
       if (url.pathname === POLL_PATH) {
         if (req.method !== "GET") return sendJson(res, entry, 405, { detail: "Method Not Allowed" });

@@ -8,5 +8,12 @@ export function fillRequest(
   upload: FillRequest["upload"],
   params: FillRequest["params"],
 ): FillRequest {
-  return { image: decodedImage(image), mask: decodedImage(mask), upload, params, checked: Promise.resolve() };
+  return {
+    kind: "fill",
+    image: decodedImage(image),
+    mask: decodedImage(mask),
+    upload,
+    params,
+    checked: Promise.resolve(),
+  };
 }

@@ -1,5 +1,6 @@
 /**
- * The Black Forest Labs FLUX.1 Fill [pro] client: submit once, poll the given polling URL until a
+ * The Black Forest Labs FLUX.1 Fill [pro] and Expand [pro] client (one endpoint per request kind, the
+ * same task protocol behind both): submit once, poll the given polling URL until a
  * terminal status, download the signed result URL at once (without the key), check it is an image.
  *
  * Money rules: a submit is repeated only after a 429 (the upstream certainly created nothing); after a
@@ -7,7 +8,7 @@
  * free and are retried with backoff. Everything runs inside one deadline (`timeoutMs`).
  */
 import { FluxFillError } from "../../errors.js";
-import type { FillContext, FillOutput, FillRequest, Provider } from "../types.js";
+import { type FillContext, type FillOutput, outputSize, type Provider, type ProviderRequest } from "../types.js";
 import { redactError, redactText } from "./redact.js";
 import {
   classifyTaskStatus,
@@ -60,7 +61,11 @@ export interface BflProviderOptions {
   downloadTimeoutMs?: number;
 }
 
-export const SUBMIT_PATH = "/v1/flux-pro-1.0-fill";
+/** The submit endpoint of each request kind; polling and download are the same for both. */
+export const SUBMIT_PATHS: Readonly<Record<ProviderRequest["kind"], string>> = {
+  fill: "/v1/flux-pro-1.0-fill",
+  expand: "/v1/flux-pro-1.0-expand",
+};
 const MAX_RETRY_WAIT_MS = 30_000;
 const MAX_POLL_BACKOFF_MS = 10_000;
 /** First wait after a failed poll on the adaptive schedule (doubles each time). */
@@ -160,13 +165,14 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     }
   }
 
-  async function fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
+  async function fill(request: ProviderRequest, context: FillContext): Promise<FillOutput> {
     const { signal } = context;
     const startedAt = now();
     const deadline = startedAt + options.timeoutMs;
     const remaining = () => deadline - now();
     const elapsed = () => now() - startedAt;
     const safetyTolerance = request.params.safety_tolerance;
+    const job = request.kind === "fill" ? "fill" : "expansion";
     const secrets = [options.apiKey, request.params.webhook_secret ?? ""];
     const progress = (status: string, message: string, fraction?: number) => {
       try {
@@ -192,11 +198,11 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     };
 
     const submit = async (): Promise<SubmittedTask> => {
-      const url = `${baseUrl}${SUBMIT_PATH}`;
+      const url = `${baseUrl}${SUBMIT_PATHS[request.kind]}`;
       // Streamed with an exact length; each attempt gets a fresh stream (a 429 retry resends it).
       const body = streamSubmitBody(request);
       const cancelledBeforeSubmit = () =>
-        new FluxFillError("cancelled", "The fill was cancelled before a task was created; nothing was charged.", {
+        new FluxFillError("cancelled", `The ${job} was cancelled before a task was created; nothing was charged.`, {
           details: { provider: "bfl" },
         });
       // The checks may still be running: the body's last bytes wait for them (submit-body.ts).
@@ -239,7 +245,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
         if (outcome.kind === "aborted") {
           throw new FluxFillError(
             "cancelled",
-            "The fill was cancelled while the submit was in flight; whether a task was created (and charged) is unknown. It was not resubmitted.",
+            `The ${job} was cancelled while the submit was in flight; whether a task was created (and charged) is unknown. It was not resubmitted.`,
             {
               suggestion: "Check https://dashboard.bfl.ai for a new task.",
               details: { provider: "bfl", outcomeUnknown: true },
@@ -327,7 +333,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     const cancelled = () =>
       new FluxFillError(
         "cancelled",
-        `The fill was cancelled while waiting for Black Forest Labs task ${task.id} (last status ${lastStatus}). The task keeps running upstream and is charged. ${EXPIRY_NOTE}`,
+        `The ${job} was cancelled while waiting for Black Forest Labs task ${task.id} (last status ${lastStatus}). The task keeps running upstream and is charged. ${EXPIRY_NOTE}`,
         { details: { ...taskFacts, lastStatus } },
       );
     const timedOut = () =>
@@ -527,10 +533,10 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     progress("Downloading", `Task ${task.id} is ready; downloading the result.`, 1);
     const checked = await checkSample(await download(sample), task.id);
     const notes = [...checked.notes];
-    if (checked.width !== request.image.width || checked.height !== request.image.height) {
-      notes.push(
-        `The upstream returned ${checked.width}x${checked.height}, the input was ${request.image.width}x${request.image.height}.`,
-      );
+    const expected = outputSize(request);
+    if (checked.width !== expected.width || checked.height !== expected.height) {
+      const asked = request.kind === "fill" ? "the input was" : "the expansion asked for";
+      notes.push(`The upstream returned ${checked.width}x${checked.height}, ${asked} ${expected.width}x${expected.height}.`);
     }
     const seed = typeof result.seed === "number" && Number.isInteger(result.seed) ? result.seed : request.params.seed;
     return {

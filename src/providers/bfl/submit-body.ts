@@ -1,5 +1,6 @@
 /**
- * The submit body: the upstream parameters (undefined ones left out) plus both images as base64.
+ * The submit body: the upstream parameters (undefined ones left out) plus the images as base64 (`image`,
+ * and `mask` for a fill; an expansion sends only `image`, its sides are parameters).
  *
  * For a big image the body is tens of megabytes. Built as one value it exists several times over (base64
  * string, JSON string, UTF-8 bytes), so it is streamed instead: a JSON prefix, the base64 of each image
@@ -9,9 +10,19 @@
  * The request's checks may still be running while it uploads: the body's last bytes wait for them, so a
  * failed check ends the upload short of a complete body, and no upstream can have made a task of it.
  */
-import type { FillRequest } from "../types.js";
+import type { ProviderRequest } from "../types.js";
 
-type BodySource = Pick<FillRequest, "params" | "upload"> & Partial<Pick<FillRequest, "checked">>;
+type BodySource = {
+  params: ProviderRequest["params"];
+  upload: { image: Buffer; mask?: Buffer };
+  checked?: Promise<void>;
+};
+
+/** The images of a body in the order they are sent: `image`, then `mask` when there is one. */
+function uploads(request: BodySource): [name: string, bytes: Buffer][] {
+  const { image, mask } = request.upload;
+  return mask === undefined ? [["image", image]] : [["image", image], ["mask", mask]];
+}
 
 /** The submit body as an object (for tests and small bodies). */
 export function buildSubmitBody(request: BodySource): Record<string, unknown> {
@@ -19,8 +30,7 @@ export function buildSubmitBody(request: BodySource): Record<string, unknown> {
   for (const [key, value] of Object.entries(request.params)) {
     if (value !== undefined) body[key] = value;
   }
-  body.image = request.upload.image.toString("base64");
-  body.mask = request.upload.mask.toString("base64");
+  for (const [name, bytes] of uploads(request)) body[name] = bytes.toString("base64");
   return body;
 }
 
@@ -71,16 +81,23 @@ export function streamSubmitBody(request: BodySource, sliceBytes = BASE64_SLICE_
     if (value !== undefined && key !== "image" && key !== "mask") params[key] = value;
   }
   const head = JSON.stringify(params).slice(0, -1); // "{...params" without the closing brace
-  const prefix = Buffer.from(`${head}${head === "{" ? "" : ","}"image":"`, "utf8");
-  const middle = Buffer.from('","mask":"', "utf8");
+  // Each image is `"name":"<base64>` after a comma (none after a bare "{"); the body ends with `"}`.
+  const images = uploads(request).map(([name, bytes], index) => ({
+    opening: Buffer.from(`${index === 0 && head === "{" ? "" : index === 0 ? "," : '",'}"${name}":"`, "utf8"),
+    bytes,
+  }));
+  const prefix = Buffer.from(head, "utf8");
   const suffix = Buffer.from('"}', "utf8");
-  const { image, mask } = request.upload;
-  const length = prefix.length + base64Length(image.length) + middle.length + base64Length(mask.length) + suffix.length;
+  const length =
+    prefix.length +
+    images.reduce((sum, { opening, bytes }) => sum + opening.length + base64Length(bytes.length), 0) +
+    suffix.length;
   const parts = function* (): Generator<Buffer> {
     yield prefix;
-    yield* base64Chunks(image, sliceBytes);
-    yield middle;
-    yield* base64Chunks(mask, sliceBytes);
+    for (const { opening, bytes } of images) {
+      yield opening;
+      yield* base64Chunks(bytes, sliceBytes);
+    }
     yield suffix;
   };
   let whole = false;

@@ -1,6 +1,7 @@
 import sharp from "sharp";
 import { FluxFillError } from "../../errors.js";
-import type { FillContext, FillOutput, FillRequest, Provider, RasterImage } from "../types.js";
+import type { FillContext, FillOutput, Provider, ProviderRequest, RasterImage } from "../types.js";
+import { padCanvas } from "./canvas.js";
 import { cancelledError, runEngine, warmEngineThread } from "./run.js";
 
 export const PROMPT_IGNORED_NOTE =
@@ -14,15 +15,28 @@ export interface LocalProviderOptions {
 }
 
 /**
+ * The engine's input for a request: a fill's image and mask as they are; an expansion's photo padded
+ * to the new canvas, with the border as the area to fill.
+ */
+async function engineInput(request: ProviderRequest): Promise<{ image: RasterImage; mask: RasterImage }> {
+  if (request.kind === "fill") {
+    const [image, mask] = await Promise.all([request.image.pixels(), request.mask.pixels()]);
+    return { image: toRgb(image), mask };
+  }
+  return padCanvas(toRgb(await request.image.pixels()), request.params);
+}
+
+/**
  * The embedded offline engine: exemplar-based inpainting that continues the surrounding texture, with no
- * network and no key. The prompt is ignored (and the caller told so).
+ * network and no key. It fills a mask, or the new border of an expansion (patches come only from the
+ * photo). The prompt is ignored (and the caller told so).
  */
 export function createLocalProvider(options: LocalProviderOptions = {}): Provider {
   // The provider is made before the inputs are read, so an engine thread can start meanwhile.
   if (options.useWorker !== false) warmEngineThread();
   return {
     name: "local",
-    async fill(request: FillRequest, context: FillContext): Promise<FillOutput> {
+    async fill(request: ProviderRequest, context: FillContext): Promise<FillOutput> {
       const started = Date.now();
       const report = (status: string, message: string, fraction?: number) =>
         context.onProgress?.({
@@ -35,9 +49,9 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       const seed = request.params.seed ?? Math.floor(Math.random() * 2 ** 31);
       report("start", "Local engine started.", 0);
       await request.checked;
-      const [image, mask] = await Promise.all([request.image.pixels(), request.mask.pixels()]);
+      const { image, mask } = await engineInput(request);
       const filled = await runEngine(
-        { image: toRgb(image), mask, seed },
+        { image, mask, seed },
         {
           signal: context.signal,
           onProgress: (progress) => report(progress.stage, progress.message, 0.95 * progress.fraction),
@@ -48,7 +62,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       const format = request.params.output_format;
       report("encode", `Encoding the result as ${format}.`, 0.95);
       const bytes = await encode(filled, format);
-      report("done", "Local fill complete.", 1);
+      report("done", request.kind === "fill" ? "Local fill complete." : "Local expansion complete.", 1);
       const notes = request.params.prompt.trim() === "" ? [] : [PROMPT_IGNORED_NOTE];
       return { provider: "local", bytes, format, seed, notes };
     },

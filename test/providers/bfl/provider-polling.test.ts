@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../src/errors.js";
 import { DurationHistory } from "../../../src/providers/bfl/duration-history.js";
 import { DEFAULT_TUNING } from "../../../src/providers/bfl/poll-schedule.js";
-import { type BflProviderOptions, createBflProvider, SUBMIT_PATH } from "../../../src/providers/bfl/provider.js";
+import { type BflProviderOptions, createBflProvider, SUBMIT_PATHS } from "../../../src/providers/bfl/provider.js";
 import type { FillRequest } from "../../../src/providers/types.js";
 import {
   type Emulator,
@@ -56,7 +56,7 @@ function virtualUpstream() {
     new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
   const fakeFetch = (async (input: string | URL | Request) => {
     const url = String(input);
-    if (url.endsWith(SUBMIT_PATH)) {
+    if (url.endsWith(SUBMIT_PATHS.fill)) {
       return json(200, { id: "task-1", polling_url: `${POLL_HOST}/v1/get_result?id=task-1` });
     }
     if (url.startsWith(POLL_HOST)) {

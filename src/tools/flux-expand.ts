@@ -1,0 +1,55 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { runFill } from "../pipeline.js";
+import { FluxExpandOutput, FluxExpandToolInputSchema, type FluxExpandToolInput } from "../schema/tool.js";
+import type { ServerDeps } from "../server.js";
+import { fillResult, untilAborted } from "./flux-fill.js";
+import { progressReporter } from "./progress.js";
+import { toolError } from "./result.js";
+
+export const FLUX_EXPAND_TOOL = "flux_expand";
+
+const DESCRIPTION = `Outpaint: add new pixels around a photo with Black Forest Labs' FLUX.1 Expand [pro], e.g. "make it 16:9" or "add more sky". The photo's pixels are kept; prompt describes the new areas.
+Give either aspect_ratio (only the short side grows; anchor says where the photo stays, default center) or the pixels to add per side (top/bottom/left/right, 0-2048). Example: {"image":"/photos/beach.jpg","aspect_ratio":"16:9","anchor":"bottom"}.
+Each call is a paid task (the upstream reports its cost; usually 5-30 s): do not repeat an expansion. Without BFL_API_KEY a free offline engine continues the photo's texture and ignores the prompt.
+The result is saved as a file; the reply gives its path, a resource link, a preview and the sides used.`;
+
+export function registerFluxExpandTool(server: McpServer, deps: ServerDeps): void {
+  server.registerTool(
+    FLUX_EXPAND_TOOL,
+    {
+      title: "Expand (outpaint) with FLUX.1 Expand [pro]",
+      description: DESCRIPTION,
+      inputSchema: FluxExpandToolInputSchema,
+      outputSchema: FluxExpandOutput,
+      annotations: {
+        title: "Expand (outpaint) with FLUX.1 Expand [pro]",
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
+    },
+    async (args: FluxExpandToolInput, extra): Promise<CallToolResult> => {
+      const started = Date.now();
+      try {
+        const { image, aspect_ratio, anchor, ...params } = args;
+        const job = runFill(
+          { kind: "expand", image, params, aspectRatio: aspect_ratio, anchor },
+          { config: deps.config, provider: deps.provider(), logger: deps.logger },
+          {
+            onProgress: progressReporter(extra),
+            signal: deps.shutdownSignal,
+            abandoned: extra.signal,
+            previewMaxSize: deps.config.previewMaxSize,
+          },
+        );
+        deps.track(job);
+        const outcome = await untilAborted(job, extra.signal);
+        return await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
+      } catch (error) {
+        return toolError(error, deps.logger);
+      }
+    },
+  );
+}
