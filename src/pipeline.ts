@@ -15,7 +15,14 @@ import {
 import { type Preview, renderPreview } from "./images/preview.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
-import type { ExpandRequest, FillOutput, FillProgress, FillRequest, Provider, ProviderRequest } from "./providers/types.js";
+import type {
+  ExpandRequest,
+  FillOutput,
+  FillProgress,
+  FillRequest,
+  Provider,
+  ProviderRequest,
+} from "./providers/types.js";
 import { newResultId, type ResultFormat, type ResultMeta, type SavedResult, saveResult } from "./results/store.js";
 import type { ExpandParams, FillParams } from "./schema/upstream.js";
 

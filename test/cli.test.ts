@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -100,5 +100,34 @@ describe("flux-fill-mcp command line", () => {
     }).catch((error: { code: number; stderr: string }) => error);
     expect(missing).toMatchObject({ code: 1 });
     expect((missing as { stderr: string }).stderr).toMatch(/missing\.png/);
+  });
+
+  it("expand reaches an aspect ratio with the photo at its anchor and records the sides in the sidecar", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "in.png"), await makePhoto(60, 40, { seed: 4 }));
+    const help = await run(process.execPath, [CLI_PATH, "expand", "--help"], { env: baseEnv });
+    expect(help.stdout).toContain("--aspect-ratio");
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [CLI_PATH, "expand", "--image", "in.png", "--aspect-ratio", "4:5", "--anchor", "bottom", "--out", "tall.png"],
+      { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out"), FLUX_FILL_PROVIDER: "local" } },
+    );
+    expect(stdout.trim()).toBe(path.join(dir, "tall.png"));
+    expect(stderr).toMatch(/Local expansion complete/);
+    // 60×40 → 4:5 is 75 high: 35 rows, all above the photo.
+    const result = await decodeRaw(await readFile(path.join(dir, "tall.png")));
+    const photo = await decodeRaw(await readFile(path.join(dir, "in.png")));
+    expect([result.width, result.height]).toEqual([60, 75]);
+    expect(result.data.subarray(35 * 60 * 3).equals(photo.data)).toBe(true);
+    const [sidecar] = (await readdir(path.join(dir, "out"))).filter((f) => f.endsWith(".json"));
+    const meta = JSON.parse(await readFile(path.join(dir, "out", sidecar!), "utf8"));
+    expect(meta.inputs.expand).toEqual({ top: 35, bottom: 0, left: 0, right: 0 });
+
+    const both = await run(process.execPath, [CLI_PATH, "expand", "--image", "in.png", "--aspect-ratio", "1:1", "--top", "8"], {
+      cwd: dir,
+      env: { ...baseEnv, FLUX_FILL_PROVIDER: "local" },
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(both).toMatchObject({ code: 1 });
+    expect((both as { stderr: string }).stderr).toMatch(/either aspect_ratio or the sides/);
   });
 });

@@ -66,12 +66,18 @@ export function sidesForAspectRatio(width: number, height: number, ratio: number
   const targetHeight = Math.round(width / ratio);
   if (targetWidth > width) {
     const extra = added(width, targetWidth);
-    const [first, second] = split(extra, anchor.endsWith("left") ? "start" : anchor.endsWith("right") ? "end" : "middle");
+    const [first, second] = split(
+      extra,
+      anchor.endsWith("left") ? "start" : anchor.endsWith("right") ? "end" : "middle",
+    );
     sides.left = first;
     sides.right = second;
   } else if (targetHeight > height) {
     const extra = added(height, targetHeight);
-    const [first, second] = split(extra, anchor.startsWith("top") ? "start" : anchor.startsWith("bottom") ? "end" : "middle");
+    const [first, second] = split(
+      extra,
+      anchor.startsWith("top") ? "start" : anchor.startsWith("bottom") ? "end" : "middle",
+    );
     sides.top = first;
     sides.bottom = second;
   }

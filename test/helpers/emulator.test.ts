@@ -404,3 +404,51 @@ describe("emulator: shutdown", () => {
     await expect(fetch(`${other.apiBaseUrl}/v1/get_result?id=x`)).rejects.toThrow();
   });
 });
+
+describe("emulator: the expand endpoint", () => {
+  const expand = (body: unknown) =>
+    fetch(`${emu.apiBaseUrl}/v1/flux-pro-1.0-expand`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-key": KEY },
+      body: JSON.stringify(body),
+    });
+
+  it("validates the sides like the upstream's model (0..2048 integers, null allowed) with the shared fields", async () => {
+    const response = await expand({ image: image.toString("base64"), top: -1, bottom: 2049, left: 1.5, right: null, steps: 10 });
+    expect(response.status).toBe(422);
+    const { detail } = (await response.json()) as { detail: { loc: string[]; type: string }[] };
+    expect(detail.map((d) => [d.loc.join("."), d.type])).toEqual([
+      ["body.top", "greater_than_equal"],
+      ["body.bottom", "less_than_equal"],
+      ["body.left", "int_type"],
+      ["body.steps", "greater_than_equal"],
+    ]);
+    expect(emu.tasks.size).toBe(0);
+  });
+
+  it("adds the sides around the image in the prompt's colour; a mask field is ignored; sizes in the answer", async () => {
+    const response = await expand({
+      image: image.toString("base64"),
+      mask: "ignored",
+      top: 4,
+      left: 2,
+      right: 6,
+      prompt: "sky",
+      seed: 3,
+      output_format: "png",
+    });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { polling_url: string; input_mp: number; output_mp: number };
+    expect(answer).toMatchObject({ input_mp: 0, output_mp: 0 });
+    expect(emu.submits[0]!.endpoint).toBe("expand");
+    expect(emu.submits[0]!.mask).toBeUndefined();
+    const ready = await waitReady(answer.polling_url);
+    const bytes = Buffer.from(await (await fetch((ready.result as { sample: string }).sample)).arrayBuffer());
+    const info = await sharp(bytes).metadata();
+    expect([info.width, info.height]).toEqual([40, 28]);
+    expect(await pixelAt(bytes, 0, 0)).toEqual(fillColour("sky", 3));
+    expect(await pixelAt(bytes, 39, 27)).toEqual(fillColour("sky", 3));
+    expect(await pixelAt(bytes, 2 + 5, 4 + 7)).toEqual(await pixelAt(image, 5, 7));
+    expect(await pixelAt(bytes, 2 + 31, 4 + 23)).toEqual(await pixelAt(image, 31, 23));
+  });
+});

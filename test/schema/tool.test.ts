@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FluxFillToolInputSchema, MaskOptionsShape } from "../../src/schema/tool.js";
-import { FluxProFillInputs } from "../../src/schema/upstream.js";
+import { ANCHORS } from "../../src/images/expand.js";
+import { FluxProExpandInputs, FluxProFillInputs } from "../../src/schema/upstream.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
 
 type JsonSchema = { type?: string; properties: Record<string, Record<string, unknown>>; required?: string[]; additionalProperties?: boolean };
@@ -92,5 +93,63 @@ describe("the model matches the upstream's published rules", () => {
     const { image: _mi, mask: _mm, ...modelRest } = model.properties;
     for (const field of Object.keys(MaskOptionsShape)) delete toolRest[field];
     expect(toolRest).toEqual(modelRest);
+  });
+});
+
+describe("flux_expand's input schema: the upstream Expand model, image widened, plus aspect_ratio and anchor", () => {
+  let expandListed: JsonSchema;
+  beforeAll(async () => {
+    const { tools } = await server.client.listTools();
+    expandListed = tools.find((t) => t.name === "flux_expand")!.inputSchema as JsonSchema;
+  });
+  const model = z.toJSONSchema(FluxProExpandInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
+
+  it("has exactly the upstream model's fields plus aspect_ratio and anchor, and requires only image", () => {
+    expect(Object.keys(expandListed.properties).sort()).toEqual(
+      [...Object.keys(FluxProExpandInputs.shape), "aspect_ratio", "anchor"].sort(),
+    );
+    expect(expandListed.additionalProperties).toBe(false);
+    expect(expandListed.required).toEqual(["image"]);
+    for (const field of Object.keys(FluxProExpandInputs.shape)) {
+      if (field === "image") continue;
+      expect(expandListed.properties[field], field).toEqual(model.properties[field]);
+    }
+    expect(expandListed.properties.anchor?.enum).toEqual([...ANCHORS]);
+    expect(String(expandListed.properties.image?.description)).toMatch(/file:\/\/.*http\(s\):\/\/.*data: URI.*base64/);
+  });
+
+  it("mirrors the upstream's sides (0..2048, default 0) and shares every other field's definition with Fill", () => {
+    for (const side of ["top", "bottom", "left", "right"]) {
+      expect(model.properties[side]).toMatchObject({ type: "integer", minimum: 0, maximum: 2048, default: 0 });
+    }
+    const fill = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
+    for (const field of ["steps", "prompt_upsampling", "seed", "guidance", "output_format", "safety_tolerance", "webhook_url", "webhook_secret"]) {
+      expect(model.properties[field], field).toEqual(fill.properties[field]);
+      expect(FluxProExpandInputs.shape[field as keyof typeof FluxProExpandInputs.shape]).toBe(
+        FluxProFillInputs.shape[field as keyof typeof FluxProFillInputs.shape],
+      );
+    }
+    expect(FluxProExpandInputs.parse({ image: "aGVsbG8=" })).toEqual({
+      image: "aGVsbG8=",
+      top: 0,
+      bottom: 0,
+      left: 0,
+      right: 0,
+      prompt: "",
+      steps: 50,
+      prompt_upsampling: false,
+      guidance: 60,
+      output_format: "jpeg",
+      safety_tolerance: 2,
+    });
+    expect(FluxProExpandInputs.safeParse({ image: "aGVsbG8=", mask: "aGVsbG8=" }).success).toBe(false);
+  });
+
+  it("keeps tools/list small: the expand description stays under 1200 characters", async () => {
+    const { tools } = await server.client.listTools();
+    const tool = tools.find((t) => t.name === "flux_expand")!;
+    expect(tool.description!.length).toBeLessThan(1200);
+    expect(tool.description).toMatch(/aspect_ratio.*anchor/s);
+    expect(tool.outputSchema?.properties).toHaveProperty("sides");
   });
 });

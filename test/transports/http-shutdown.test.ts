@@ -156,6 +156,7 @@ describe("flux-fill-mcp --http (built CLI)", () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const client = await connectClient(url);
     expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([
+      "flux_expand",
       "flux_fill",
       "get_result",
       "open_mask_editor",

@@ -63,7 +63,7 @@ describe("HTTP transport: MCP over Streamable HTTP", () => {
     const server = await start();
     const client = await server.connect();
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["flux_fill", "get_result", "open_mask_editor", "preview_mask"]);
+    expect(tools.map((t) => t.name).sort()).toEqual(["flux_expand", "flux_fill", "get_result", "open_mask_editor", "preview_mask"]);
     const { image, mask } = await writeInputs(server.workDir);
     const progress: string[] = [];
     const result = await callTool(
@@ -158,7 +158,7 @@ describe("HTTP transport: MCP over Streamable HTTP", () => {
     const client = new Client({ name: "stateless", version: "1" });
     await client.connect(transport);
     expect(transport.sessionId).toBeUndefined();
-    expect((await client.listTools()).tools).toHaveLength(4);
+    expect((await client.listTools()).tools).toHaveLength(5);
     const { image, mask } = await writeInputs(server.workDir);
     const result = await callTool(client, "flux_fill", { image, mask, prompt: "sand" });
     expect(result.isError, textOf(result)).toBeFalsy();
@@ -195,7 +195,7 @@ describe("HTTP transport: auth", () => {
     expect(rawWrong.body).not.toContain(TOKEN);
 
     const client = await server.connect({ token: TOKEN });
-    expect((await client.listTools()).tools.length).toBe(4);
+    expect((await client.listTools()).tools.length).toBe(5);
     expect(server.handle.sessionCount()).toBe(1);
   });
 
@@ -295,7 +295,7 @@ describe("HTTP transport: Host and Origin", () => {
     });
     expect(viaName.status).toBe(200);
     const client = await server.connect({ headers: { Origin: "https://app.example.com" } });
-    expect((await client.listTools()).tools).toHaveLength(4);
+    expect((await client.listTools()).tools).toHaveLength(5);
     const preflight = await rawRequest(server.handle.url, {
       method: "OPTIONS",
       headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
@@ -332,7 +332,7 @@ describe("HTTP transport: request bodies", () => {
     expect(body.error.message).toContain(`${Math.ceil(2 * 1024 * 1024 * 1.4) + 1024 * 1024} bytes`);
     expect(emulator.submitCount).toBe(0);
 
-    expect((await client.listTools()).tools).toHaveLength(4); // the session is still fine
+    expect((await client.listTools()).tools).toHaveLength(5); // the session is still fine
     const bad = await rawRequest(server.handle.url, { method: "POST", headers: MCP_HEADERS, body: "{not json" });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ error: { code: -32700 } });

@@ -89,6 +89,23 @@ describe("streamSubmitBody", () => {
     expect(JSON.parse(bytes.toString("utf8"))).toEqual({ image: "YWJj", mask: "ZA==" });
   });
 
+  it("sends an expansion's image alone, its sides as parameters (no mask field)", async () => {
+    const source = {
+      params: { ...DEFAULT_PARAMS, top: 0, bottom: 64, left: 7, right: 2048 },
+      upload: { image: randomBytes(3 * 50 + 1, 5) },
+    };
+    const body = streamSubmitBody(source, 6);
+    const { bytes } = await collect(body.stream());
+    expect(bytes.toString("utf8")).toBe(JSON.stringify(buildSubmitBody(source)));
+    expect(body.length).toBe(bytes.length);
+    const parsed = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ top: 0, bottom: 64, left: 7, right: 2048, steps: 50 });
+    expect(Buffer.from(parsed.image as string, "base64").equals(source.upload.image)).toBe(true);
+    expect("mask" in parsed).toBe(false);
+    const bare = await collect(streamSubmitBody({ params: {} as FillRequest["params"], upload: { image: Buffer.from("abc") } }).stream());
+    expect(JSON.parse(bare.bytes.toString("utf8"))).toEqual({ image: "YWJj" });
+  });
+
   it("gives a fresh, complete stream each time (a retried submit resends everything)", async () => {
     const source = bodySource(randomBytes(5000, 3), randomBytes(700, 4));
     const body = streamSubmitBody(source, 300);

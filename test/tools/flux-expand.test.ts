@@ -1,0 +1,295 @@
+/**
+ * flux_expand end to end through the SDK's real Client (in memory) against the real server, with the
+ * upstream emulator on 127.0.0.1 standing in for api.bfl.ai, and the local engine offline.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { describe, expect, it, vi } from "vitest";
+import { laplacianStd } from "../../src/providers/local/engine/metrics.js";
+import type { RasterImage } from "../../src/providers/types.js";
+import { FluxExpandOutput } from "../../src/schema/tool.js";
+import { fillColour } from "../helpers/emulator.js";
+import { decodeRaw, encodeRaster, makePhoto, pixelAt } from "../helpers/images.js";
+import { savedResults, startInMemory, type TestServer } from "../helpers/mcp.js";
+import { useEmulator } from "../helpers/use-emulator.js";
+import { noisyTexture } from "../providers/local/images.js";
+
+const KEY = "test-secret-key-expand-77";
+let current: TestServer | undefined;
+const emulator = useEmulator({ apiKey: KEY, generationMs: 100 }, async () => {
+  await current?.close();
+  current = undefined;
+});
+
+async function start(env: Record<string, string> = {}) {
+  current = await startInMemory({
+    BFL_API_KEY: KEY,
+    BFL_API_BASE_URL: emulator.apiBaseUrl,
+    FLUX_FILL_POLL_INTERVAL_MS: "20",
+    FLUX_FILL_TIMEOUT_S: "10",
+    ...env,
+  });
+  return current;
+}
+
+async function call(
+  server: TestServer,
+  args: Record<string, unknown>,
+  options: Parameters<TestServer["client"]["callTool"]>[2] = {},
+) {
+  return (await server.client.callTool(
+    { name: "flux_expand", arguments: args },
+    CallToolResultSchema,
+    options,
+  )) as CallToolResult;
+}
+
+function text(result: CallToolResult): string {
+  return result.content
+    .filter((b) => b.type === "text")
+    .map((b) => (b as { text: string }).text)
+    .join("\n");
+}
+
+/** A 160×120 photo saved as a PNG in the server's working directory. */
+async function writePhoto(dir: string, width = 160, height = 120): Promise<string> {
+  const file = path.join(dir, "photo.png");
+  await writeFile(file, await makePhoto(width, height, { format: "png", seed: 5 }));
+  return file;
+}
+
+function submittedSides() {
+  const body = emulator.submits.at(-1)!.body as Record<string, unknown>;
+  return { top: body.top, bottom: body.bottom, left: body.left, right: body.right };
+}
+
+describe("flux_expand with the bfl provider (upstream emulator)", () => {
+  it("sends explicit sides as given with the image unpadded; saves the expanded result with the photo in place", async () => {
+    const server = await start();
+    const image = await writePhoto(server.workDir);
+    const sides = { top: 32, bottom: 0, left: 16, right: 48 };
+    const result = await call(server, { image, ...sides, prompt: "more beach", seed: 9, output_format: "png" });
+    expect(result.isError, text(result)).toBeFalsy();
+
+    // The upstream got the expand endpoint, the sides, the photo at its own size and no mask.
+    expect(emulator.submitCount).toBe(1);
+    const submit = emulator.submits[0]!;
+    expect(submit.endpoint).toBe("expand");
+    expect(emulator.requestsTo("api")[0]!.url).toBe("/v1/flux-pro-1.0-expand");
+    expect(submit.body).toMatchObject({ ...sides, prompt: "more beach", seed: 9, steps: 50, guidance: 60 });
+    expect(Object.keys(submit.body as object)).not.toContain("mask");
+    const sent = await decodeRaw(submit.image!);
+    const photo = await decodeRaw(await readFile(image));
+    expect([sent.width, sent.height]).toEqual([160, 120]);
+    expect(Buffer.compare(sent.data, photo.data)).toBe(0);
+
+    // The result: 224×152, the photo at (16, 32), the new border in the emulator's colour.
+    const structured = FluxExpandOutput.parse(result.structuredContent);
+    expect(structured).toMatchObject({ provider: "bfl", width: 224, height: 152, sides, seed: 9, cost: 5 });
+    const saved = await decodeRaw(await readFile(structured.path));
+    expect([saved.width, saved.height]).toEqual([224, 152]);
+    const colour = fillColour("more beach", 9);
+    for (const [x, y] of [
+      [0, 0],
+      [223, 151],
+      [10, 100],
+      [200, 60],
+      [100, 20],
+    ] as const) {
+      expect(pixelAt(saved, x, y).slice(0, 3), `border at ${x},${y}`).toEqual(colour);
+    }
+    for (const [x, y] of [
+      [0, 0],
+      [159, 119],
+      [80, 60],
+    ] as const) {
+      expect(pixelAt(saved, x + 16, y + 32), `photo at ${x},${y}`).toEqual(pixelAt(photo, x, y));
+    }
+
+    // Text, preview, resource link; the sidecar keeps the sides.
+    expect(text(result)).toMatch(/Expanded with FLUX\.1 Expand \[pro\].*top 32, bottom 0, left 16, right 48/);
+    expect(text(result)).toContain(structured.path);
+    const preview = result.content.find((b) => b.type === "image") as { mimeType: string };
+    expect(preview.mimeType).toBe("image/jpeg");
+    const link = result.content.find((b) => b.type === "resource_link") as { uri: string; title: string };
+    expect(link).toMatchObject({ uri: structured.uri, title: `Expanded image ${structured.id}` });
+    const sidecar = JSON.parse(await readFile(structured.path.replace(/\.png$/, ".json"), "utf8"));
+    expect(sidecar.inputs).toMatchObject({ image: { width: 160, height: 120 }, expand: sides });
+    expect(JSON.stringify(sidecar)).not.toContain(KEY);
+  });
+
+  it.each([
+    // 160×120 → 16:9 is 213 wide: 53 new columns, the odd one on the right; anchor bottom does not move columns.
+    ["16:9", "bottom", { top: 0, bottom: 0, left: 26, right: 27 }],
+    ["16:9", undefined, { top: 0, bottom: 0, left: 26, right: 27 }],
+    ["16:9", "left", { top: 0, bottom: 0, left: 0, right: 53 }],
+    ["16:9", "top_right", { top: 0, bottom: 0, left: 53, right: 0 }],
+    // 160×120 → 4:5 is 200 high: 80 new rows.
+    ["4:5", "bottom", { top: 80, bottom: 0, left: 0, right: 0 }],
+    ["4:5", "top_left", { top: 0, bottom: 80, left: 0, right: 0 }],
+    ["4:5", "center", { top: 40, bottom: 40, left: 0, right: 0 }],
+    // 160×120 → 1:1 is 160 high: 40 rows.
+    ["1:1", "center", { top: 20, bottom: 20, left: 0, right: 0 }],
+    // 160×121 → 1:1: 39 rows, the odd one at the bottom.
+    ["1:1", undefined, { top: 19, bottom: 20, left: 0, right: 0 }, 121],
+  ])("aspect_ratio %s with anchor %s sends %o", async (ratio, anchor, sides, height = 120) => {
+    const server = await start();
+    const image = await writePhoto(server.workDir, 160, height);
+    const result = await call(server, { image, aspect_ratio: ratio, ...(anchor ? { anchor } : {}) });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(submittedSides()).toEqual(sides);
+    const structured = FluxExpandOutput.parse(result.structuredContent);
+    expect(structured.sides).toEqual(sides);
+    expect([structured.width, structured.height]).toEqual([160 + sides.left + sides.right, height + sides.top + sides.bottom]);
+  });
+
+  it("a cancelled call stops waiting, but the paid result is still downloaded and saved", async () => {
+    const server = await start();
+    emulator.configure({ generationMs: 500 });
+    const image = await writePhoto(server.workDir);
+    const controller = new AbortController();
+    const messages: string[] = [];
+    const pending = call(
+      server,
+      { image, aspect_ratio: "16:9" },
+      { signal: controller.signal, onprogress: (p) => messages.push(p.message ?? "") },
+    );
+    await vi.waitFor(() => expect(messages.some((m) => /Pending/.test(m))).toBe(true));
+    controller.abort("user cancelled");
+    await expect(pending).rejects.toThrow();
+    await server.server.idle();
+    expect(emulator.submitCount).toBe(1);
+    const [saved] = savedResults(await server.client.listResources());
+    expect(saved).toBeDefined();
+    const taskId = [...emulator.tasks.keys()][0]!;
+    expect(emulator.task(taskId).deliveries).toBe(1);
+  });
+
+  it("get_result returns a saved expansion with its sides", async () => {
+    const server = await start();
+    const image = await writePhoto(server.workDir);
+    const first = FluxExpandOutput.parse((await call(server, { image, right: 40 })).structuredContent);
+    const again = (await server.client.callTool({ name: "get_result", arguments: { id: first.id } })) as CallToolResult;
+    expect(again.isError, text(again)).toBeFalsy();
+    expect(again.structuredContent).toMatchObject({ id: first.id, sides: { top: 0, bottom: 0, left: 0, right: 40 } });
+  });
+});
+
+describe("flux_expand input errors: a clear tool error, nothing submitted", () => {
+  it.each([
+    ["both aspect_ratio and sides", { aspect_ratio: "16:9", left: 10 }, /either aspect_ratio or the sides.*left 10/],
+    ["an unparsable ratio", { aspect_ratio: "widescreen" }, /aspect_ratio must be width:height.*"widescreen"/],
+    ["an unknown anchor", { aspect_ratio: "16:9", anchor: "middle" }, /anchor must be "center", "top".*"bottom_right"; got "middle"/],
+    ["an anchor without a ratio", { top: 10, anchor: "top" }, /anchor only applies with aspect_ratio/],
+    ["a side over 2048", { top: 3000 }, /top must be an integer from 0 to 2048 \(pixels\); got 3000/],
+    ["a negative side", { left: -4 }, /left must be an integer from 0 to 2048 \(pixels\); got -4/],
+    ["nothing to expand", {}, /Nothing to expand: top, bottom, left and right are all 0/],
+    ["a ratio the photo already has", { aspect_ratio: "4:3" }, /Nothing to expand: the 160×120 image is already 4:3/],
+    ["a mask (not an expand field)", { top: 10, mask: "mask.png" }, /Unknown field\(s\): mask/],
+  ])("rejects %s", async (_name, args, message) => {
+    const server = await start();
+    const image = await writePhoto(server.workDir);
+    const result = await call(server, { image, ...args });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(message);
+    expect(emulator.submitCount).toBe(0);
+    expect(savedResults(await server.client.listResources())).toEqual([]);
+  });
+
+  it("rejects a result over the pixel limit before anything is sent", async () => {
+    const server = await start({ FLUX_FILL_MAX_INPUT_MP: "0.03" });
+    const image = await writePhoto(server.workDir); // 0.0192 MP
+    const result = await call(server, { image, aspect_ratio: "16:9" }); // 213×120: 0.0256 MP, fine
+    expect(result.isError, text(result)).toBeFalsy();
+    const over = await call(server, { image, right: 100 }); // 260×120: 0.0312 MP
+    expect(over.isError).toBe(true);
+    expect(text(over)).toMatch(/260×120 .* over this server's limit of 0\.0 MP \(FLUX_FILL_MAX_INPUT_MP\)/);
+    expect(emulator.submitCount).toBe(1);
+  });
+});
+
+/** Mean absolute horizontal difference of luma over the pixels where `inside` holds (edge-clamp detector). */
+function horizontalDetail(image: RasterImage, inside: (x: number, y: number) => boolean): number {
+  const luma = (x: number, y: number) => {
+    const i = (y * image.width + x) * image.channels;
+    return 0.299 * image.data[i]! + 0.587 * image.data[i + 1]! + 0.114 * image.data[i + 2]!;
+  };
+  let sum = 0;
+  let n = 0;
+  for (let y = 0; y < image.height; y++) {
+    for (let x = 0; x + 1 < image.width; x++) {
+      if (!inside(x, y) || !inside(x + 1, y)) continue;
+      sum += Math.abs(luma(x + 1, y) - luma(x, y));
+      n++;
+    }
+  }
+  return sum / n;
+}
+
+/**
+ * The largest share of border pixels that equal the photo's pixel one fixed horizontal shift away (or
+ * mirrored about the nearest photo edge): near 1 for a tiled, wrapped or mirrored border.
+ */
+function largestCopiedShare(result: RasterImage, left: number, photoWidth: number): number {
+  const same = (x: number, y: number, sx: number) => {
+    if (sx < left || sx >= left + photoWidth) return false;
+    const a = (y * result.width + x) * 3;
+    const b = (y * result.width + sx) * 3;
+    return result.data[a] === result.data[b] && result.data[a + 1] === result.data[b + 1] && result.data[a + 2] === result.data[b + 2];
+  };
+  const border: Array<[number, number]> = [];
+  for (let y = 0; y < result.height; y++)
+    for (let x = 0; x < result.width; x++) if (x < left || x >= left + photoWidth) border.push([x, y]);
+  let best = 0;
+  for (let shift = 1; shift < result.width; shift++) {
+    const share = (sign: 1 | -1) => border.filter(([x, y]) => same(x, y, x + sign * shift)).length / border.length;
+    best = Math.max(best, share(1), share(-1));
+  }
+  const mirrored =
+    border.filter(([x, y]) => same(x, y, x < left ? 2 * left - 1 - x : 2 * (left + photoWidth) - 1 - x)).length /
+    border.length;
+  return Math.max(best, mirrored);
+}
+
+describe("flux_expand with the local engine", () => {
+  it("keeps the photo's pixels and fills the border with texture of the photo's level, not flat, not tiled", async () => {
+    const server = await start({ BFL_API_KEY: "", FLUX_FILL_PROVIDER: "auto" });
+    const photo = noisyTexture(120, 90, 11);
+    const image = path.join(server.workDir, "texture.png");
+    await writeFile(image, await encodeRaster(photo, "png"));
+    const result = await call(server, { image, aspect_ratio: "16:9", prompt: "sea", output_format: "png" });
+    expect(result.isError, text(result)).toBeFalsy();
+    const structured = FluxExpandOutput.parse(result.structuredContent);
+    // 120×90 → 16:9 is 160 wide: 20 columns each side.
+    expect(structured).toMatchObject({ provider: "local", width: 160, height: 90, cost: null });
+    expect(structured.sides).toEqual({ top: 0, bottom: 0, left: 20, right: 20 });
+    expect(text(result)).toMatch(/ignores the prompt/);
+    expect(emulator.submitCount).toBe(0);
+
+    const expanded = await decodeRaw(await readFile(structured.path));
+    const result3: RasterImage = { data: expanded.data, width: 160, height: 90, channels: 3 };
+    for (let y = 0; y < 90; y++) {
+      for (let x = 0; x < 120; x++) {
+        if (pixelAt(expanded, x + 20, y).join() !== pixelAt(photo, x, y).join())
+          throw new Error(`photo pixel ${x},${y} changed`);
+      }
+    }
+    const inPhoto = (x: number, y: number) => x >= 20 && x < 140 && y >= 0;
+    const maskOf = (inside: (x: number, y: number) => boolean): RasterImage => {
+      const data = Buffer.alloc(160 * 90);
+      for (let y = 0; y < 90; y++) for (let x = 0; x < 160; x++) data[y * 160 + x] = inside(x, y) ? 255 : 0;
+      return { data, width: 160, height: 90, channels: 1 };
+    };
+    const ratio =
+      laplacianStd(result3, maskOf((x, y) => !inPhoto(x, y))) / laplacianStd(result3, maskOf(inPhoto));
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(1.5);
+    // Not flat or smeared sideways (an edge clamp keeps vertical detail only)…
+    const detail =
+      horizontalDetail(result3, (x, y) => !inPhoto(x, y)) / horizontalDetail(result3, (x, y) => inPhoto(x, y));
+    expect(detail).toBeGreaterThan(0.5);
+    // …and not a tile, wrap or mirror of the photo.
+    expect(largestCopiedShare(result3, 20, 120)).toBeLessThan(0.5);
+  });
+});
