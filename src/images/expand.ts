@@ -3,7 +3,13 @@
  * the checks made before anything is sent. The upstream itself only knows sides (top/bottom/left/right).
  */
 import { FluxFillError } from "../errors.js";
-import { EXPAND_SIDES, type ExpandSides, MAX_EXPAND_SIDE } from "../schema/upstream.js";
+
+/** The upstream's names for the sides, and the most pixels it adds on one (FluxProExpandInputs). */
+export const EXPAND_SIDES = ["top", "bottom", "left", "right"] as const;
+export const MAX_EXPAND_SIDE = 2048;
+
+/** Pixels added on each side (0..MAX_EXPAND_SIDE). */
+export type ExpandSides = Record<(typeof EXPAND_SIDES)[number], number>;
 
 /** Where the photo stays when an aspect ratio is reached: the added pixels go to the other side(s). */
 export const ANCHORS = [

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FluxFillError } from "../errors.js";
-import type { ExpandSides } from "../schema/upstream.js";
+import type { ExpandSides } from "../images/expand.js";
 
 /** Result ids: sortable by time, unguessable enough, and safe as a file name and in a URI. */
 const ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{8}$/;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type ExpandSides, MAX_EXPAND_SIDE } from "../images/expand.js";
 import { fieldError, unknownFieldsError } from "./issues.js";
 
 /**
@@ -91,10 +92,7 @@ export type FluxProFillInputs = z.infer<typeof FluxProFillInputs>;
 /** The upstream parameters other than the two images, after defaults are applied. */
 export type FillParams = Omit<FluxProFillInputs, "image" | "mask">;
 
-/** Most pixels Expand adds on one side. */
-export const MAX_EXPAND_SIDE = 2048;
-
-const side = (name: "top" | "bottom" | "left" | "right") =>
+const side = (name: keyof ExpandSides) =>
   z
     .number({ error: fieldError(name, `an integer from 0 to ${MAX_EXPAND_SIDE} (pixels)`) })
     .int()
@@ -102,8 +100,6 @@ const side = (name: "top" | "bottom" | "left" | "right") =>
     .max(MAX_EXPAND_SIDE)
     .default(0)
     .describe(`Pixels to add on the ${name}.`);
-
-export const EXPAND_SIDES = ["top", "bottom", "left", "right"] as const;
 
 const expandShape = {
   image: base64Image().describe("The image to expand."),
@@ -124,9 +120,6 @@ export const FluxProExpandInputs = z
   .strict();
 
 export type FluxProExpandInputs = z.infer<typeof FluxProExpandInputs>;
-
-/** Pixels added on each side (0..MAX_EXPAND_SIDE). */
-export type ExpandSides = Pick<FluxProExpandInputs, (typeof EXPAND_SIDES)[number]>;
 
 /** The upstream parameters other than the image, after defaults are applied (the sides included). */
 export type ExpandParams = Omit<FluxProExpandInputs, "image">;

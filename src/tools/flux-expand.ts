@@ -1,11 +1,8 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { runFill } from "../pipeline.js";
 import { FluxExpandOutput, FluxExpandToolInputSchema, type FluxExpandToolInput } from "../schema/tool.js";
 import type { ServerDeps } from "../server.js";
-import { fillResult, untilAborted } from "./flux-fill.js";
-import { progressReporter } from "./progress.js";
-import { toolError } from "./result.js";
+import { runForCall } from "./flux-fill.js";
 
 export const FLUX_EXPAND_TOOL = "flux_expand";
 
@@ -31,25 +28,8 @@ export function registerFluxExpandTool(server: McpServer, deps: ServerDeps): voi
       },
     },
     async (args: FluxExpandToolInput, extra): Promise<CallToolResult> => {
-      const started = Date.now();
-      try {
-        const { image, aspect_ratio, anchor, ...params } = args;
-        const job = runFill(
-          { kind: "expand", image, params, aspectRatio: aspect_ratio, anchor },
-          { config: deps.config, provider: deps.provider(), logger: deps.logger },
-          {
-            onProgress: progressReporter(extra),
-            signal: deps.shutdownSignal,
-            abandoned: extra.signal,
-            previewMaxSize: deps.config.previewMaxSize,
-          },
-        );
-        deps.track(job);
-        const outcome = await untilAborted(job, extra.signal);
-        return await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
-      } catch (error) {
-        return toolError(error, deps.logger);
-      }
+      const { image, aspect_ratio, anchor, ...params } = args;
+      return runForCall({ kind: "expand", image, params, aspectRatio: aspect_ratio, anchor }, deps, extra);
     },
   );
 }

@@ -2,12 +2,11 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { FluxFillError } from "../errors.js";
 import { renderPreview } from "../images/preview.js";
-import type { FillOutcome } from "../pipeline.js";
-import { runFill } from "../pipeline.js";
+import { type FillOutcome, type PipelineJob, runFill } from "../pipeline.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
-import type { ExpandSides } from "../schema/upstream.js";
+import type { ExpandSides } from "../images/expand.js";
 import type { ServerDeps } from "../server.js";
-import { progressReporter } from "./progress.js";
+import { progressReporter, type ToolExtra } from "./progress.js";
 import { toolError } from "./result.js";
 
 export const FLUX_FILL_TOOL = "flux_fill";
@@ -18,7 +17,7 @@ Each call is a paid task (about 5 credits, ~$0.05; usually 5-30 s): do not repea
 The result is saved as a file; the reply gives its path, a resource link and a downscaled preview. Judge the edit by the preview; give the user the path. Only files under the server's allowed directories can be read.`;
 
 /** Waits for the job unless the client gives up first; the job itself goes on and saves its result. */
-export function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
+function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new FluxFillError("cancelled", "The call was cancelled."));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () =>
@@ -133,26 +132,33 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
       },
     },
     async (args: FluxFillToolInput, extra): Promise<CallToolResult> => {
-      const started = Date.now();
-      try {
-        const { image, mask, ...params } = args;
-        const provider = deps.provider();
-        const job = runFill(
-          { image, mask, params },
-          { config: deps.config, provider, logger: deps.logger },
-          {
-            onProgress: progressReporter(extra),
-            signal: deps.shutdownSignal,
-            abandoned: extra.signal,
-            previewMaxSize: deps.config.previewMaxSize,
-          },
-        );
-        deps.track(job);
-        const outcome = await untilAborted(job, extra.signal);
-        return await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
-      } catch (error) {
-        return toolError(error, deps.logger);
-      }
+      const { image, mask, ...params } = args;
+      return runForCall({ image, mask, params }, deps, extra);
     },
   );
+}
+
+/**
+ * One tool call's job (flux_fill or flux_expand) through the pipeline: progress notifications, shutdown,
+ * cancel-still-saves (the call stops waiting, the job goes on and is saved), and the tool result or error.
+ */
+export async function runForCall(job: PipelineJob, deps: ServerDeps, extra: ToolExtra): Promise<CallToolResult> {
+  const started = Date.now();
+  try {
+    const running = runFill(
+      job,
+      { config: deps.config, provider: deps.provider(), logger: deps.logger },
+      {
+        onProgress: progressReporter(extra),
+        signal: deps.shutdownSignal,
+        abandoned: extra.signal,
+        previewMaxSize: deps.config.previewMaxSize,
+      },
+    );
+    deps.track(running);
+    const outcome = await untilAborted(running, extra.signal);
+    return await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
+  } catch (error) {
+    return toolError(error, deps.logger);
+  }
 }

@@ -2,7 +2,8 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { FillProgress } from "../providers/types.js";
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What the SDK hands a tool handler besides its arguments (signal, progress token, notifications). */
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** Least time between two notifications with the same status (the poll loop may report up to 10 a second). */
 export const REPEAT_STATUS_INTERVAL_MS = 1000;
@@ -27,7 +28,7 @@ export function progressGate(intervalMs = REPEAT_STATUS_INTERVAL_MS): (progress:
  * client only sends one when the caller asked for progress). `progress` must grow with each notification,
  * so it counts notifications; the message carries the status and elapsed time.
  */
-export function progressReporter(extra: Extra): (progress: FillProgress) => void {
+export function progressReporter(extra: ToolExtra): (progress: FillProgress) => void {
   const token = extra._meta?.progressToken;
   if (token === undefined) return () => {};
   const worthSending = progressGate();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
-import { ANCHORS, parseAspectRatio, resolveExpansion, sidesForAspectRatio } from "../../src/images/expand.js";
+import { type Anchor, parseAspectRatio, resolveExpansion, sidesForAspectRatio } from "../../src/images/expand.js";
 
 const NO_SIDES = { top: 0, bottom: 0, left: 0, right: 0 };
 const LIMIT = 50_000_000;
@@ -49,14 +49,14 @@ describe("sidesForAspectRatio", () => {
   });
 
   it("keeps the photo at its anchor: all new pixels go to the opposite side", () => {
-    const wider = (anchor: (typeof ANCHORS)[number]) => sidesForAspectRatio(90, 90, 2, anchor);
+    const wider = (anchor: Anchor) => sidesForAspectRatio(90, 90, 2, anchor);
     expect(wider("left")).toEqual({ top: 0, bottom: 0, left: 0, right: 90 });
     expect(wider("right")).toEqual({ top: 0, bottom: 0, left: 90, right: 0 });
     expect(wider("top_left")).toEqual(wider("left"));
     expect(wider("bottom_right")).toEqual(wider("right"));
     // A vertical anchor does not decide a horizontal growth: centred.
     expect(wider("top")).toEqual({ top: 0, bottom: 0, left: 45, right: 45 });
-    const taller = (anchor: (typeof ANCHORS)[number]) => sidesForAspectRatio(90, 90, 0.5, anchor);
+    const taller = (anchor: Anchor) => sidesForAspectRatio(90, 90, 0.5, anchor);
     expect(taller("bottom")).toEqual({ top: 90, bottom: 0, left: 0, right: 0 });
     expect(taller("top_right")).toEqual({ top: 0, bottom: 90, left: 0, right: 0 });
     expect(taller("bottom_left")).toEqual(taller("bottom"));

@@ -1,11 +1,18 @@
-import type { ExpandSides } from "../../schema/upstream.js";
 import type { RasterImage } from "../types.js";
+
+/** Pixels to add on each side (the pipeline's ExpandSides; this stage knows only plain data). */
+interface Sides {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
 
 /**
  * An RGB photo placed on a larger canvas with `sides` pixels added around it, and the mask the engine
  * fills: 255 on the new border, 0 over the photo (so its pixels come back bit for bit). Pure.
  */
-export function padCanvas(photo: RasterImage, sides: ExpandSides): { image: RasterImage; mask: RasterImage } {
+export function padCanvas(photo: RasterImage, sides: Sides): { image: RasterImage; mask: RasterImage } {
   if (photo.channels !== 3) throw new Error(`padCanvas: needs an RGB raster, got ${photo.channels} channels`);
   const width = photo.width + sides.left + sides.right;
   const height = photo.height + sides.top + sides.bottom;
