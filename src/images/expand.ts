@@ -67,25 +67,14 @@ export function parseAspectRatio(text: string): number {
  */
 export function sidesForAspectRatio(width: number, height: number, ratio: number, anchor: Anchor): ExpandSides {
   const sides: ExpandSides = { top: 0, bottom: 0, left: 0, right: 0 };
-  const added = (before: number, after: number) => Math.max(0, after - before);
   const targetWidth = Math.round(height * ratio);
   const targetHeight = Math.round(width / ratio);
   if (targetWidth > width) {
-    const extra = added(width, targetWidth);
-    const [first, second] = split(
-      extra,
-      anchor.endsWith("left") ? "start" : anchor.endsWith("right") ? "end" : "middle",
-    );
-    sides.left = first;
-    sides.right = second;
+    const place = anchor.endsWith("left") ? "start" : anchor.endsWith("right") ? "end" : "middle";
+    [sides.left, sides.right] = split(targetWidth - width, place);
   } else if (targetHeight > height) {
-    const extra = added(height, targetHeight);
-    const [first, second] = split(
-      extra,
-      anchor.startsWith("top") ? "start" : anchor.startsWith("bottom") ? "end" : "middle",
-    );
-    sides.top = first;
-    sides.bottom = second;
+    const place = anchor.startsWith("top") ? "start" : anchor.startsWith("bottom") ? "end" : "middle";
+    [sides.top, sides.bottom] = split(targetHeight - height, place);
   }
   return sides;
 }
