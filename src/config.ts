@@ -72,7 +72,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_TIMEOUT_S", meaning: `Overall deadline of one fill in seconds (default ${DEFAULTS.timeoutS}).` },
   { name: "FLUX_FILL_FETCH_TIMEOUT_S", meaning: `Deadline for downloading one URL input in seconds (default ${DEFAULTS.fetchTimeoutS}).` },
   { name: "FLUX_FILL_MAX_INPUT_MB", meaning: `Largest accepted input file in MB (default ${DEFAULTS.maxInputMB}).` },
-  { name: "FLUX_FILL_MAX_INPUT_MP", meaning: `Largest accepted input in megapixels (default ${DEFAULTS.maxInputMP}).` },
+  { name: "FLUX_FILL_MAX_INPUT_MP", meaning: `Largest accepted input, and expanded image of flux_expand, in megapixels (default ${DEFAULTS.maxInputMP}).` },
   { name: "FLUX_FILL_POLL_INTERVAL_MS", meaning: "Fixed delay between status polls in ms. Unset (default): adaptive, learnt from past task durations and the upstream's progress; at most 4 polls/s per task on average, never two within 105 ms." },
   { name: "FLUX_FILL_PREVIEW_MAX_PX", meaning: `Longest side of the inline preview (default ${DEFAULTS.previewMaxSize}).` },
   { name: "FLUX_FILL_MAX_ACTIVE", meaning: `Most upstream tasks in flight at once per API key (default ${DEFAULTS.maxActive}).` },
