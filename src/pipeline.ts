@@ -177,11 +177,14 @@ async function prepareFillRequest(
 ): Promise<PreparedRequest> {
   const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
   const limits = { maxPixels: config.maxInputPixels };
+  // Only the sources' names outlive this call in `describe`, not the files' bytes.
+  const imageSource = image.source;
+  const maskSource = mask?.source;
   const describe = ({ info, notes }: Omit<PreparedMask, "image" | "mask">): InputFacts => {
-    const maskDescription = describeMaskSource(info.maskSource, maskOptions, mask?.source);
+    const maskDescription = describeMaskSource(info.maskSource, maskOptions, maskSource);
     return {
       inputs: {
-        image: { source: image.source, width: info.width, height: info.height, format: info.imageFormat },
+        image: { source: imageSource, width: info.width, height: info.height, format: info.imageFormat },
         mask: { source: maskDescription, coverage: info.coverage },
       },
       notes,

@@ -1,5 +1,5 @@
 /**
- * A faithful fake of the Black Forest Labs FLUX.1 Fill [pro] API, over real HTTP on 127.0.0.1.
+ * A faithful fake of the Black Forest Labs FLUX.1 Fill [pro] and Expand [pro] API, over real HTTP on 127.0.0.1.
  *
  * Three servers on three ephemeral ports, like the real deployment (submit host, regional polling host,
  * signed-URL delivery host):

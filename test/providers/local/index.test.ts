@@ -5,7 +5,9 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../src/errors.js";
 import { inpaint } from "../../../src/providers/local/engine/inpaint.js";
+import { padCanvas } from "../../../src/providers/local/canvas.js";
 import { createLocalProvider, PROMPT_IGNORED_NOTE } from "../../../src/providers/local/index.js";
+import { decodedImage } from "../../../src/images/prepare.js";
 import type { FillProgress, FillRequest, Provider, RasterImage } from "../../../src/providers/types.js";
 import type { FillParams } from "../../../src/schema/upstream.js";
 import type { TargetBandRunner } from "../../../src/providers/local/engine/patchmatch.js";
@@ -43,6 +45,25 @@ const live = () => new AbortController().signal;
 
 describe("createLocalProvider", () => {
   const provider = createLocalProvider();
+
+  it("expands: the engine's fill of the photo padded by the sides, the photo kept", async () => {
+    const sides = { top: 6, bottom: 0, left: 10, right: 3 };
+    const output = await provider.fill(
+      {
+        kind: "expand",
+        image: decodedImage(image),
+        upload: { image: Buffer.alloc(0) },
+        params: { ...sides, prompt: "", steps: 50, prompt_upsampling: false, guidance: 60, output_format: "png", safety_tolerance: 2, seed: 4 },
+        checked: Promise.resolve(),
+      },
+      { signal: live() },
+    );
+    const decoded = await decode(output.bytes);
+    expect(decoded.info).toMatchObject({ width: 109, height: 78 });
+    const padded = padCanvas(image, sides);
+    expect(Buffer.compare(decoded.data, inpaint(padded.image, padded.mask, { seed: 4 }).data)).toBe(0);
+    expect(maxDifference({ ...padded.image, data: decoded.data }, padded.image, (i) => padded.mask.data[i] === 0)).toBe(0);
+  });
 
   it("is named local", () => {
     expect(provider.name).toBe("local");
