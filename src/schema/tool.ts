@@ -215,6 +215,9 @@ export type FluxExpandToolInput = z.infer<typeof FluxExpandToolInputSchema>;
 
 /** `flux_fill`'s output plus the sides that were added. */
 export const FluxExpandOutput = FluxFillOutput.extend({
+  provider: z
+    .enum(["bfl", "local"])
+    .describe("Who made the image: bfl = FLUX.1 Expand [pro], local = embedded engine."),
   sides: ExpandSidesOutput.describe("Pixels added on each side of the photo."),
 });
 

@@ -264,7 +264,7 @@ describe("flux_expand with the local engine", () => {
     // 120×90 → 16:9 is 160 wide: 20 columns each side.
     expect(structured).toMatchObject({ provider: "local", width: 160, height: 90, cost: null });
     expect(structured.sides).toEqual({ top: 0, bottom: 0, left: 20, right: 20 });
-    expect(text(result)).toMatch(/ignores the prompt/);
+    expect(text(result)).toMatch(/ignores the prompt.*new border.*FLUX\.1 Expand \[pro\]/);
     expect(emulator.submitCount).toBe(0);
 
     const expanded = await decodeRaw(await readFile(structured.path));

@@ -6,6 +6,8 @@ import { cancelledError, runEngine, warmEngineThread } from "./run.js";
 
 export const PROMPT_IGNORED_NOTE =
   "The local engine ignores the prompt: it continues the surrounding texture. Set BFL_API_KEY to use FLUX.1 Fill [pro].";
+export const EXPAND_PROMPT_IGNORED_NOTE =
+  "The local engine ignores the prompt: it continues the photo's texture into the new border. Set BFL_API_KEY to use FLUX.1 Expand [pro].";
 
 const JPEG_QUALITY = 92;
 
@@ -63,7 +65,8 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       report("encode", `Encoding the result as ${format}.`, 0.95);
       const bytes = await encode(filled, format);
       report("done", request.kind === "fill" ? "Local fill complete." : "Local expansion complete.", 1);
-      const notes = request.params.prompt.trim() === "" ? [] : [PROMPT_IGNORED_NOTE];
+      const ignored = request.kind === "fill" ? PROMPT_IGNORED_NOTE : EXPAND_PROMPT_IGNORED_NOTE;
+      const notes = request.params.prompt.trim() === "" ? [] : [ignored];
       return { provider: "local", bytes, format, seed, notes };
     },
   };
