@@ -116,6 +116,42 @@ function formatFromExtension(file: string): "jpeg" | "png" | undefined {
   return undefined;
 }
 
+/** The options both commands share with the upstream's common fields, in tool-argument form. */
+function sharedOptions(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  const text = (name: string) => values[name] as string | undefined;
+  const out = text("out");
+  return {
+    prompt: text("prompt"),
+    output_format: text("format") ?? (out ? formatFromExtension(out) : undefined),
+    seed: numberOption(text("seed"), "seed"),
+    steps: numberOption(text("steps"), "steps"),
+    guidance: numberOption(text("guidance"), "guidance"),
+    safety_tolerance: numberOption(text("safety-tolerance"), "safety-tolerance"),
+    prompt_upsampling: values["prompt-upsampling"] as boolean | undefined,
+  };
+}
+
+const SHARED_OPTIONS = {
+  prompt: { type: "string" },
+  out: { type: "string" },
+  provider: { type: "string" },
+  format: { type: "string" },
+  seed: { type: "string" },
+  steps: { type: "string" },
+  guidance: { type: "string" },
+  "safety-tolerance": { type: "string" },
+  "prompt-upsampling": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function providerOption(value: string | undefined, config: Config): "auto" | "bfl" | "local" {
+  const provider = value ?? config.provider;
+  if (provider !== "auto" && provider !== "bfl" && provider !== "local") {
+    fail(`--provider must be auto, bfl or local, got "${provider}"`, 2);
+  }
+  return provider;
+}
+
 async function fillCommand(argv: string[], config: Config): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -156,42 +192,6 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
   if (!parsed.success) fail(parsed.error.issues.map((i) => i.message).join("\n"), 2);
   const { image, mask, ...params } = parsed.data;
   await runOnce({ image, mask, params }, config, provider, values.out);
-}
-
-/** The options both commands share with the upstream's common fields, in tool-argument form. */
-function sharedOptions(values: Record<string, string | boolean | undefined>): Record<string, unknown> {
-  const text = (name: string) => values[name] as string | undefined;
-  const out = text("out");
-  return {
-    prompt: text("prompt"),
-    output_format: text("format") ?? (out ? formatFromExtension(out) : undefined),
-    seed: numberOption(text("seed"), "seed"),
-    steps: numberOption(text("steps"), "steps"),
-    guidance: numberOption(text("guidance"), "guidance"),
-    safety_tolerance: numberOption(text("safety-tolerance"), "safety-tolerance"),
-    prompt_upsampling: values["prompt-upsampling"] as boolean | undefined,
-  };
-}
-
-const SHARED_OPTIONS = {
-  prompt: { type: "string" },
-  out: { type: "string" },
-  provider: { type: "string" },
-  format: { type: "string" },
-  seed: { type: "string" },
-  steps: { type: "string" },
-  guidance: { type: "string" },
-  "safety-tolerance": { type: "string" },
-  "prompt-upsampling": { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-function providerOption(value: string | undefined, config: Config): "auto" | "bfl" | "local" {
-  const provider = value ?? config.provider;
-  if (provider !== "auto" && provider !== "bfl" && provider !== "local") {
-    fail(`--provider must be auto, bfl or local, got "${provider}"`, 2);
-  }
-  return provider;
 }
 
 async function expandCommand(argv: string[], config: Config): Promise<void> {
