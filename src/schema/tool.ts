@@ -222,3 +222,8 @@ export const FluxExpandOutput = FluxFillOutput.extend({
 });
 
 export type FluxExpandOutput = z.infer<typeof FluxExpandOutput>;
+
+/** What `get_result` returns for a saved fill or expansion: `flux_fill`'s output, with `sides` for an expansion. */
+export const SavedResultOutput = FluxFillOutput.extend({
+  sides: ExpandSidesOutput.optional().describe("Pixels added on each side, for an expansion (flux_expand)."),
+});

@@ -10,7 +10,7 @@ import {
   readResult,
   resultUri,
 } from "../results/store.js";
-import { FluxFillOutput } from "../schema/tool.js";
+import { SavedResultOutput } from "../schema/tool.js";
 import type { ServerDeps } from "../server.js";
 import { fillResult } from "./flux-fill.js";
 import { toolError } from "./result.js";
@@ -72,7 +72,7 @@ export function registerGetResultTool(server: McpServer, deps: ServerDeps): void
       title: "Get a saved inpainting result",
       description: DESCRIPTION,
       inputSchema: GetResultInput,
-      outputSchema: FluxFillOutput,
+      outputSchema: SavedResultOutput,
       annotations: {
         title: "Get a saved inpainting result",
         readOnlyHint: true,

@@ -54,7 +54,7 @@ async function fill(server: TestServer, prompt: string) {
 }
 
 describe("get_result", () => {
-  it("is listed as a read-only, idempotent, closed-world tool with flux_fill's output schema", async () => {
+  it("is listed as a read-only, idempotent, closed-world tool with flux_fill's output schema plus optional sides", async () => {
     const server = await start();
     const { tools } = await server.client.listTools();
     const tool = tools.find((t) => t.name === "get_result")!;
@@ -67,7 +67,11 @@ describe("get_result", () => {
     });
     expect(tool.inputSchema.required).toEqual(["id"]);
     expect(Object.keys(tool.inputSchema.properties ?? {})).toEqual(["id"]);
-    expect(tool.outputSchema).toEqual(fillTool.outputSchema);
+    const expandTool = tools.find((t) => t.name === "flux_expand")!;
+    const { sides, ...fillProperties } = tool.outputSchema!.properties as Record<string, unknown>;
+    expect(fillProperties).toEqual(fillTool.outputSchema!.properties);
+    expect(tool.outputSchema!.required).toEqual(fillTool.outputSchema!.required);
+    expect(sides).toMatchObject({ properties: (expandTool.outputSchema!.properties as Record<string, { properties: unknown }>).sides!.properties });
     expect(tool.description).toMatch(/latest/);
   });
 
