@@ -29,6 +29,7 @@ function standIn(bytes: Buffer, format: FillOutput["format"] = "jpeg"): Provider
   const requests: FillRequest[] = [];
   return {
     name: "bfl",
+    estimateCredits: () => 5,
     requests,
     async fill(request) {
       if (request.kind !== "fill") throw new Error("this stand-in only fills");
@@ -82,6 +83,7 @@ describe("runFill: what the provider is given", () => {
     const seen: Array<{ settledAtCall: boolean }> = [];
     const failing = (failure: Error): Provider => ({
       name: "bfl",
+      estimateCredits: () => 5,
       async fill(request) {
         let settled = false;
         request.checked.then(

@@ -320,6 +320,10 @@ function waitMessage(wait: QueueWait, label: string): string {
 export function queuedProvider(provider: Provider, queue: FillQueue, label = "upstream task"): Provider {
   return {
     name: provider.name,
+    estimateCredits: (kind) => provider.estimateCredits(kind),
+    // A task submitted earlier already holds its upstream slot; collecting it does not queue.
+    ...(provider.resume === undefined ? {} : { resume: provider.resume.bind(provider) }),
+    ...(provider.balance === undefined ? {} : { balance: provider.balance.bind(provider) }),
     async fill(request: ProviderRequest, context: FillContext): Promise<FillOutput> {
       const started = Date.now();
       // A caller who stopped waiting gives up its place: nothing was submitted, so nothing is lost. So does

@@ -85,6 +85,19 @@ export interface FillContext {
    */
   abandoned?: AbortSignal;
   onProgress?: (progress: FillProgress) => void;
+  /**
+   * Called once the upstream has created (and charged) a task, before the provider waits on it; the
+   * provider awaits it, so the task can be journalled before anything else happens. Errors are ignored.
+   */
+  onSubmitted?: (task: SubmittedTaskInfo) => Promise<void> | void;
+}
+
+/** A task the upstream created: enough to collect its result later, and nothing secret. */
+export interface SubmittedTaskInfo {
+  upstreamId: string;
+  pollingUrl: string;
+  /** Credits charged, when the upstream said. */
+  cost?: number | undefined;
 }
 
 export interface FillOutput {
@@ -104,4 +117,17 @@ export interface Provider {
   readonly name: "bfl" | "local";
   /** Runs one request of either kind (the name predates expansions). */
   fill(request: ProviderRequest, context: FillContext): Promise<FillOutput>;
+  /** Credits one task of `kind` is known to cost before it is submitted; 0 = free. */
+  estimateCredits(kind: ProviderRequest["kind"]): number;
+  /**
+   * Collects the result of a task submitted earlier (by a process that died while waiting on it), given the
+   * kind and parameters it was submitted with. Only providers with upstream tasks have it.
+   */
+  resume?(
+    task: SubmittedTaskInfo,
+    submitted: Pick<ProviderRequest, "kind" | "params">,
+    context: FillContext,
+  ): Promise<FillOutput>;
+  /** The account's credit balance, when the upstream tells; undefined when it does not answer. */
+  balance?(signal: AbortSignal): Promise<number | undefined>;
 }

@@ -279,6 +279,7 @@ describe("queuedProvider", () => {
   function fakeProvider(behaviour: (context: FillContext) => Promise<FillOutput>): Provider & { calls: number } {
     const provider = {
       name: "bfl" as const,
+      estimateCredits: () => 5,
       calls: 0,
       fill: async (_request: FillRequest, context: FillContext) => {
         provider.calls += 1;

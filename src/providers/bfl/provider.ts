@@ -66,6 +66,14 @@ export const SUBMIT_PATHS: Readonly<Record<ProviderRequest["kind"], string>> = {
   fill: "/v1/flux-pro-1.0-fill",
   expand: "/v1/flux-pro-1.0-expand",
 };
+/** The account balance endpoint: `{ credits: number }`. */
+export const CREDITS_PATH = "/v1/credits";
+const BALANCE_TIMEOUT_MS = 5000;
+/**
+ * What one task is known to cost before it is submitted (the upstream's `cost` in the submit answer
+ * overrides it): Fill [pro] is 5 credits; Expand [pro] has no published price, so Fill's is assumed.
+ */
+export const PRICE_CREDITS: Readonly<Record<ProviderRequest["kind"], number>> = { fill: 5, expand: 5 };
 const MAX_RETRY_WAIT_MS = 30_000;
 const MAX_POLL_BACKOFF_MS = 10_000;
 /** First wait after a failed poll on the adaptive schedule (doubles each time). */
@@ -165,15 +173,24 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     }
   }
 
-  async function fill(request: ProviderRequest, context: FillContext): Promise<FillOutput> {
+  /**
+   * A new task (`request`), or one submitted earlier that is only collected (`resume`, with the kind and
+   * parameters it was submitted with).
+   */
+  async function fill(
+    work: { request: ProviderRequest } | { resume: SubmittedTask; submitted: Pick<ProviderRequest, "kind" | "params"> },
+    context: FillContext,
+  ): Promise<FillOutput> {
+    const request = "request" in work ? work.request : undefined;
+    const { kind, params } = "request" in work ? work.request : work.submitted;
     const { signal } = context;
     const startedAt = now();
     const deadline = startedAt + options.timeoutMs;
     const remaining = () => deadline - now();
     const elapsed = () => now() - startedAt;
-    const safetyTolerance = request.params.safety_tolerance;
-    const job = request.kind === "fill" ? "fill" : "expansion";
-    const secrets = [options.apiKey, request.params.webhook_secret ?? ""];
+    const safetyTolerance = params.safety_tolerance;
+    const job = kind === "fill" ? "fill" : "expansion";
+    const secrets = [options.apiKey, params.webhook_secret ?? ""];
     const progress = (status: string, message: string, fraction?: number) => {
       try {
         context.onProgress?.({
@@ -197,7 +214,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
       return signal.aborted;
     };
 
-    const submit = async (): Promise<SubmittedTask> => {
+    const submit = async (request: ProviderRequest): Promise<SubmittedTask> => {
       const url = `${baseUrl}${SUBMIT_PATHS[request.kind]}`;
       // Streamed with an exact length; each attempt gets a fresh stream (a 429 retry resends it).
       const body = streamSubmitBody(request);
@@ -322,7 +339,14 @@ export function createBflProvider(options: BflProviderOptions): Provider {
       }
     };
 
-    const task = await submit();
+    const task = "resume" in work ? work.resume : await submit(work.request);
+    if (request !== undefined) {
+      try {
+        await context.onSubmitted?.({ upstreamId: task.id, pollingUrl: task.pollingUrl, cost: task.cost });
+      } catch {
+        // Journalling is the caller's business; the paid task is collected all the same.
+      }
+    }
     const taskFacts = { provider: "bfl", taskId: task.id, pollingUrl: task.pollingUrl };
     progress(
       "Submitted",
@@ -533,12 +557,14 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     progress("Downloading", `Task ${task.id} is ready; downloading the result.`, 1);
     const checked = await checkSample(await download(sample), task.id);
     const notes = [...checked.notes];
-    const expected = outputSize(request);
-    if (checked.width !== expected.width || checked.height !== expected.height) {
-      const asked = request.kind === "fill" ? "the input was" : "the expansion asked for";
-      notes.push(`The upstream returned ${checked.width}x${checked.height}, ${asked} ${expected.width}x${expected.height}.`);
+    const expected = request === undefined ? undefined : outputSize(request);
+    if (expected && (checked.width !== expected.width || checked.height !== expected.height)) {
+      const asked = kind === "fill" ? "the input was" : "the expansion asked for";
+      notes.push(
+        `The upstream returned ${checked.width}x${checked.height}, ${asked} ${expected.width}x${expected.height}.`,
+      );
     }
-    const seed = typeof result.seed === "number" && Number.isInteger(result.seed) ? result.seed : request.params.seed;
+    const seed = typeof result.seed === "number" && Number.isInteger(result.seed) ? result.seed : params.seed;
     return {
       provider: "bfl",
       bytes: checked.bytes,
@@ -552,12 +578,34 @@ export function createBflProvider(options: BflProviderOptions): Provider {
 
   return {
     name: "bfl",
+    estimateCredits: (kind) => PRICE_CREDITS[kind],
     async fill(request, context) {
       try {
-        return await fill(request, context);
+        return await fill({ request }, context);
       } catch (error) {
         throw redactError(error, [options.apiKey, request.params.webhook_secret ?? ""]);
       }
+    },
+    async resume(task, submitted, context) {
+      try {
+        return await fill(
+          { resume: { id: task.upstreamId, pollingUrl: task.pollingUrl, cost: task.cost }, submitted },
+          context,
+        );
+      } catch (error) {
+        throw redactError(error, [options.apiKey, submitted.params.webhook_secret ?? ""]);
+      }
+    },
+    async balance(signal) {
+      const outcome = await exchange(
+        `${baseUrl}${CREDITS_PATH}`,
+        { method: "GET", headers: { "x-key": options.apiKey, accept: "application/json" } },
+        BALANCE_TIMEOUT_MS,
+        signal,
+      );
+      if (outcome.kind !== "response" || outcome.status !== 200) return undefined;
+      const credits = (parseJsonBody(outcome.text) as { credits?: unknown } | undefined)?.credits;
+      return typeof credits === "number" && Number.isFinite(credits) ? credits : undefined;
     },
   };
 }

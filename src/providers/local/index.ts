@@ -38,6 +38,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
   if (options.useWorker !== false) warmEngineThread();
   return {
     name: "local",
+    estimateCredits: () => 0,
     async fill(request: ProviderRequest, context: FillContext): Promise<FillOutput> {
       const started = Date.now();
       const report = (status: string, message: string, fraction?: number) =>
