@@ -36,6 +36,8 @@ export interface Config {
   cwd: string;
   /** Most upstream tasks in flight at once per API key, across all sessions (the upstream allows 24). */
   maxActive: number;
+  /** Credits this server may spend per UTC day; undefined = no limit. */
+  dailyCreditLimit: number | undefined;
   http: {
     host: string;
     port: number;
@@ -76,6 +78,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_POLL_INTERVAL_MS", meaning: "Fixed delay between status polls in ms. Unset (default): adaptive, learnt from past task durations and the upstream's progress; at most 4 polls/s per task on average, never two within 105 ms." },
   { name: "FLUX_FILL_PREVIEW_MAX_PX", meaning: `Longest side of the inline preview (default ${DEFAULTS.previewMaxSize}).` },
   { name: "FLUX_FILL_MAX_ACTIVE", meaning: `Most upstream tasks in flight at once per API key (default ${DEFAULTS.maxActive}).` },
+  { name: "FLUX_FILL_DAILY_CREDIT_LIMIT", meaning: "Credits this server may spend per UTC day (1 credit = $0.01; a fill costs about 5). A call that would pass it is refused before anything is submitted. Unset (default): no limit." },
   { name: "FLUX_FILL_HTTP_HOST", meaning: `Address the HTTP transport binds (default ${DEFAULTS.httpHost}).` },
   { name: "FLUX_FILL_HTTP_PORT", meaning: `Port of the HTTP transport (default ${DEFAULTS.httpPort}).` },
   { name: "FLUX_FILL_HTTP_TOKEN", meaning: "Bearer token required on every HTTP request (required off loopback)." },
@@ -155,6 +158,21 @@ const EnvSchema = z.object({
     }),
   FLUX_FILL_PREVIEW_MAX_PX: positive("FLUX_FILL_PREVIEW_MAX_PX", DEFAULTS.previewMaxSize),
   FLUX_FILL_MAX_ACTIVE: positive("FLUX_FILL_MAX_ACTIVE", DEFAULTS.maxActive),
+  FLUX_FILL_DAILY_CREDIT_LIMIT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `FLUX_FILL_DAILY_CREDIT_LIMIT must be a number of credits of 0 or more (or unset for no limit), got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    }),
   FLUX_FILL_HTTP_HOST: z.string().optional(),
   FLUX_FILL_HTTP_PORT: positive("FLUX_FILL_HTTP_PORT", DEFAULTS.httpPort),
   FLUX_FILL_HTTP_TOKEN: z.string().optional(),
@@ -221,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     previewMaxSize: Math.round(e.FLUX_FILL_PREVIEW_MAX_PX),
     cwd,
     maxActive: Math.max(1, Math.floor(e.FLUX_FILL_MAX_ACTIVE)),
+    dailyCreditLimit: e.FLUX_FILL_DAILY_CREDIT_LIMIT,
     http: {
       host: e.FLUX_FILL_HTTP_HOST?.trim() || DEFAULTS.httpHost,
       port: Math.floor(e.FLUX_FILL_HTTP_PORT),

@@ -14,6 +14,7 @@ export type ErrorKind =
   | "upstream_unreachable"
   | "timeout"
   | "cancelled"
+  | "credit_limit"
   | "internal";
 
 export class FluxFillError extends Error {

@@ -15,16 +15,30 @@ import {
 import { type Preview, renderPreview } from "./images/preview.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
+import { type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask } from "./pay-once.js";
 import type {
   ExpandRequest,
+  FillContext,
   FillOutput,
   FillProgress,
   FillRequest,
   Provider,
   ProviderRequest,
 } from "./providers/types.js";
-import { newResultId, type ResultFormat, type ResultMeta, type SavedResult, saveResult } from "./results/store.js";
+import {
+  findResult,
+  type KeptResults,
+  newResultId,
+  type ResultFormat,
+  type ResultMeta,
+  type ResultWriter,
+  resultUri,
+  type SavedResult,
+  saveResultSafely,
+} from "./results/store.js";
 import type { ExpandParams, FillParams } from "./schema/upstream.js";
+import { requestIdentity } from "./state/identity.js";
+import type { PaidTaskState } from "./state/types.js";
 
 /** One fill as the pipeline sees it: references still unresolved, parameters validated with defaults. */
 export interface FillJob {
@@ -125,6 +139,17 @@ export interface PipelineDeps {
   config: Config;
   provider: Provider;
   logger: Logger;
+  /**
+   * Attach, hand-over, journal and the daily credit limit (pay-once.ts). Without it every call runs on its
+   * own (the CLI's one-off commands).
+   */
+  paid?: PaidTaskState | undefined;
+  /** Results no directory could take, kept for get_result. */
+  kept?: KeptResults | undefined;
+  /** Resolves once the tasks journalled before a restart are being collected. */
+  recovering?: Promise<void> | undefined;
+  /** The file writes of saving a result (tests inject a full disk here). */
+  writer?: ResultWriter | undefined;
 }
 
 export interface PipelineHooks {
@@ -145,6 +170,24 @@ export interface FillOutcome extends SavedResult {
   bytes: Buffer;
   /** The preview asked for with `previewMaxSize`. */
   preview?: Preview;
+  /** Whether this call shared a task or got an earlier result. */
+  reuse: Reuse;
+  /** Lines for this call's reply only, not for the sidecar (sharing, spend, balance, a save that failed). */
+  callNotes: string[];
+  /** Tell whether the result reached the caller (see PaidTaskFacts); absent when nothing tracks it. */
+  settleDelivery?: PaidTaskFacts["settleDelivery"];
+}
+
+/** What a saved result says about its request besides the output itself. */
+export interface SaveFacts {
+  params: ProviderRequest["params"];
+  inputs: ResultMeta["inputs"];
+  notes: string[];
+  /** The request identity (state/identity.ts), kept in the sidecar. */
+  identity: string;
+  started: number;
+  prepareMs: number;
+  providerMs: number;
 }
 
 /** What the sidecar and the log say about a request's inputs, known once its checks have passed. */
@@ -295,54 +338,136 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
     () => undefined,
   );
 
-  const providerStarted = Date.now();
-  let output: FillOutput;
-  try {
-    output = await provider.fill(request, {
-      signal,
-      ...(hooks.abandoned === undefined ? {} : { abandoned: hooks.abandoned }),
-      onProgress: (p) => hooks.onProgress?.({ ...p, elapsedMs: Date.now() - started }),
-    });
-  } catch (error) {
-    // A provider stops at the first problem it meets. When the checks found one, that is the problem to
-    // report: it is the caller's to fix, and nothing was created upstream (providers wait for the checks).
-    throw (
-      (await request.checked.then(
-        () => undefined,
-        (checkError: unknown) => checkError,
-      )) ?? error
-    );
-  }
-  const providerMs = Date.now() - providerStarted;
-  const facts = await preparing;
+  // What would be sent upstream, from validated input only: the same request whatever the tool call looked like.
+  const identity = requestIdentity({ kind: request.kind, provider: provider.name, uploads: request.upload, params });
 
-  report("saving", "Saving the result");
-  const saveStarted = Date.now();
-  const finished = await toRequestedFormat(output.bytes, output.format, params.output_format);
-  const preview = await checkDecodes(finished.bytes, hooks.previewMaxSize, output.upstreamId);
-  const saved = await saveResult(config.outputDir, finished.bytes, {
-    id: newResultId(),
-    provider: output.provider,
-    format: finished.format,
-    width: finished.width,
-    height: finished.height,
-    created_at: new Date().toISOString(),
-    upstream_id: output.upstreamId ?? null,
-    cost: output.cost ?? null,
-    seed: output.seed ?? params.seed ?? null,
-    prompt: params.prompt,
-    params: publicParams(params),
-    inputs: facts.inputs,
-    timings: {
-      prepare_ms: await prepareMs,
-      provider_ms: providerMs,
-      save_ms: Date.now() - saveStarted,
-      total_ms: Date.now() - started,
+  /** Submits, waits and saves: the part that costs money, run once however many identical calls wait. */
+  const produce = async (run: Pick<FillContext, "onProgress" | "abandoned" | "onSubmitted">) => {
+    const providerStarted = Date.now();
+    let output: FillOutput;
+    try {
+      output = await provider.fill(request, { signal, ...run });
+    } catch (error) {
+      // A provider stops at the first problem it meets. When the checks found one, that is the problem to
+      // report: it is the caller's to fix, and nothing was created upstream (providers wait for the checks).
+      throw (
+        (await request.checked.then(
+          () => undefined,
+          (checkError: unknown) => checkError,
+        )) ?? error
+      );
+    }
+    const providerMs = Date.now() - providerStarted;
+    const facts = await preparing;
+    run.onProgress?.({ status: "saving", elapsedMs: Date.now() - started, message: "Saving the result" });
+    return saveOutput(
+      output,
+      { params, inputs: facts.inputs, notes: facts.notes, identity, started, prepareMs: await prepareMs, providerMs },
+      deps,
+      hooks.previewMaxSize,
+    );
+  };
+
+  const onProgress = (p: FillProgress) => hooks.onProgress?.({ ...p, elapsedMs: Date.now() - started });
+  if (deps.paid === undefined) {
+    return produce({ onProgress, ...(hooks.abandoned === undefined ? {} : { abandoned: hooks.abandoned }) });
+  }
+  const outcome = await runPaidTask(
+    {
+      identity,
+      kind: request.kind,
+      provider,
+      waiter: { onProgress, abandoned: hooks.abandoned },
+      journalFacts: async () => ({ params: publicParams(params), inputs: (await preparing).inputs }),
+      run: produce,
+      loadSaved: (id) => loadOutcome(config.outputDir, id, deps.kept),
     },
-    notes: [...facts.notes, ...output.notes],
-  });
-  logger.info(`saved ${saved.path} (${saved.meta.width}x${saved.meta.height}, ${Date.now() - started} ms)`);
-  return { ...saved, bytes: finished.bytes, ...(preview === undefined ? {} : { preview }) };
+    {
+      state: deps.paid,
+      logger,
+      dailyCreditLimit: config.dailyCreditLimit,
+      outputDir: config.outputDir,
+      recovering: deps.recovering,
+    },
+  );
+  return {
+    ...outcome,
+    callNotes: [...outcome.callNotes, ...paidTaskNotes(outcome, outcome.meta.created_at, provider.name)],
+  };
+}
+
+/** A saved result as an outcome (for handing it over again). */
+export async function loadOutcome(outputDir: string, id: string, kept?: KeptResults): Promise<FillOutcome> {
+  const saved = await findResult(outputDir, id, kept);
+  return { meta: saved.meta, path: saved.path, uri: resultUri(id), bytes: saved.bytes, reuse: "none", callNotes: [] };
+}
+
+/**
+ * A provider's output → the saved result: converted to the requested format, checked to decode, saved
+ * (with a fallback when the output directory fails, so a paid result is never lost). Shared by new runs
+ * and by tasks collected after a restart.
+ */
+export async function saveOutput(
+  output: FillOutput,
+  facts: SaveFacts,
+  deps: Pick<PipelineDeps, "config" | "logger" | "kept" | "writer">,
+  previewMaxSize?: number,
+): Promise<FillOutcome> {
+  const { config, logger } = deps;
+  const saveStarted = Date.now();
+  const finished = await toRequestedFormat(output.bytes, output.format, facts.params.output_format);
+  const preview = await checkDecodes(finished.bytes, previewMaxSize, output.upstreamId);
+  const saved = await saveResultSafely(
+    config.outputDir,
+    finished.bytes,
+    {
+      id: newResultId(),
+      provider: output.provider,
+      format: finished.format,
+      width: finished.width,
+      height: finished.height,
+      created_at: new Date().toISOString(),
+      upstream_id: output.upstreamId ?? null,
+      cost: output.cost ?? null,
+      seed: output.seed ?? facts.params.seed ?? null,
+      prompt: facts.params.prompt,
+      params: publicParams(facts.params),
+      request_identity: facts.identity,
+      inputs: facts.inputs,
+      timings: {
+        prepare_ms: facts.prepareMs,
+        provider_ms: facts.providerMs,
+        save_ms: Date.now() - saveStarted,
+        total_ms: Date.now() - facts.started,
+      },
+      notes: [...facts.notes, ...output.notes],
+    },
+    { kept: deps.kept, writer: deps.writer },
+  );
+  const callNotes: string[] = [];
+  if (saved.fallback) {
+    const where =
+      saved.fallback.where === "memory"
+        ? `It is kept in this server's memory only: fetch it with get_result (id ${saved.meta.id}) before the server restarts`
+        : `It was saved to ${saved.path} instead`;
+    callNotes.push(
+      `Warning: the result could not be saved in the output directory: ${saved.fallback.problem}. ${where}. Check that FLUX_FILL_OUTPUT_DIR (${config.outputDir}) exists, is writable and has free space.`,
+    );
+    logger.warn(
+      `result ${saved.meta.id}: ${saved.fallback.problem}; kept ${saved.fallback.where === "memory" ? "in memory" : `at ${saved.path}`}`,
+    );
+  } else {
+    logger.info(`saved ${saved.path} (${saved.meta.width}x${saved.meta.height}, ${Date.now() - facts.started} ms)`);
+  }
+  return {
+    meta: saved.meta,
+    path: saved.path,
+    uri: saved.uri,
+    bytes: finished.bytes,
+    ...(preview === undefined ? {} : { preview }),
+    reuse: "none",
+    callNotes,
+  };
 }
 
 /**

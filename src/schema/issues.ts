@@ -23,3 +23,21 @@ export function unknownFieldsError(accepted: () => string[]) {
       ? `Unknown field(s): ${(issue.keys ?? []).join(", ")}. Accepted fields: ${accepted().join(", ")}.`
       : undefined;
 }
+
+/**
+ * Argument names no tool accepts, whatever its schema: a JSON `"__proto__"` key is dropped (not rejected)
+ * by the SDK's own parse of the call before the tool's strict schema sees it, and the other two are
+ * object-model names no field is called.
+ */
+export const FORBIDDEN_FIELD_NAMES = ["__proto__", "constructor", "prototype"] as const;
+
+/** The forbidden names among a tool call's own top-level argument keys. */
+export function forbiddenFields(args: unknown): string[] {
+  if (args === null || typeof args !== "object" || Array.isArray(args)) return [];
+  return FORBIDDEN_FIELD_NAMES.filter((name) => Object.hasOwn(args, name));
+}
+
+/** The message for them, worded like any other unknown field. */
+export function forbiddenFieldsMessage(fields: string[]): string {
+  return `Unknown field(s): ${fields.join(", ")}. No tool accepts ${FORBIDDEN_FIELD_NAMES.join(", ")} as a field; remove it.`;
+}

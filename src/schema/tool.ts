@@ -170,6 +170,12 @@ export const FluxFillOutput = z.object({
   upstream_id: z.string().nullable().describe("Upstream task id (bfl only)."),
   cost: z.number().nullable().describe("Credits charged by the upstream, when reported."),
   elapsed_ms: z.number().int().describe("Wall time of the whole call."),
+  reuse: z
+    .enum(["none", "shared_task", "earlier_result"])
+    .optional()
+    .describe(
+      "none: this call ran its own task; shared_task: it joined an identical call's running task (charged once); earlier_result: it got the undelivered result of an identical earlier call (nothing charged).",
+    ),
 });
 
 export type FluxFillOutput = z.infer<typeof FluxFillOutput>;

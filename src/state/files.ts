@@ -138,55 +138,84 @@ interface DaySpend {
   spent: number;
 }
 
+/**
+ * The day's spend, in memory (this process owns the directory) and written through to one small file per
+ * UTC day. Reservations are decided in memory, so concurrent calls cannot overshoot and a reservation costs
+ * no disk round trip before the submit; each change is written behind it, in order.
+ */
 export class FileCreditLedger implements CreditLedger {
   private readonly dir: string;
-  /** Serialises read-modify-write of the day files, so concurrent reservations cannot overshoot. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Each day's spend once read; changed only synchronously, so a check and its update are one step. */
+  private readonly loaded = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(outputDir: string) {
+  constructor(outputDir: string, now = Date.now()) {
     this.dir = path.join(stateDir(outputDir), "credits");
+    // Read today's file at once, so the first call does not wait for it.
+    void this.ensure(utcDay(now));
   }
 
   private file(day: string): string {
     return path.join(this.dir, `${day}.json`);
   }
 
-  private exclusive<T>(job: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(job, job);
-    this.queue = next.catch(() => undefined);
-    return next;
+  private ensure(day: string): Promise<void> {
+    if (this.loaded.has(day)) return Promise.resolve();
+    let loading = this.loading.get(day);
+    if (loading === undefined) {
+      loading = readJson<DaySpend>(this.file(day)).then((record) => {
+        const spent = typeof record?.spent === "number" && Number.isFinite(record.spent) ? record.spent : 0;
+        if (!this.loaded.has(day)) this.loaded.set(day, spent);
+      });
+      this.loading.set(day, loading);
+    }
+    return loading;
   }
 
-  private async read(day: string): Promise<number> {
-    const record = await readJson<DaySpend>(this.file(day));
-    return typeof record?.spent === "number" && Number.isFinite(record.spent) ? record.spent : 0;
-  }
-
-  private async add(day: string, amount: number): Promise<number> {
-    const spent = Math.max(0, (await this.read(day)) + amount);
-    await writeJsonAtomically(this.file(day), { day, spent } satisfies DaySpend);
+  /** Adds `amount` in memory at once (the day must be loaded); the file follows, in order. */
+  private addNow(day: string, amount: number): number {
+    const spent = Math.max(0, (this.loaded.get(day) ?? 0) + amount);
+    this.loaded.set(day, spent);
+    this.writes = this.writes.then(async () => {
+      try {
+        await writeJsonAtomically(this.file(day), { day, spent } satisfies DaySpend);
+        this.writeError = undefined;
+      } catch (error) {
+        // The spend is still counted in memory; the next change tries the file again.
+        this.writeError = error;
+      }
+    });
     return spent;
   }
 
-  reserve(amount: number, limit: number | undefined, now: number): Promise<ReserveOutcome> {
+  /** The last write's failure, if it failed. */
+  writeError: unknown;
+
+  /** Resolves when every change so far has been written (or failed to be: see `writeError`). */
+  flushed(): Promise<void> {
+    return this.writes.then(() => undefined);
+  }
+
+  async reserve(amount: number, limit: number | undefined, now: number): Promise<ReserveOutcome> {
     const day = utcDay(now);
-    return this.exclusive(async () => {
-      const spent = await this.read(day);
-      if (limit !== undefined && amount > 0 && spent + amount > limit) return { ok: false, spent };
-      const spentAfter = amount === 0 ? spent : await this.add(day, amount);
-      return { ok: true, reservation: { day, amount }, spentAfter };
-    });
+    await this.ensure(day);
+    const spent = this.loaded.get(day) ?? 0;
+    if (limit !== undefined && amount > 0 && spent + amount > limit) return { ok: false, spent };
+    const spentAfter = amount === 0 ? spent : this.addNow(day, amount);
+    return { ok: true, reservation: { day, amount }, spentAfter };
   }
 
-  settle(reservation: CreditReservation, actual: number): Promise<void> {
+  async settle(reservation: CreditReservation, actual: number): Promise<void> {
     const difference = actual - reservation.amount;
-    if (difference === 0) return Promise.resolve();
-    return this.exclusive(async () => {
-      await this.add(reservation.day, difference);
-    });
+    if (difference === 0) return;
+    await this.ensure(reservation.day);
+    this.addNow(reservation.day, difference);
   }
 
-  spent(now: number): Promise<number> {
-    return this.exclusive(() => this.read(utcDay(now)));
+  async spent(now: number): Promise<number> {
+    const day = utcDay(now);
+    await this.ensure(day);
+    return this.loaded.get(day) ?? 0;
   }
 }

@@ -1,3 +1,5 @@
+import type { ResultMeta } from "../results/store.js";
+
 /**
  * The state that keeps a paid task from being paid twice, behind small interfaces. Today one process holds
  * it (in memory, and in files under the output directory so a restart keeps it); the replicas issue adds
@@ -19,11 +21,8 @@ export interface JournalEntry {
   cost: number | null;
   /** The public upstream parameters (never the webhook secret), for the recovered result's sidecar. */
   params: Record<string, unknown>;
-  /** Where the inputs came from and their size, for the recovered result's sidecar. */
-  inputs: {
-    image: { source: string; width: number; height: number; format: string };
-    mask: { source: string; coverage: number };
-  };
+  /** Where the inputs came from and their size (and a fill's mask or an expansion's sides), for the sidecar. */
+  inputs: ResultMeta["inputs"];
 }
 
 export interface TaskJournal {

@@ -66,6 +66,7 @@ export function summarise(
       ? `The image below is a ${previewWidth}×${previewHeight} preview; the full-size file is at the path above.`
       : "The image below is the result.",
     ...meta.notes,
+    ...outcome.callNotes,
   ];
   return lines.filter((l) => l.length > 0).join("\n");
 }
@@ -96,6 +97,7 @@ export async function fillResult(
     upstream_id: meta.upstream_id,
     cost: meta.cost,
     elapsed_ms: elapsedMs,
+    reuse: outcome.reuse,
     ...(sides === undefined ? {} : { sides }),
   };
   return {
@@ -147,7 +149,15 @@ export async function runForCall(job: PipelineJob, deps: ServerDeps, extra: Tool
   try {
     const running = runFill(
       job,
-      { config: deps.config, provider: deps.provider(), logger: deps.logger },
+      {
+        config: deps.config,
+        provider: deps.provider(),
+        logger: deps.logger,
+        paid: deps.paid,
+        kept: deps.kept,
+        writer: deps.writer,
+        recovering: deps.recovering,
+      },
       {
         onProgress: progressReporter(extra),
         signal: deps.shutdownSignal,
@@ -156,8 +166,29 @@ export async function runForCall(job: PipelineJob, deps: ServerDeps, extra: Tool
       },
     );
     deps.track(running);
-    const outcome = await untilAborted(running, extra.signal);
-    return await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
+    // A result that does not reach this caller stays the undelivered result of its request.
+    const lost = () =>
+      void running.then(
+        (o) => o.settleDelivery?.(false),
+        () => undefined,
+      );
+    let outcome: FillOutcome;
+    try {
+      outcome = await untilAborted(running, extra.signal);
+    } catch (error) {
+      lost();
+      throw error;
+    }
+    let result: CallToolResult;
+    try {
+      result = await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
+    } catch (error) {
+      lost();
+      throw error;
+    }
+    const settle = outcome.settleDelivery;
+    if (settle) deps.deliveries.expect(extra.requestId, extra.signal, (delivered) => void settle(delivered));
+    return result;
   } catch (error) {
     return toolError(error, deps.logger);
   }

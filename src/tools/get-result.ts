@@ -3,13 +3,14 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { FluxFillError } from "../errors.js";
 import {
+  findResult,
   isResultId,
   listResults,
   RESULT_URI_PREFIX,
   type ResultMeta,
-  readResult,
   resultUri,
 } from "../results/store.js";
+import { unknownFieldsError } from "../schema/issues.js";
 import { SavedResultOutput } from "../schema/tool.js";
 import type { ServerDeps } from "../server.js";
 import { fillResult } from "./flux-fill.js";
@@ -20,7 +21,7 @@ export const GET_RESULT_TOOL = "get_result";
 const DESCRIPTION = `Fetch a result that flux_fill already saved, by id: returns the same summary, preview and resource link as flux_fill. Free and quick (no new inpainting).
 Use it when a flux_fill call timed out or was cancelled on your side: the fill goes on on the server and is saved. Wait a little, then call get_result with id "latest" (the newest saved result) or with the id from the flux-fill://results/{id} resource list.`;
 
-export const GetResultInput = {
+const getResultShape = {
   id: z
     .string()
     .min(1)
@@ -29,6 +30,10 @@ export const GetResultInput = {
       'A result id as flux_fill returned it (e.g. "20261127-184716-1a2b3c4d"), its resource URI (flux-fill://results/<id>), or "latest" for the newest saved result.',
     ),
 };
+
+export const GetResultInput = z
+  .object(getResultShape, { error: unknownFieldsError(() => Object.keys(getResultShape)) })
+  .strict();
 
 /** How many recent ids an error lists, so the caller can pick one. */
 const SUGGESTED_IDS = 5;
@@ -81,12 +86,12 @@ export function registerGetResultTool(server: McpServer, deps: ServerDeps): void
         openWorldHint: false,
       },
     },
-    async (args: { id: string }): Promise<CallToolResult> => {
+    async (args: { id: string }, extra): Promise<CallToolResult> => {
       try {
         const { outputDir, previewMaxSize } = deps.config;
         const id = await resolveResultId(args.id, outputDir);
         if (!isResultId(id)) throw await unknownIdError(id, outputDir);
-        const saved = await readResult(outputDir, id).catch(async (error: unknown) => {
+        const saved = await findResult(outputDir, id, deps.kept).catch(async (error: unknown) => {
           if (error instanceof FluxFillError && error.kind === "bad_input") throw await unknownIdError(id, outputDir);
           throw new FluxFillError("bad_input", `The result ${id} has metadata but its image file cannot be read.`, {
             suggestion: "The file may have been moved or deleted from the output directory; run flux_fill again.",
@@ -94,10 +99,17 @@ export function registerGetResultTool(server: McpServer, deps: ServerDeps): void
           });
         });
         const result = await fillResult(
-          { meta: saved.meta, path: saved.path, uri: resultUri(id), bytes: saved.bytes },
+          { meta: saved.meta, path: saved.path, uri: resultUri(id), bytes: saved.bytes, reuse: "none", callNotes: [] },
           saved.meta.timings.total_ms,
           previewMaxSize,
         );
+        // Fetched by its caller: the result is no longer undelivered, so an identical fill runs afresh.
+        const identity = saved.meta.request_identity;
+        if (identity !== undefined) {
+          deps.deliveries.expect(extra.requestId, extra.signal, (delivered) => {
+            if (delivered) void deps.paid.undelivered.forget(identity, id).catch(() => undefined);
+          });
+        }
         const [summary, ...rest] = result.content;
         const heading = `Saved result ${id}, created ${saved.meta.created_at}${saved.meta.prompt ? ` for "${saved.meta.prompt.slice(0, 120)}"` : ""}.`;
         return {

@@ -17,7 +17,9 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { type Config, effectiveProvider } from "../config.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { untilUtcMidnight } from "../pay-once.js";
 import { queuesOf } from "../providers/queue.js";
+import { utcDay } from "../state/files.js";
 import { createRuntime, createServer, type FluxFillServer, SERVER_VERSION, type ServerRuntime } from "../server.js";
 import { BoundedEventStore } from "./event-store.js";
 import {
@@ -110,6 +112,24 @@ function waitFor(done: () => boolean, subscribe: (listener: () => void) => () =>
   });
 }
 
+/** The ids of the JSON-RPC requests in a POST body (one message or a batch). */
+function requestIdsOf(body: unknown): Array<string | number> {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    const id = (m as { id?: unknown; method?: unknown } | null)?.id;
+    return (typeof id === "string" || typeof id === "number") && typeof (m as { method?: unknown }).method === "string"
+      ? [id]
+      : [];
+  });
+}
+
+/** A response stream that closed before it finished: its callers never got their results. */
+function reportLostResponses(res: Response, body: unknown, server: FluxFillServer): void {
+  res.once("close", () => {
+    if (!res.writableFinished) server.deliveries.lost(requestIdsOf(body));
+  });
+}
+
 /** Whether the output directory can take a new file: the readiness probe writes and removes one. */
 async function outputDirWritable(dir: string): Promise<boolean> {
   const probe = path.join(dir, `.readyz-${randomBytes(4).toString("hex")}`);
@@ -156,6 +176,18 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
     res.json({ status: "ok", version: SERVER_VERSION });
   });
 
+  /** The day's spend for /readyz; never fails the probe. */
+  const creditsToday = async () => {
+    const now = Date.now();
+    const spent = await runtime.deps.paid.credits.spent(now).catch(() => undefined);
+    return {
+      day: utcDay(now),
+      spent: spent ?? null,
+      limit: config.dailyCreditLimit ?? null,
+      resets_at: new Date(now + untilUtcMidnight(now)).toISOString(),
+    };
+  };
+
   app.get("/readyz", async (_req, res) => {
     const provider = effectiveProvider(config);
     const upstreamConfigured = provider === "local" || config.bfl.apiKey !== undefined;
@@ -176,6 +208,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         output_dir: { ok: writable, ...(writable ? {} : { problem: "the output directory is not writable" }) },
       },
       fills: { running: queue.active, waiting: queue.waiting },
+      credits: await creditsToday(),
       sessions: sessions.size,
     });
   });
@@ -296,6 +329,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       if (stateless) {
         const server = createServer(config, { runtime });
         const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+        reportLostResponses(res, req.body, server);
         res.once("close", () => {
           void transport.close().catch(() => undefined);
           void server.mcp.close().catch(() => undefined);
@@ -363,6 +397,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
   async function serveInSession(session: Session, req: Request, res: Response, body?: unknown): Promise<void> {
     session.lastSeen = Date.now();
     session.open += 1;
+    if (body !== undefined) reportLostResponses(res, body, session.server);
     res.once("close", () => {
       session.open -= 1;
       session.lastSeen = Date.now();

@@ -1,0 +1,352 @@
+/**
+ * Never pay twice for one request. Around any paid task (fill, and any other kind that goes through the
+ * pipeline), keyed by its request identity (state/identity.ts):
+ * - an undelivered result of the identical request (its caller went away) is handed over, free;
+ * - an identical request running now is joined instead of submitted again;
+ * - otherwise the known price is reserved against the daily credit limit, the task is journalled once
+ *   submitted, and its result is filed as undelivered until a caller has actually received it.
+ */
+import { FluxFillError } from "./errors.js";
+import type { Logger } from "./log.js";
+import type { FillProgress, Provider, ProviderRequest, SubmittedTaskInfo } from "./providers/types.js";
+import { utcDay } from "./state/files.js";
+import type { CreditReservation, JournalEntry, PaidTaskState, RunWaiter } from "./state/types.js";
+
+/** How long an undelivered result is handed to the identical call. */
+export const UNDELIVERED_WINDOW_MS = 30 * 60_000;
+/** Below this balance (credits) the reply adds a note. */
+export const LOW_BALANCE_CREDITS = 50;
+/** How long a finished fill waits for the balance answer (it was asked when the task was submitted). */
+const BALANCE_WAIT_MS = 1000;
+
+export type Reuse = "none" | "shared_task" | "earlier_result";
+
+/** The day's spend, for the reply and /readyz. */
+export interface SpendFacts {
+  day: string;
+  spent: number;
+  limit: number | undefined;
+}
+
+/** What a caller of a paid task gets besides the result itself. */
+export interface PaidTaskFacts {
+  reuse: Reuse;
+  /** The day's spend after this call; undefined when it could not be read. */
+  spend?: SpendFacts | undefined;
+  /** Balance reported by the upstream after the submit, when it answered in time. */
+  balance?: number | undefined;
+  /**
+   * Tell once whether the result reached this caller. Not delivered: it stays (or becomes again) the
+   * undelivered result the next identical call gets; delivered: it is never handed out again.
+   */
+  settleDelivery: (delivered: boolean) => Promise<void>;
+}
+
+/** A saved result as far as this module needs it. */
+export interface SavedOutcome {
+  meta: { id: string; cost: number | null; created_at: string };
+}
+
+export interface PaidTaskHooks {
+  onProgress: (progress: FillProgress) => void;
+  abandoned: AbortSignal;
+  onSubmitted: (task: SubmittedTaskInfo) => Promise<void>;
+}
+
+export interface PaidTaskJob<T extends SavedOutcome> {
+  identity: string;
+  kind: ProviderRequest["kind"];
+  provider: Provider;
+  waiter: RunWaiter<FillProgress>;
+  /** What the journal needs besides the task itself (public parameters, input facts); asked once submitted. */
+  journalFacts: () => Promise<Pick<JournalEntry, "params" | "inputs">>;
+  /** Submits, waits, saves. */
+  run: (hooks: PaidTaskHooks) => Promise<T>;
+  /** A saved result by id (for handing over an undelivered one); rejects when it is gone. */
+  loadSaved: (resultId: string) => Promise<T>;
+}
+
+export interface PaidTaskDeps {
+  state: PaidTaskState;
+  logger: Logger;
+  /** FLUX_FILL_DAILY_CREDIT_LIMIT; undefined = no limit. */
+  dailyCreditLimit: number | undefined;
+  /** Where the state lives, for error messages. */
+  outputDir: string;
+  /** Resolves once the tasks journalled before a restart are being collected (so a retry joins them). */
+  recovering?: Promise<void> | undefined;
+  now?: () => number;
+}
+
+/** Milliseconds to the next 00:00 UTC after `now`. */
+export function untilUtcMidnight(now: number): number {
+  const next = new Date(now);
+  next.setUTCHours(24, 0, 0, 0);
+  return next.getTime() - now;
+}
+
+function describeWait(ms: number): string {
+  const minutes = Math.ceil(ms / 60_000);
+  return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+export function creditLimitError(limit: number, spent: number, price: number, now: number): FluxFillError {
+  return new FluxFillError(
+    "credit_limit",
+    `This call would pass the daily credit limit: FLUX_FILL_DAILY_CREDIT_LIMIT is ${limit} credits per UTC day, ${spent} were spent today (${utcDay(now)} UTC) and a task costs about ${price}. Nothing was submitted or charged. The limit resets at 00:00 UTC, in ${describeWait(untilUtcMidnight(now))}.`,
+    {
+      suggestion:
+        "Wait for the reset, or ask the user whether to raise FLUX_FILL_DAILY_CREDIT_LIMIT in the server's env. An identical call whose result was not delivered is still handed over free.",
+      details: { limit, spent, day: utcDay(now) },
+    },
+  );
+}
+
+/** Whether an error says the task never reached the upstream (so nothing was charged). */
+export function nothingSubmitted(error: unknown): boolean {
+  return (
+    error instanceof FluxFillError &&
+    error.kind === "cancelled" &&
+    error.details?.taskId === undefined &&
+    error.details?.outcomeUnknown !== true
+  );
+}
+
+/** Errors after which the task may still finish upstream: its journal entry stays, for the next start. */
+function taskMayStillFinish(error: unknown): boolean {
+  return error instanceof FluxFillError && (error.kind === "timeout" || error.kind === "cancelled");
+}
+
+/** A task the upstream refused to run is not charged. */
+function notCharged(error: unknown): boolean {
+  return error instanceof FluxFillError && error.kind === "upstream_moderated";
+}
+
+/** Shared by every caller of one saved result: once delivered, it is never filed as undelivered again. */
+interface DeliveryRecord {
+  identity: string;
+  resultId: string;
+  savedAt: number;
+  delivered: boolean;
+}
+
+function settler(state: PaidTaskState, record: DeliveryRecord, logger: Logger) {
+  let settled = false;
+  return async (delivered: boolean): Promise<void> => {
+    if (settled) return;
+    settled = true;
+    try {
+      if (delivered) {
+        record.delivered = true;
+        await state.undelivered.forget(record.identity, record.resultId);
+      } else if (!record.delivered) {
+        await state.undelivered.remember(record.identity, record.resultId, record.savedAt);
+      }
+    } catch (error) {
+      logger.warn(
+        `could not file result ${record.resultId} as ${delivered ? "delivered" : "undelivered"}: ${String(error)}`,
+      );
+    }
+  };
+}
+
+/** What one run gives every caller attached to it. */
+interface RunOutcome<T> {
+  saved: T;
+  record: DeliveryRecord;
+  balance: Promise<number | undefined>;
+}
+
+/** The upstream keeps a task's result this long after it is ready; older journal entries are dropped. */
+export const UPSTREAM_RESULT_WINDOW_MS = 10 * 60_000;
+
+/**
+ * Collects a task journalled by a process that died while waiting on it, as the run of its request: an
+ * identical call arriving meanwhile joins it; its result is filed as undelivered, for the identical retry.
+ * Resolves once the run is registered (not when it ends), with the run's end.
+ */
+export function collectJournalledTask<T extends SavedOutcome>(
+  entry: JournalEntry,
+  collect: (hooks: { onProgress: (p: FillProgress) => void; abandoned: AbortSignal }) => Promise<T>,
+  deps: Pick<PaidTaskDeps, "state" | "logger" | "now">,
+): { done: Promise<T> } {
+  const { state, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const { result } = state.inFlight.join<RunOutcome<T>, FillProgress>(entry.identity, {}, async (hooks) => {
+    let saved: T;
+    try {
+      saved = await collect(hooks);
+    } catch (error) {
+      if (!taskMayStillFinish(error)) await state.journal.finish(entry.upstream_id).catch(() => undefined);
+      throw error;
+    }
+    const savedAt = now();
+    await state.undelivered
+      .remember(entry.identity, saved.meta.id, savedAt)
+      .catch((error: unknown) => logger.warn(`could not file result ${saved.meta.id}: ${String(error)}`));
+    await state.journal.finish(entry.upstream_id).catch(() => undefined);
+    return {
+      saved,
+      record: { identity: entry.identity, resultId: saved.meta.id, savedAt, delivered: false },
+      balance: Promise.resolve(undefined),
+    };
+  });
+  return { done: result.then((outcome) => outcome.saved) };
+}
+
+/** Runs a paid task at most once per request; see the module comment. */
+export async function runPaidTask<T extends SavedOutcome>(
+  job: PaidTaskJob<T>,
+  deps: PaidTaskDeps,
+): Promise<T & PaidTaskFacts> {
+  const { state, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const spendNow = async (): Promise<SpendFacts | undefined> => {
+    try {
+      return { day: utcDay(now()), spent: await state.credits.spent(now()), limit: deps.dailyCreditLimit };
+    } catch {
+      return undefined;
+    }
+  };
+
+  await deps.recovering?.catch(() => undefined);
+  const earlier = await state.undelivered.take(job.identity, now(), UNDELIVERED_WINDOW_MS).catch(() => undefined);
+  if (earlier !== undefined) {
+    const saved = await job.loadSaved(earlier.resultId).catch(() => undefined);
+    if (saved !== undefined) {
+      logger.info(`handing over undelivered result ${earlier.resultId} to an identical call`);
+      const record: DeliveryRecord = {
+        identity: job.identity,
+        resultId: earlier.resultId,
+        savedAt: earlier.savedAt,
+        delivered: false,
+      };
+      return {
+        ...saved,
+        reuse: "earlier_result",
+        spend: await spendNow(),
+        settleDelivery: settler(state, record, logger),
+      };
+    }
+  }
+
+  const { result, attached } = state.inFlight.join<RunOutcome<T>, FillProgress>(job.identity, job.waiter, (hooks) =>
+    startRun(hooks),
+  );
+
+  async function startRun(hooks: {
+    onProgress: (p: FillProgress) => void;
+    abandoned: AbortSignal;
+  }): Promise<RunOutcome<T>> {
+    const price = job.provider.estimateCredits(job.kind);
+    const limit = deps.dailyCreditLimit;
+    let reservation: CreditReservation | undefined;
+    try {
+      const reserved = await state.credits.reserve(price, limit, now());
+      if (!reserved.ok) throw creditLimitError(limit ?? 0, reserved.spent, price, now());
+      reservation = reserved.reservation;
+    } catch (error) {
+      if (error instanceof FluxFillError) throw error;
+      if (limit !== undefined) {
+        throw new FluxFillError(
+          "credit_limit",
+          `The day's credit spend cannot be read or recorded in ${deps.outputDir} (${String(error)}), so FLUX_FILL_DAILY_CREDIT_LIMIT cannot be enforced; nothing was submitted.`,
+          { suggestion: "Make FLUX_FILL_OUTPUT_DIR a writable directory, or unset FLUX_FILL_DAILY_CREDIT_LIMIT." },
+        );
+      }
+      logger.warn(`could not record the credit spend in ${deps.outputDir}: ${String(error)}`);
+    }
+
+    let submitted: SubmittedTaskInfo | undefined;
+    let balance: Promise<number | undefined> = Promise.resolve(undefined);
+    const onSubmitted = async (task: SubmittedTaskInfo) => {
+      submitted = task;
+      if (job.provider.balance && price > 0) {
+        balance = job.provider.balance(AbortSignal.timeout(5000)).catch(() => undefined);
+      }
+      try {
+        await state.journal.record({
+          upstream_id: task.upstreamId,
+          polling_url: task.pollingUrl,
+          identity: job.identity,
+          provider: job.provider.name,
+          kind: job.kind,
+          submitted_at: new Date(now()).toISOString(),
+          cost: task.cost ?? null,
+          ...(await job.journalFacts()),
+        });
+      } catch (error) {
+        logger.warn(`could not journal task ${task.upstreamId}: ${String(error)}`);
+      }
+    };
+    const settleCredits = async (actual: number) => {
+      if (reservation === undefined) return;
+      await state.credits
+        .settle(reservation, actual)
+        .catch((error: unknown) => logger.warn(`could not record the credit spend: ${String(error)}`));
+    };
+
+    let saved: T;
+    try {
+      saved = await job.run({ onProgress: hooks.onProgress, abandoned: hooks.abandoned, onSubmitted });
+    } catch (error) {
+      const task = submitted as SubmittedTaskInfo | undefined;
+      await settleCredits(task === undefined || notCharged(error) ? 0 : (task.cost ?? price));
+      if (task !== undefined && !taskMayStillFinish(error))
+        await state.journal.finish(task.upstreamId).catch(() => undefined);
+      throw error;
+    }
+    const savedAt = now();
+    const task = submitted as SubmittedTaskInfo | undefined;
+    await settleCredits(saved.meta.cost ?? task?.cost ?? price);
+    const record: DeliveryRecord = { identity: job.identity, resultId: saved.meta.id, savedAt, delivered: false };
+    // Filed as undelivered at once (and on disk), so neither a lost reply nor a crash loses it.
+    await state.undelivered
+      .remember(job.identity, saved.meta.id, savedAt)
+      .catch((error: unknown) => logger.warn(`could not file result ${saved.meta.id}: ${String(error)}`));
+    if (task !== undefined) await state.journal.finish(task.upstreamId).catch(() => undefined);
+    return { saved, record, balance };
+  }
+
+  const outcome = await result;
+  const balance = await Promise.race([
+    outcome.balance,
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), BALANCE_WAIT_MS).unref()),
+  ]);
+  return {
+    ...outcome.saved,
+    reuse: attached ? "shared_task" : "none",
+    spend: await spendNow(),
+    balance,
+    settleDelivery: settler(state, outcome.record, logger),
+  };
+}
+
+/** The lines a reply adds about sharing, the day's spend and a low balance. */
+export function paidTaskNotes(
+  facts: Omit<PaidTaskFacts, "settleDelivery">,
+  savedAt: string,
+  provider: string,
+): string[] {
+  const notes: string[] = [];
+  if (facts.reuse === "shared_task") {
+    notes.push("An identical call was already running: both calls shared its one upstream task, charged once.");
+  } else if (facts.reuse === "earlier_result") {
+    notes.push(
+      `This is the earlier result of an identical call (saved ${savedAt}) that never reached its caller; nothing was submitted or charged for this call. To force a fresh run, change the seed.`,
+    );
+  }
+  if (facts.spend !== undefined && (provider !== "local" || facts.spend.limit !== undefined)) {
+    const limit =
+      facts.spend.limit === undefined
+        ? ""
+        : ` of the ${facts.spend.limit} allowed by FLUX_FILL_DAILY_CREDIT_LIMIT (resets 00:00 UTC)`;
+    notes.push(`Spent today (${facts.spend.day} UTC): ${facts.spend.spent} credits${limit}.`);
+  }
+  if (facts.balance !== undefined && facts.balance < LOW_BALANCE_CREDITS) {
+    notes.push(
+      `Low balance: ${facts.balance} credits left on the Black Forest Labs account (about ${Math.floor(facts.balance / 5)} fills). Top up at https://dashboard.bfl.ai.`,
+    );
+  }
+  return notes;
+}

@@ -1,0 +1,108 @@
+/**
+ * On start: the tasks a previous process submitted and never saw finish (it was killed, or the machine
+ * stopped) are collected and saved as undelivered results, so the identical retry gets them free. Only
+ * tasks still inside the upstream's 10-minute result window are tried.
+ */
+import type { Logger } from "./log.js";
+import { collectJournalledTask, UPSTREAM_RESULT_WINDOW_MS } from "./pay-once.js";
+import { type PipelineDeps, saveOutput } from "./pipeline.js";
+import type { Provider, ProviderRequest } from "./providers/types.js";
+import type { PaidTaskState } from "./state/types.js";
+
+export interface RecoveryDeps extends Pick<PipelineDeps, "config" | "kept" | "writer"> {
+  logger: Logger;
+  paid: PaidTaskState;
+  /** The provider to collect with; may throw (e.g. no API key any more). */
+  provider: () => Provider;
+  /** Aborts collecting (shutdown). */
+  signal: AbortSignal;
+  now?: () => number;
+}
+
+/**
+ * Starts collecting every recoverable journalled task. `registered` resolves once they all joined the
+ * in-flight runs (a call arriving after that attaches to them); `done` when they have all ended.
+ */
+export function recoverUnfinishedTasks(deps: RecoveryDeps): { registered: Promise<void>; done: Promise<void> } {
+  const { paid, logger } = deps;
+  const now = deps.now ?? Date.now;
+  let finish: (runs: Promise<unknown>[]) => void = () => undefined;
+  const runs = new Promise<Promise<unknown>[]>((resolve) => {
+    finish = resolve;
+  });
+  const registered = (async () => {
+    const started: Promise<unknown>[] = [];
+    try {
+      const entries = await paid.journal.unfinished();
+      for (const entry of entries) {
+        const age = now() - Date.parse(entry.submitted_at);
+        if (!(age <= UPSTREAM_RESULT_WINDOW_MS)) {
+          logger.warn(
+            `task ${entry.upstream_id} (submitted ${entry.submitted_at}) was never collected and is past the upstream's 10-minute result window; dropped from the journal`,
+          );
+          await paid.journal.finish(entry.upstream_id);
+          continue;
+        }
+        let provider: Provider;
+        try {
+          provider = deps.provider();
+        } catch (error) {
+          logger.warn(`cannot collect task ${entry.upstream_id} after the restart: ${String(error)}`);
+          continue;
+        }
+        const resume = provider.resume?.bind(provider);
+        if (provider.name !== entry.provider || resume === undefined) {
+          logger.warn(
+            `cannot collect ${entry.provider} task ${entry.upstream_id}: the provider is now ${provider.name}`,
+          );
+          continue;
+        }
+        logger.info(`collecting task ${entry.upstream_id}, submitted ${entry.submitted_at} before a restart`);
+        if (entry.kind !== "fill" && entry.kind !== "expand") {
+          logger.warn(`cannot collect task ${entry.upstream_id}: unknown request kind "${entry.kind}"`);
+          continue;
+        }
+        // The parameters as journalled (validated when the task was submitted; the webhook secret left out).
+        const submitted = { kind: entry.kind, params: entry.params } as Pick<ProviderRequest, "kind" | "params">;
+        const params = submitted.params;
+        const { done } = collectJournalledTask(
+          entry,
+          async (hooks) => {
+            const startedAt = now();
+            const output = await resume(
+              { upstreamId: entry.upstream_id, pollingUrl: entry.polling_url, cost: entry.cost ?? undefined },
+              submitted,
+              { signal: deps.signal, onProgress: hooks.onProgress },
+            );
+            return saveOutput(
+              output,
+              {
+                params,
+                inputs: entry.inputs,
+                notes: ["Collected after a server restart: the task was submitted before it."],
+                identity: entry.identity,
+                started: startedAt,
+                prepareMs: 0,
+                providerMs: now() - startedAt,
+              },
+              deps,
+            );
+          },
+          { state: paid, logger, now },
+        );
+        started.push(
+          done.then(
+            (saved) => logger.info(`saved ${saved.path} from task ${entry.upstream_id} (collected after a restart)`),
+            (error: unknown) => logger.warn(`could not collect task ${entry.upstream_id}: ${String(error)}`),
+          ),
+        );
+      }
+    } catch (error) {
+      logger.warn(`could not read the task journal: ${String(error)}`);
+    } finally {
+      finish(started);
+    }
+  })();
+  const done = runs.then((all) => Promise.all(all)).then(() => undefined);
+  return { registered, done };
+}
