@@ -81,6 +81,9 @@ export class FileTaskJournal implements TaskJournal {
   }
 }
 
+/** Delivered result ids remembered in memory (a `take` racing a `forget` must still see it). */
+const MAX_FORGOTTEN = 10_000;
+
 interface UndeliveredRecord {
   result_id: string;
   saved_at: number;
@@ -88,6 +91,8 @@ interface UndeliveredRecord {
 
 export class FileUndeliveredResults implements UndeliveredResults {
   private readonly dir: string;
+  /** Results forgotten whose file may not be gone yet: `take` must not hand them out meanwhile. */
+  private readonly forgotten = new Set<string>();
   constructor(outputDir: string) {
     this.dir = path.join(stateDir(outputDir), "undelivered");
   }
@@ -98,6 +103,7 @@ export class FileUndeliveredResults implements UndeliveredResults {
 
   async remember(identity: string, resultId: string, savedAt: number): Promise<void> {
     const record: UndeliveredRecord = { result_id: resultId, saved_at: savedAt };
+    this.forgotten.delete(resultId);
     await writeJsonAtomically(this.file(identity), record);
   }
 
@@ -117,11 +123,13 @@ export class FileUndeliveredResults implements UndeliveredResults {
     const record = await readJson<UndeliveredRecord>(claimed);
     await unlink(claimed).catch(() => undefined);
     if (!record || typeof record.result_id !== "string" || typeof record.saved_at !== "number") return undefined;
-    if (now - record.saved_at > maxAgeMs) return undefined;
+    if (now - record.saved_at > maxAgeMs || this.forgotten.has(record.result_id)) return undefined;
     return { resultId: record.result_id, savedAt: record.saved_at };
   }
 
   async forget(identity: string, resultId: string): Promise<void> {
+    this.forgotten.add(resultId);
+    if (this.forgotten.size > MAX_FORGOTTEN) this.forgotten.delete(this.forgotten.values().next().value!);
     const file = this.file(identity);
     const record = await readJson<UndeliveredRecord>(file);
     if (record?.result_id === resultId) await unlink(file).catch(() => undefined);
@@ -206,11 +214,14 @@ export class FileCreditLedger implements CreditLedger {
     return { ok: true, reservation: { day, amount }, spentAfter };
   }
 
+  /** Settles, and resolves once the day's file holds the result (the reservation's write included). */
   async settle(reservation: CreditReservation, actual: number): Promise<void> {
     const difference = actual - reservation.amount;
-    if (difference === 0) return;
-    await this.ensure(reservation.day);
-    this.addNow(reservation.day, difference);
+    if (difference !== 0) {
+      await this.ensure(reservation.day);
+      this.addNow(reservation.day, difference);
+    }
+    await this.flushed();
   }
 
   async spent(now: number): Promise<number> {

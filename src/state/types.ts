@@ -43,7 +43,7 @@ export interface UndeliveredResults {
    * Older ones are dropped.
    */
   take(identity: string, now: number, maxAgeMs: number): Promise<{ resultId: string; savedAt: number } | undefined>;
-  /** The result reached a caller: it is never handed out again. */
+  /** The result reached a caller: it is never handed out again, by any `take` that starts after this call. */
   forget(identity: string, resultId: string): Promise<void>;
 }
 

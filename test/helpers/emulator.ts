@@ -16,6 +16,8 @@
  *             (always `null`; `reportProgress: false`). Steps are drawn per task from `progressSeed`
  *             and the task index, so runs repeat exactly; `makeProgressProfile`/`progressAt` are the
  *             same functions as pure exports, for simulations without HTTP.
+ *             `GET /v1/credits` answers `{credits}` while `credits` is set (each task created takes its
+ *             `cost` from it), 404 otherwise (an upstream without the endpoint).
  * - delivery: `GET /samples/<token>.<ext>` serves the result. Any request carrying `x-key` gets 403 (the
  *             real delivery host must never see the key); after `deliveryExpiryMs` past Ready it answers
  *             403 like an expired signed URL.
@@ -71,8 +73,10 @@ export interface EmulatorBehaviour {
   /** Time from submit to the terminal status. */
   generationMs: number | ((task: TaskInfo) => number);
   outcome: EmulatorOutcome | ((task: TaskInfo) => EmulatorOutcome);
-  /** Credits reported by the submit response. */
-  cost: number;
+  /** Credits reported by the submit response; `undefined` leaves `cost` out of it. */
+  cost: number | undefined;
+  /** Account balance served by `GET /v1/credits`; undefined = the endpoint answers 404. */
+  credits: number | undefined;
   /** Report `progress` (0..1) while Pending; null otherwise. Shorthand for progressMode linear/none. */
   reportProgress: boolean;
   /** How `progress` evolves; overrides `reportProgress` when set. */
@@ -118,6 +122,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<EmulatorBehaviour> = {
   generationMs: 100,
   outcome: "Ready",
   cost: 5,
+  credits: undefined,
   reportProgress: true,
   progressMode: undefined,
   progressSteps: 10,
@@ -317,6 +322,7 @@ const SUBMIT_PATHS: Record<string, Endpoint> = {
 const EXPAND_SIDES = ["top", "bottom", "left", "right"] as const;
 type Sides = Record<(typeof EXPAND_SIDES)[number], number>;
 const POLL_PATH = "/v1/get_result";
+const CREDITS_PATH = "/v1/credits";
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const TERMINAL_DETAILS: Record<string, unknown> = {
   "Request Moderated": { "Moderation Reasons": ["Derivative Works Filter"] },
@@ -840,6 +846,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     tasks.set(id, task);
     tasksByToken.set(token, task);
     submit.taskId = id;
+    if (behaviour.credits !== undefined) behaviour.credits -= behaviour.cost ?? 5;
     maxActiveSeen = Math.max(maxActiveSeen, activeTaskCount(now));
     if (behaviour.dropNextSubmits > 0) {
       behaviour.dropNextSubmits--;
@@ -853,7 +860,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       : { id, status: "Pending", webhook_url: (body as Record<string, unknown>).webhook_url ?? null };
     answer(200, {
       ...response,
-      cost: behaviour.cost,
+      ...(behaviour.cost === undefined ? {} : { cost: behaviour.cost }),
       input_mp: megapixels(valid.width, valid.height),
       output_mp: megapixels(output.width, output.height),
     });
@@ -967,6 +974,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (endpoint !== undefined && port === "api") {
         if (req.method !== "POST") return sendJson(res, entry, 405, { detail: "Method Not Allowed" });
         return await handleSubmit(req, res, entry, endpoint);
+      }
+      if (url.pathname === CREDITS_PATH && port === "api" && behaviour.credits !== undefined) {
+        if (req.method !== "GET") return sendJson(res, entry, 405, { detail: "Method Not Allowed" });
+        if (!authorised(req, res, entry)) return;
+        return sendJson(res, entry, 200, { credits: behaviour.credits });
       }
       if (url.pathname === POLL_PATH) {
         if (req.method !== "GET") return sendJson(res, entry, 405, { detail: "Method Not Allowed" });
