@@ -51,7 +51,11 @@ async function call(
   args: Record<string, unknown>,
   options: Parameters<TestServer["client"]["callTool"]>[2] = {},
 ): Promise<CallToolResult> {
-  return (await server.client.callTool({ name: "flux_fill", arguments: args }, CallToolResultSchema, options)) as CallToolResult;
+  return (await server.client.callTool(
+    { name: "flux_fill", arguments: args },
+    CallToolResultSchema,
+    options,
+  )) as CallToolResult;
 }
 
 function text(result: CallToolResult): string {
@@ -171,7 +175,9 @@ describe("the daily credit limit", () => {
     const inputs = await writeInputs();
     const ok = await call(first, { ...inputs, seed: 1 });
     output(ok);
-    expect(text(ok)).toMatch(/Spent today \(\d{4}-\d\d-\d\d UTC\): 5 credits of the 5 allowed by FLUX_FILL_DAILY_CREDIT_LIMIT/);
+    expect(text(ok)).toMatch(
+      /Spent today \(\d{4}-\d\d-\d\d UTC\): 5 credits of the 5 allowed by FLUX_FILL_DAILY_CREDIT_LIMIT/,
+    );
 
     const refused = await call(first, { ...inputs, seed: 2 });
     expect(refused.isError).toBe(true);
@@ -233,7 +239,10 @@ describe("a paid result is never lost to a failed save", () => {
     return {
       async writeFile(file, data) {
         if (!file.startsWith(dir)) return writeFile(file, data);
-        await writeFile(file, typeof data === "string" ? data.slice(0, data.length / 2) : data.subarray(0, data.length / 2));
+        await writeFile(
+          file,
+          typeof data === "string" ? data.slice(0, data.length / 2) : data.subarray(0, data.length / 2),
+        );
         throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
       },
     };
@@ -252,7 +261,9 @@ describe("a paid result is never lost to a failed save", () => {
     expect(text(result)).toContain(`saving to ${outputDir} failed (ENOSPC`);
     expect(text(result)).toContain(`It was saved to ${out.path} instead`);
     expect(text(result)).toContain("FLUX_FILL_OUTPUT_DIR");
-    expect((await readdir(outputDir)).filter((name) => name.includes(".part") || /\.(jpg|png|json)$/.test(name))).toEqual([]);
+    expect(
+      (await readdir(outputDir)).filter((name) => name.includes(".part") || /\.(jpg|png|json)$/.test(name)),
+    ).toEqual([]);
     expect(emulator.submitCount).toBe(1);
   });
 
@@ -265,7 +276,9 @@ describe("a paid result is never lost to a failed save", () => {
     const result = await call(server, { ...inputs, prompt: "no dir" });
     const out = output(result);
     expect(out.path.startsWith(fallbackDir())).toBe(true);
-    expect(text(result)).toMatch(/could not be saved in the output directory: saving to .*not-a-dir.* failed \((ENOTDIR|EEXIST)/);
+    expect(text(result)).toMatch(
+      /could not be saved in the output directory: saving to .*not-a-dir.* failed \((ENOTDIR|EEXIST)/,
+    );
   });
 
   it("no directory takes it: kept in memory, returned now and by get_result", async () => {
@@ -292,7 +305,9 @@ describe("tool arguments named __proto__, constructor or prototype", () => {
     const server = await start();
     const inputs = await writeInputs();
     for (const name of ["__proto__", "constructor", "prototype"]) {
-      const args = JSON.parse(`{"image": ${JSON.stringify(inputs.image)}, "mask": ${JSON.stringify(inputs.mask)}, "${name}": {"seed": 1}}`);
+      const args = JSON.parse(
+        `{"image": ${JSON.stringify(inputs.image)}, "mask": ${JSON.stringify(inputs.mask)}, "${name}": {"seed": 1}}`,
+      );
       expect(Object.hasOwn(args, name)).toBe(true);
       for (const tool of ["flux_fill", "preview_mask", "get_result"]) {
         const toolArgs = tool === "get_result" ? JSON.parse(`{"id": "latest", "${name}": {}}`) : args;

@@ -72,6 +72,10 @@ export class FileTaskJournal implements TaskJournal {
     } catch {
       return [];
     }
+    // A process killed mid-write leaves a temporary file: never an entry, so it goes.
+    await Promise.all(
+      names.filter((n) => n.endsWith(".part")).map((n) => unlink(path.join(this.dir, n)).catch(() => undefined)),
+    );
     const entries = await Promise.all(
       names.filter((n) => n.endsWith(".json")).map((n) => readJson<JournalEntry>(path.join(this.dir, n))),
     );
