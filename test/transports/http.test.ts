@@ -210,6 +210,7 @@ describe("HTTP transport: auth", () => {
     expect(JSON.parse(ready.body)).toMatchObject({
       status: "ready",
       checks: { provider: { ok: true, name: "bfl" }, output_dir: { ok: true } },
+      credits: { spent: 0, limit: null },
     });
     for (const body of [health.body, ready.body]) {
       expect(body).not.toContain(TOKEN);
@@ -388,6 +389,26 @@ describe("HTTP transport: clients that go away", () => {
     expect(resources).toHaveLength(1);
     const fetched = await callTool(later, "get_result", { id: resources[0]!.uri });
     expect(textOf(fetched)).toMatch(/Saved result .* for "gone"/);
+  });
+
+  it("hands the result of a call whose client disconnected to the identical call, free; /readyz shows the spend", async () => {
+    emulator.configure({ generationMs: 500 });
+    const server = await start({ FLUX_FILL_DAILY_CREDIT_LIMIT: "50" });
+    const leaving = await server.connect();
+    const { image, mask } = await writeInputs(server.workDir);
+    const args = { image, mask, prompt: "gone, then back" };
+    const call = callTool(leaving, "flux_fill", args).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await leaving.close();
+    await call;
+    await server.runtime.idle();
+    const later = await server.connect();
+    const result = await callTool(later, "flux_fill", args);
+    expect(FluxFillOutput.parse(result.structuredContent).reuse).toBe("earlier_result");
+    expect(textOf(result)).toMatch(/nothing was submitted or charged/);
+    expect(emulator.submitCount).toBe(1);
+    const ready = await rawRequest(`${server.handle.url.replace(/\/mcp$/, "")}/readyz`);
+    expect(JSON.parse(ready.body)).toMatchObject({ credits: { spent: 5, limit: 50 } });
   });
 
   it("lets a client that lost its stream resume it with Last-Event-ID and get the result", async () => {
