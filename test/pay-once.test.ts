@@ -114,6 +114,19 @@ describe("the same request is paid once", () => {
     expect(emulator.submitCount).toBe(2);
   });
 
+  it("a result fetched with get_result counts as delivered: the identical call runs afresh", async () => {
+    emulator.configure({ generationMs: 1200 });
+    const server = await start();
+    const inputs = await writeInputs();
+    const args = { ...inputs, prompt: "fetched" };
+    await callAndGiveUp(server, args);
+    await server.server.idle();
+    const fetched = (await server.client.callTool({ name: "get_result", arguments: { id: "latest" } })) as CallToolResult;
+    expect(fetched.isError, text(fetched)).toBeFalsy();
+    expect(output(await call(server, args)).reuse).toBe("none");
+    expect(emulator.submitCount).toBe(2);
+  });
+
   it("a delivered result is not handed out again: two identical calls in a row are 2 submits", async () => {
     const server = await start();
     const inputs = await writeInputs();
