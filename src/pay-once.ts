@@ -272,6 +272,7 @@ export async function runPaidTask<T extends SavedOutcome>(
           provider: job.provider.name,
           kind: job.kind,
           submitted_at: new Date(now()).toISOString(),
+          owner_pid: process.pid,
           cost: task.cost ?? null,
           ...(await job.journalFacts()),
         });

@@ -9,6 +9,18 @@ import { type PipelineDeps, saveOutput } from "./pipeline.js";
 import type { Provider, ProviderRequest } from "./providers/types.js";
 import type { PaidTaskState } from "./state/types.js";
 
+/** Whether a process with this id runs (signal 0 checks without sending anything). */
+function processIsAlive(pid: unknown): boolean {
+  if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
 export interface RecoveryDeps extends Pick<PipelineDeps, "config" | "kept" | "writer"> {
   logger: Logger;
   paid: PaidTaskState;
@@ -41,6 +53,10 @@ export function recoverUnfinishedTasks(deps: RecoveryDeps): { registered: Promis
             `task ${entry.upstream_id} (submitted ${entry.submitted_at}) was never collected and is past the upstream's 10-minute result window; dropped from the journal`,
           );
           await paid.journal.finish(entry.upstream_id);
+          continue;
+        }
+        if (entry.owner_pid !== process.pid && processIsAlive(entry.owner_pid)) {
+          // Another server using this output directory is still waiting on it.
           continue;
         }
         let provider: Provider;

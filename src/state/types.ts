@@ -17,6 +17,8 @@ export interface JournalEntry {
   /** The request kind ("fill", ...). */
   kind: string;
   submitted_at: string;
+  /** The process that waits on the task: another live process's tasks are not collected on start. */
+  owner_pid: number;
   /** Credits the upstream said the task costs, when it said. */
   cost: number | null;
   /** The public upstream parameters (never the webhook secret), for the recovered result's sidecar. */

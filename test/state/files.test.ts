@@ -62,6 +62,7 @@ describe("FileTaskJournal", () => {
       provider: "bfl" as const,
       kind: "fill",
       submitted_at: new Date(NOON).toISOString(),
+      owner_pid: 1,
       cost: 5,
       params: { prompt: "p" },
       inputs: { image: { source: "a.png", width: 1, height: 1, format: "png" }, mask: { source: "m", coverage: 1 } },
