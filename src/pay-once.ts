@@ -150,6 +150,23 @@ function settler(state: PaidTaskState, record: DeliveryRecord, logger: Logger) {
   };
 }
 
+/**
+ * A just-saved result is filed as undelivered at once (and on disk), so neither a lost reply nor a crash
+ * loses it; the returned record is shared by every caller of the run.
+ */
+async function fileAsUndelivered(
+  state: PaidTaskState,
+  logger: Logger,
+  identity: string,
+  resultId: string,
+  savedAt: number,
+): Promise<DeliveryRecord> {
+  await state.undelivered
+    .remember(identity, resultId, savedAt)
+    .catch((error: unknown) => logger.warn(`could not file result ${resultId}: ${String(error)}`));
+  return { identity, resultId, savedAt, delivered: false };
+}
+
 /** What one run gives every caller attached to it. */
 interface RunOutcome<T> {
   saved: T;
@@ -163,7 +180,7 @@ export const UPSTREAM_RESULT_WINDOW_MS = 10 * 60_000;
 /**
  * Collects a task journalled by a process that died while waiting on it, as the run of its request: an
  * identical call arriving meanwhile joins it; its result is filed as undelivered, for the identical retry.
- * Resolves once the run is registered (not when it ends), with the run's end.
+ * The run is registered at once (joining is synchronous); `done` settles with its end.
  */
 export function collectJournalledTask<T extends SavedOutcome>(
   entry: JournalEntry,
@@ -180,16 +197,9 @@ export function collectJournalledTask<T extends SavedOutcome>(
       if (!taskMayStillFinish(error)) await state.journal.finish(entry.upstream_id).catch(() => undefined);
       throw error;
     }
-    const savedAt = now();
-    await state.undelivered
-      .remember(entry.identity, saved.meta.id, savedAt)
-      .catch((error: unknown) => logger.warn(`could not file result ${saved.meta.id}: ${String(error)}`));
+    const record = await fileAsUndelivered(state, logger, entry.identity, saved.meta.id, now());
     await state.journal.finish(entry.upstream_id).catch(() => undefined);
-    return {
-      saved,
-      record: { identity: entry.identity, resultId: saved.meta.id, savedAt, delivered: false },
-      balance: Promise.resolve(undefined),
-    };
+    return { saved, record, balance: Promise.resolve(undefined) };
   });
   return { done: result.then((outcome) => outcome.saved) };
 }
@@ -297,14 +307,9 @@ export async function runPaidTask<T extends SavedOutcome>(
         await state.journal.finish(task.upstreamId).catch(() => undefined);
       throw error;
     }
-    const savedAt = now();
     const task = submitted as SubmittedTaskInfo | undefined;
     await settleCredits(saved.meta.cost ?? task?.cost ?? price);
-    const record: DeliveryRecord = { identity: job.identity, resultId: saved.meta.id, savedAt, delivered: false };
-    // Filed as undelivered at once (and on disk), so neither a lost reply nor a crash loses it.
-    await state.undelivered
-      .remember(job.identity, saved.meta.id, savedAt)
-      .catch((error: unknown) => logger.warn(`could not file result ${saved.meta.id}: ${String(error)}`));
+    const record = await fileAsUndelivered(state, logger, job.identity, saved.meta.id, now());
     if (task !== undefined) await state.journal.finish(task.upstreamId).catch(() => undefined);
     return { saved, record, balance };
   }

@@ -107,6 +107,10 @@ describe("the same request is paid once", () => {
     expect(text(later)).toMatch(/earlier result of an identical call/);
     expect(text(later)).toMatch(/nothing was submitted or charged/);
     expect(later.content.some((b) => b.type === "image")).toBe(true);
+    // The request identity lives in the sidecar: a hash, never image data, never the key.
+    const sidecar = await readFile(result.path.replace(/\.jpg$/, ".json"), "utf8");
+    expect(JSON.parse(sidecar).request_identity).toMatch(/^[0-9a-f]{64}$/);
+    expect(sidecar).not.toContain(KEY);
 
     // Now it was delivered: the same call again is a deliberate new run.
     const again = output(await call(server, args));
