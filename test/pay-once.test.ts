@@ -125,7 +125,10 @@ describe("the same request is paid once", () => {
     const args = { ...inputs, prompt: "fetched" };
     await callAndGiveUp(server, args);
     await server.server.idle();
-    const fetched = (await server.client.callTool({ name: "get_result", arguments: { id: "latest" } })) as CallToolResult;
+    const fetched = (await server.client.callTool({
+      name: "get_result",
+      arguments: { id: "latest" },
+    })) as CallToolResult;
     expect(fetched.isError, text(fetched)).toBeFalsy();
     expect(output(await call(server, args)).reuse).toBe("none");
     expect(emulator.submitCount).toBe(2);
@@ -183,6 +186,45 @@ describe("the same request is paid once", () => {
     expect(result.reuse).toBe("earlier_result");
     expect(emulator.submitCount).toBe(1);
     expect(result.path.startsWith(first.config.outputDir)).toBe(true);
+  });
+});
+
+describe("flux_expand goes through the same guard", () => {
+  async function expand(server: TestServer, args: Record<string, unknown>, options = {}) {
+    return (await server.client.callTool(
+      { name: "flux_expand", arguments: args },
+      CallToolResultSchema,
+      options,
+    )) as CallToolResult;
+  }
+
+  it("identical expansions share one task, an undelivered one is handed over, and a fill of the same image is another request", async () => {
+    emulator.configure({ generationMs: 1200 });
+    const server = await start();
+    const { image, mask } = await writeInputs();
+    const args = { image, left: 32, right: 32, prompt: "more beach" };
+    const [a, b] = await Promise.all([expand(server, args), expand(server, args)]);
+    expect([output(a).reuse, output(b).reuse].sort()).toEqual(["none", "shared_task"]);
+    expect(emulator.submitCount).toBe(1);
+    expect(emulator.submits[0]!.endpoint).toBe("expand");
+
+    await expect(expand(server, { ...args, seed: 4 }, { timeout: 700 })).rejects.toThrow(/timed out/i);
+    await server.server.idle();
+    const handedOver = await expand(server, { ...args, seed: 4 });
+    expect(output(handedOver).reuse).toBe("earlier_result");
+    expect(emulator.submitCount).toBe(2);
+
+    const fill = output(await call(server, { image, mask, prompt: "more beach" }));
+    expect(fill.reuse).toBe("none");
+    expect(emulator.submitCount).toBe(3);
+  });
+
+  it("is refused by the daily credit limit before anything is submitted", async () => {
+    const server = await start({ FLUX_FILL_DAILY_CREDIT_LIMIT: "4" });
+    const { image } = await writeInputs();
+    const refused = await expand(server, { image, top: 16 });
+    expect(text(refused)).toContain("FLUX_FILL_DAILY_CREDIT_LIMIT is 4 credits per UTC day");
+    expect(emulator.submitCount).toBe(0);
   });
 });
 

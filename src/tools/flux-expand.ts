@@ -8,7 +8,7 @@ export const FLUX_EXPAND_TOOL = "flux_expand";
 
 const DESCRIPTION = `Outpaint: add new pixels around a photo with Black Forest Labs' FLUX.1 Expand [pro], e.g. "make it 16:9" or "add more sky". The photo's pixels are kept; prompt describes the new areas.
 Give either aspect_ratio (only the short side grows; anchor says where the photo stays, default center) or the pixels to add per side (top/bottom/left/right, 0-2048). Example: {"image":"/photos/beach.jpg","aspect_ratio":"16:9","anchor":"bottom"}.
-Each call is a paid task (the upstream reports its cost; usually 5-30 s): do not repeat an expansion. Without BFL_API_KEY a free offline engine continues the photo's texture and ignores the prompt.
+Each call is a paid task (the upstream reports its cost; usually 5-30 s): do not repeat an expansion. An identical call while it runs, or after a timeout that kept you from its result, is free and gets that result; change the seed for a fresh variant. Without BFL_API_KEY a free offline engine continues the photo's texture and ignores the prompt.
 The result is saved as a file; the reply gives its path, a resource link, a preview and the sides used.`;
 
 export function registerFluxExpandTool(server: McpServer, deps: ServerDeps): void {
