@@ -16,8 +16,11 @@ import type { Selection, SelectWand } from "./types.js";
  */
 export const WAND_DELTA_E_PER_TOLERANCE = 100 / 255;
 
-/** The tolerance range the wand accepts. */
+/** The tolerance range the wand accepts (0 = exactly the seed's colour). */
 export const WAND_TOLERANCE_MAX = 255;
+
+/** Photoshop's default, ≈ ΔE 12.5: one flat region (sky, a wall, a backdrop) with its shading. */
+export const WAND_DEFAULT_TOLERANCE = 32;
 
 const UNKNOWN = 0;
 const MATCH = 1;
