@@ -57,12 +57,17 @@ export interface TidyOptions {
 
 /**
  * Keeps the largest 8-connected component of 1s and any other at least `keepFraction` of its size, then fills
- * the 4-connected holes of 0s up to `maxHole` pixels that do not touch the border. In place; returns the
- * number of components kept (0 for an empty mask).
+ * the 4-connected holes of 0s up to `maxHole` pixels that do not touch the border. In place; returns how
+ * many components were kept and the largest one's share of the 1s before tidying (0 for an empty mask).
  */
-export function tidyMask(mask: Uint8Array, width: number, height: number, options: TidyOptions): number {
+export function tidyMask(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  options: TidyOptions,
+): { kept: number; largestShare: number } {
   const { labels, sizes } = labelComponents(mask, width, height, 1, true);
-  if (sizes.length === 0) return 0;
+  if (sizes.length === 0) return { kept: 0, largestShare: 0 };
   const largest = Math.max(...sizes);
   const keep = sizes.map((size) => size >= largest * options.keepFraction);
   for (let i = 0; i < mask.length; i++) if (mask[i] === 1 && !keep[labels[i]!]) mask[i] = 0;
@@ -84,5 +89,5 @@ export function tidyMask(mask: Uint8Array, width: number, height: number, option
     const hole = holes.labels[i]!;
     if (hole >= 0 && !touchesBorder[hole] && holes.sizes[hole]! <= options.maxHole) mask[i] = 1;
   }
-  return keep.filter(Boolean).length;
+  return { kept: keep.filter(Boolean).length, largestShare: largest / sizes.reduce((sum, size) => sum + size, 0) };
 }

@@ -4,29 +4,49 @@ import { type ColourModel, type ColourSet, fitColourModel, fitGaussian, logDensi
 import { gridNeighbours, MinCutSolver, minCut, SLOT_OFFSETS, SLOTS } from "./maxflow.js";
 import type { ObjectHints, PixelBox, PixelPoint, SelectObject, Selection } from "./types.js";
 
-/** Tunables (development). */
-export const P = {
-  workPixels: 60_000,
-  margin: 0.2,
-  minMargin: 8,
-  iterations: 5,
-  gamma: 50,
-  priorSeparated: 0,
-  priorAmbiguous: 2,
-  sepLow: 0.4,
-  sepHigh: 0.8,
-  fallbackSep: 0.25,
-  minFraction: 0.03,
-  maxFraction: 0.97,
-  priorEdge: 1.0,
-  priorSoftness: 0.12,
-  keepFraction: 0.1,
-  holeFraction: 0.1,
-  bandRadius: 1,
-  minBoxSide: 4,
-};
+/**
+ * Object from a box, GrabCut-style (Rother et al. 2004, as OpenCV's grabCut; facts in
+ * ../shared/reference/selection.md): colour models of the box and of a ring around it, an 8-neighbour
+ * graph cut with edge-aware smoothness, iterated; on a reduced working grid, then refined at full
+ * resolution in a narrow band around the edge. Where colours cannot tell object from background, a shape
+ * prior (an ellipse inscribed in the box, in the unary costs) takes over, and failures fall back to it.
+ */
 
+/** The working grid (box + ring, area-averaged) has at most this many cells. */
+const WORK_PIXELS = 60_000;
+/** The ring of definite background around the box: this fraction of the box's longer side, ≥ 8 px. */
+const RING_FRACTION = 0.2;
+const MIN_RING = 8;
+/** GrabCut rounds at most (OpenCV's tutorial uses 5); stops early when < 0.1 % of the labels change. */
+const ITERATIONS = 5;
+/** OpenCV's smoothness γ (n-link γ·exp(−β‖Δz‖²), γ/√2 on diagonals). */
+const GAMMA = 50;
+/** Hard constraint (hint disks): more than any pixel's n-links and data costs together. */
 const HARD = 1e9;
+/**
+ * Colour separation (see coreRingSeparation) → weight of the ellipse prior: 0 at or above SEPARATED,
+ * rising linearly to PRIOR_WEIGHT at or below AMBIGUOUS.
+ */
+const SEPARATED = 0.9;
+const AMBIGUOUS = 0.4;
+const PRIOR_WEIGHT = 2;
+/** The prior's edge, in units of the inscribed ellipse's radius, and its softness (logistic width). */
+const PRIOR_EDGE = 1;
+const PRIOR_SOFTNESS = 0.12;
+/** Below this separation the colours decided nothing: the result is the prior snapped to edges ("fallback"). */
+const FALLBACK_SEPARATION = 0.25;
+/** A cut keeping less (or more) of the box than this is no plausible object: fall back to the ellipse. */
+const MIN_FRACTION = 0.03;
+const MAX_FRACTION = 0.97;
+/** A cut whose largest piece holds less than this share of it is fragments, not an object. */
+const MIN_LARGEST_SHARE = 0.5;
+/** Tidying: keep pieces ≥ this fraction of the largest; fill holes ≤ this fraction of the object. */
+const KEEP_FRACTION = 0.1;
+const HOLE_FRACTION = 0.1;
+/** Full-resolution refinement band: the working cells on the edge, grown by this many cells. */
+const BAND_RADIUS = 0;
+/** Boxes narrower or lower than this (px) are not segmented: the ellipse is all there is to say. */
+const MIN_BOX_SIDE = 4;
 
 /** The clipped box in full-resolution pixels, [x0, x1) × [y0, y1). */
 interface Rect {
@@ -119,7 +139,7 @@ function ellipseRadius(box: Rect, fx: number, fy: number): number {
 
 /** The shape prior's costs [of labelling foreground, of labelling background] at elliptical radius rho. */
 function priorCosts(rho: number): [number, number] {
-  const t = (rho - P.priorEdge) / P.priorSoftness;
+  const t = (rho - PRIOR_EDGE) / PRIOR_SOFTNESS;
   // −log σ(−t) and −log σ(t), computed without overflow.
   const softplus = (z: number) => (z > 30 ? z : Math.log1p(Math.exp(z)));
   return [softplus(t), softplus(-t)];
@@ -246,7 +266,7 @@ function grabCut(work: Work, hard: Int8Array, hintColours: HintColour[], priorWe
         const dg = colours[p * 3 + 1]! - colours[q * 3 + 1]!;
         const db = colours[p * 3 + 2]! - colours[q * 3 + 2]!;
         const weight =
-          (dx !== 0 && dy !== 0 ? Math.SQRT1_2 : 1) * P.gamma * Math.exp(-beta * (dr * dr + dg * dg + db * db));
+          (dx !== 0 && dy !== 0 ? Math.SQRT1_2 : 1) * GAMMA * Math.exp(-beta * (dr * dr + dg * dg + db * db));
         if (neighbours[node * SLOTS + slot]! >= 0) links[node * SLOTS + slot] = weight;
         else toBackground[node]! += weight;
       }
@@ -309,7 +329,7 @@ function grabCut(work: Work, hard: Int8Array, hintColours: HintColour[], priorWe
     source: new Float64Array(nodes),
     sink: new Float64Array(nodes),
   });
-  for (let iteration = 0; iteration < P.iterations; iteration++) {
+  for (let iteration = 0; iteration < ITERATIONS; iteration++) {
     fg = refitColourModel(fgSet, fg);
     bg = refitColourModel(bgSet, bg);
     for (let node = 0; node < nodes; node++) {
@@ -379,7 +399,7 @@ function hintGrid(work: Work, hints: ObjectHints, radius: number): { grid: Int8A
 function prepareWork(image: RasterImage, box: Rect): Work {
   const bw = box.x1 - box.x0;
   const bh = box.y1 - box.y0;
-  const margin = Math.max(P.minMargin, Math.round(P.margin * Math.max(bw, bh)));
+  const margin = Math.max(MIN_RING, Math.round(RING_FRACTION * Math.max(bw, bh)));
   const region: Rect = {
     x0: Math.max(0, box.x0 - margin),
     y0: Math.max(0, box.y0 - margin),
@@ -388,7 +408,7 @@ function prepareWork(image: RasterImage, box: Rect): Work {
   };
   const rw = region.x1 - region.x0;
   const rh = region.y1 - region.y0;
-  const scale = Math.min(1, Math.sqrt(P.workPixels / (rw * rh)));
+  const scale = Math.min(1, Math.sqrt(WORK_PIXELS / (rw * rh)));
   const cols = Math.max(1, Math.round(rw * scale));
   const rows = Math.max(1, Math.round(rh * scale));
   // Working cells whose centre lies in the box.
@@ -496,7 +516,7 @@ function refineAtFullResolution(
     }
   }
   const band = new Uint8Array(gw * gh);
-  const r = P.bandRadius;
+  const r = BAND_RADIUS;
   for (let y = 0; y < gh; y++) {
     for (let x = 0; x < gw; x++) {
       if (!edge[y * gw + x]) continue;
@@ -566,7 +586,7 @@ function refineAtFullResolution(
       if (nx < 0 || ny < 0 || nx >= image.width || ny >= image.height) continue;
       readColour(image, ny * image.width + nx, b);
       const d = (a[0]! - b[0]!) ** 2 + (a[1]! - b[1]!) ** 2 + (a[2]! - b[2]!) ** 2;
-      const weight = (dx !== 0 && dy !== 0 ? Math.SQRT1_2 : 1) * P.gamma * Math.exp(-beta * d);
+      const weight = (dx !== 0 && dy !== 0 ? Math.SQRT1_2 : 1) * GAMMA * Math.exp(-beta * d);
       if (neighbours[node * SLOTS + slot]! >= 0) {
         capacities[node * SLOTS + slot] = weight;
         continue;
@@ -633,7 +653,7 @@ export const selectObject: SelectObject = (image: RasterImage, box: PixelBox, hi
   const clipped = clipBox(box, image.width, image.height);
   const bw = clipped.x1 - clipped.x0;
   const bh = clipped.y1 - clipped.y0;
-  if (bw < P.minBoxSide || bh < P.minBoxSide) {
+  if (bw < MIN_BOX_SIDE || bh < MIN_BOX_SIDE) {
     return {
       mask: ellipseMask(image.width, image.height, clipped),
       decided: "fallback",
@@ -641,35 +661,39 @@ export const selectObject: SelectObject = (image: RasterImage, box: PixelBox, hi
     };
   }
   const work = prepareWork(image, clipped);
-  const scale = work.cols / (work.region.x1 - work.region.x0);
   const hintRadius = Math.max(1.5, 0.03 * Math.min(work.box.x1 - work.box.x0, work.box.y1 - work.box.y0));
   const { grid: hard, colours: hintColours } = hintGrid(work, hints, hintRadius);
   const separation = coreRingSeparation(work);
-  const ambiguity = Math.min(1, Math.max(0, (P.sepHigh - separation) / (P.sepHigh - P.sepLow)));
-  const priorWeight = P.priorSeparated + (P.priorAmbiguous - P.priorSeparated) * ambiguity;
+  const priorWeight = PRIOR_WEIGHT * Math.min(1, Math.max(0, (SEPARATED - separation) / (SEPARATED - AMBIGUOUS)));
   const seg = grabCut(work, hard, hintColours, priorWeight);
   const gw = work.box.x1 - work.box.x0;
   const gh = work.box.y1 - work.box.y0;
   let area = 0;
   for (const v of seg.labels) area += v;
-  tidyMask(seg.labels, gw, gh, { keepFraction: P.keepFraction, maxHole: area * P.holeFraction });
+  const { largestShare } = tidyMask(seg.labels, gw, gh, { keepFraction: KEEP_FRACTION, maxHole: area * HOLE_FRACTION });
   // Hints win over tidying: an included speck stays, an excluded hole stays open.
   for (let node = 0; node < hard.length; node++) if (hard[node]) seg.labels[node] = hard[node] === 1 ? 1 : 0;
   area = 0;
   for (const v of seg.labels) area += v;
   const fraction = area / (gw * gh);
   const sep = separation.toFixed(2);
-  if (fraction < P.minFraction || fraction > P.maxFraction) {
-    const what = fraction < P.minFraction ? `only ${percent(fraction)}` : `${percent(fraction)}`;
+  const implausible =
+    fraction < MIN_FRACTION
+      ? `the cut kept only ${percent(fraction)} of the box`
+      : fraction > MAX_FRACTION
+        ? `the cut kept nearly the whole box (${percent(fraction)})`
+        : largestShare < MIN_LARGEST_SHARE
+          ? `the cut fell apart into pieces (the largest ${percent(largestShare)} of it)`
+          : undefined;
+  if (implausible) {
     return {
       mask: ellipseMask(image.width, image.height, clipped),
       decided: "fallback",
-      reason: `the cut kept ${what} of the box (colour separation ${sep}), not a plausible object; used an ellipse fitted to the box`,
+      reason: `${implausible}, not a plausible object (colour separation ${sep}); used an ellipse fitted to the box`,
     };
   }
   const mask = refineAtFullResolution(image, clipped, work, seg, hints, hintRadius);
-  void scale;
-  if (separation < P.fallbackSep) {
+  if (separation < FALLBACK_SEPARATION) {
     return {
       mask,
       decided: "fallback",

@@ -149,6 +149,19 @@ describe("selectObject", () => {
     expect(selectedCount(selection.mask, inBox, 240)).toBe(selected);
   });
 
+  it("does not pass off nearly the whole box as the object: it falls back to the ellipse and says so", () => {
+    // The box holds one colour edge to edge, unlike anything around it.
+    const inBox = (x: number, y: number) => x >= 50 && x < 150 && y >= 40 && y < 120;
+    const image = makeImage(200, 160, (x, y) => (inBox(x, y) ? [200, 40, 40] : texture(x, y)));
+    const selection = selectObject(image, { x: 50, y: 40, width: 100, height: 80 });
+    expect(selection.decided).toBe("fallback");
+    expect(selection.reason).toMatch(/nearly the whole box .*ellipse fitted to the box/);
+    const selected = selectedCount(selection.mask);
+    // An ellipse inscribed in the box: π/4 of it.
+    expect(selected / (100 * 80)).toBeCloseTo(Math.PI / 4, 1);
+    expect(selectedCount(selection.mask, inBox, 200)).toBe(selected);
+  });
+
   it("clips a box that reaches past the image and still finds the object in the corner", () => {
     const disk = inDisk(20, 25, 40);
     const image = makeImage(200, 160, (x, y) => (disk(x, y) ? [200, 40, 40] : texture(x, y)));
