@@ -538,7 +538,7 @@ function refineAtFullResolution(
   if (nodes === 0) return mask;
   const pixels = Int32Array.from(bandPixels);
   const neighbours = gridNeighbours(fbw, fbh, pixels);
-  const rowStep = Math.max(1, Math.floor((fbw * fbh) / 1_000_000));
+  const rowStep = Math.max(1, Math.floor((fbw * fbh) / 250_000));
   const beta = contrastBetaFull(image, box, rowStep);
   const capacities = new Float64Array(nodes * SLOTS);
   const source = new Float64Array(nodes);
