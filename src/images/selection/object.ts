@@ -145,15 +145,31 @@ function priorCosts(rho: number): [number, number] {
   return [softplus(t), softplus(-t)];
 }
 
-function ellipseMask(width: number, height: number, box: Rect): Buffer {
+/**
+ * The fallback shape: the ellipse inscribed in the box, with the hints' disks (radius in full-resolution
+ * pixels) added or cut out, inside the box. Never empty: a box thinner than a pixel's centre spacing still
+ * selects its middle pixel (unless a hint excludes it).
+ */
+function ellipseMask(width: number, height: number, box: Rect, hints: ObjectHints, hintRadius: number): Buffer {
   const mask = Buffer.alloc(width * height);
-  for (let y = box.y0; y < box.y1; y++) {
-    for (let x = box.x0; x < box.x1; x++) if (ellipseRadius(box, x + 0.5, y + 0.5) <= 1) mask[y * width + x] = 255;
-  }
-  // A box narrower than a pixel's centre spacing still selects its middle.
   const cx = Math.min(box.x1 - 1, Math.floor((box.x0 + box.x1) / 2));
   const cy = Math.min(box.y1 - 1, Math.floor((box.y0 + box.y1) / 2));
   mask[cy * width + cx] = 255;
+  for (let y = box.y0; y < box.y1; y++) {
+    for (let x = box.x0; x < box.x1; x++) if (ellipseRadius(box, x + 0.5, y + 0.5) <= 1) mask[y * width + x] = 255;
+  }
+  const paint = (points: ReadonlyArray<PixelPoint> | undefined, value: number) => {
+    for (const [px, py] of points ?? []) {
+      const r = Math.ceil(hintRadius);
+      for (let y = Math.max(box.y0, Math.floor(py) - r); y <= Math.min(box.y1 - 1, Math.floor(py) + r); y++) {
+        for (let x = Math.max(box.x0, Math.floor(px) - r); x <= Math.min(box.x1 - 1, Math.floor(px) + r); x++) {
+          if ((x - px) ** 2 + (y - py) ** 2 <= hintRadius * hintRadius) mask[y * width + x] = value;
+        }
+      }
+    }
+  };
+  paint(hints.include, 255);
+  paint(hints.exclude, 0);
   return mask;
 }
 
@@ -166,7 +182,6 @@ interface Segmentation {
   labels: Uint8Array;
   fg: ColourModel;
   bg: ColourModel;
-  beta: number;
   priorWeight: number;
   hintColours: HintColour[];
 }
@@ -355,7 +370,7 @@ function grabCut(work: Work, hard: Int8Array, hintColours: HintColour[], priorWe
     [fgSet, bgSet] = sets();
     if (iteration > 0 && changed <= nodes * 0.001) break;
   }
-  return { labels, fg, bg, beta, priorWeight, hintColours };
+  return { labels, fg, bg, priorWeight, hintColours };
 }
 
 /**
@@ -655,7 +670,7 @@ export const selectObject: SelectObject = (image: RasterImage, box: PixelBox, hi
   const bh = clipped.y1 - clipped.y0;
   if (bw < MIN_BOX_SIDE || bh < MIN_BOX_SIDE) {
     return {
-      mask: ellipseMask(image.width, image.height, clipped),
+      mask: ellipseMask(image.width, image.height, clipped, hints, 0.5),
       decided: "fallback",
       reason: `the box is too small to segment (${bw} × ${bh} px); used an ellipse fitted to the box`,
     };
@@ -687,7 +702,7 @@ export const selectObject: SelectObject = (image: RasterImage, box: PixelBox, hi
           : undefined;
   if (implausible) {
     return {
-      mask: ellipseMask(image.width, image.height, clipped),
+      mask: ellipseMask(image.width, image.height, clipped, hints, hintRadius * ((clipped.x1 - clipped.x0) / gw)),
       decided: "fallback",
       reason: `${implausible}, not a plausible object (colour separation ${sep}); used an ellipse fitted to the box`,
     };

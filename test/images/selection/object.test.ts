@@ -190,6 +190,22 @@ describe("selectObject", () => {
     }
   });
 
+  it("keeps the hints in a fallback: an included corner is in, an excluded centre is out", () => {
+    const image = makeImage(240, 200, () => [120, 110, 100], 60, 4);
+    const box: PixelBox = { x: 60, y: 40, width: 120, height: 110 };
+    const selection = selectObject(image, box, { include: [[62, 42]], exclude: [[120, 95]] });
+    expect(selection.decided).toBe("fallback");
+    expect(selection.mask[42 * 240 + 62]).toBe(255);
+    expect(selection.mask[95 * 240 + 120]).toBe(0);
+    const tiny = selectObject(
+      image,
+      { x: 10, y: 10, width: 3, height: 3 },
+      { include: [[10, 10]], exclude: [[11, 11]] },
+    );
+    expect(tiny.mask[10 * 240 + 10]).toBe(255);
+    expect(tiny.mask[11 * 240 + 11]).toBe(0);
+  });
+
   it("takes grey and RGBA images", () => {
     const disk = inDisk(80, 70, 35);
     const rgb = makeImage(
