@@ -43,8 +43,11 @@ const MIN_LARGEST_SHARE = 0.5;
 /** Tidying: keep pieces ≥ this fraction of the largest; fill holes ≤ this fraction of the object. */
 const KEEP_FRACTION = 0.1;
 const HOLE_FRACTION = 0.1;
-/** Full-resolution refinement band: the working cells on the edge, grown by this many cells. */
-const BAND_RADIUS = 0;
+/**
+ * Full-resolution refinement band: the working cells on the edge (±1 cell), grown by whole cells until it
+ * reaches at least ±BAND_PIXELS full-resolution pixels.
+ */
+const BAND_PIXELS = 4;
 /** Boxes narrower or lower than this (px) are not segmented: the ellipse is all there is to say. */
 const MIN_BOX_SIDE = 4;
 
@@ -531,7 +534,7 @@ function refineAtFullResolution(
     }
   }
   const band = new Uint8Array(gw * gh);
-  const r = BAND_RADIUS;
+  const r = Math.max(0, Math.ceil(BAND_PIXELS * fullScale) - 1);
   for (let y = 0; y < gh; y++) {
     for (let x = 0; x < gw; x++) {
       if (!edge[y * gw + x]) continue;
