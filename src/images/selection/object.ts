@@ -67,7 +67,73 @@ interface Work {
   rows: number;
   /** The box on the working grid. */
   box: Rect;
+  /** What the colour models see per cell: RGB, or for a grey image (intensity, local mean, local spread). */
   colours: Float32Array;
+  /** Grey images only: per cell, the local mean and spread that replaced G and B in `colours`. */
+  texture?: Float32Array;
+}
+
+/** Half-width (cells) of the window for a grey image's local mean and spread. */
+const TEXTURE_RADIUS = 2;
+/** Spread is scaled by this to weigh about as much as intensity in the colour models. */
+const TEXTURE_GAIN = 3;
+
+function isGrey(colours: Float32Array): boolean {
+  for (let i = 0; i < colours.length; i += 3) {
+    if (colours[i] !== colours[i + 1] || colours[i] !== colours[i + 2]) return false;
+  }
+  return true;
+}
+
+/**
+ * A grey image gives the colour models one dimension where RGB gives three; the two spare ones carry texture
+ * instead: each cell's local mean and standard deviation (summed-area tables), written into G and B of
+ * `colours` in place. Returns the (mean, spread) pairs per cell.
+ */
+function greyFeatures(colours: Float32Array, cols: number, rows: number): Float32Array {
+  const stride = cols + 1;
+  const sum = new Float64Array(stride * (rows + 1));
+  const squares = new Float64Array(stride * (rows + 1));
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < cols; x++) {
+      const v = colours[(y * cols + x) * 3]!;
+      const at = (y + 1) * stride + x + 1;
+      sum[at] = v + sum[at - 1]! + sum[at - stride]! - sum[at - stride - 1]!;
+      squares[at] = v * v + squares[at - 1]! + squares[at - stride]! - squares[at - stride - 1]!;
+    }
+  }
+  const texture = new Float32Array(cols * rows * 2);
+  const r = TEXTURE_RADIUS;
+  const windowSum = (t: Float64Array, x0: number, y0: number, x1: number, y1: number) =>
+    t[y1 * stride + x1]! - t[y0 * stride + x1]! - t[y1 * stride + x0]! + t[y0 * stride + x0]!;
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < cols; x++) {
+      // Kuwahara's trick: of the four (r+1)² windows with this cell in a corner, the calmest one, so that
+      // a cell beside an edge takes the statistics of its own side instead of a blend of both.
+      let bestMean = 0;
+      let bestVariance = Number.POSITIVE_INFINITY;
+      for (let q = 0; q < 4; q++) {
+        const x0 = q & 1 ? x : Math.max(0, x - r);
+        const x1 = q & 1 ? Math.min(cols, x + r + 1) : x + 1;
+        const y0 = q & 2 ? y : Math.max(0, y - r);
+        const y1 = q & 2 ? Math.min(rows, y + r + 1) : y + 1;
+        const n = (x1 - x0) * (y1 - y0);
+        const mean = windowSum(sum, x0, y0, x1, y1) / n;
+        const variance = Math.max(0, windowSum(squares, x0, y0, x1, y1) / n - mean * mean);
+        if (variance < bestVariance) {
+          bestVariance = variance;
+          bestMean = mean;
+        }
+      }
+      const spread = TEXTURE_GAIN * Math.sqrt(bestVariance);
+      const cell = y * cols + x;
+      texture[cell * 2] = bestMean;
+      texture[cell * 2 + 1] = spread;
+      colours[cell * 3 + 1] = bestMean;
+      colours[cell * 3 + 2] = spread;
+    }
+  }
+  return texture;
 }
 
 function clipBox(box: PixelBox, width: number, height: number): Rect {
@@ -438,9 +504,18 @@ function prepareWork(image: RasterImage, box: Rect): Work {
     x1: first(box.x1, region.x0, rw, cols),
     y1: first(box.y1, region.y0, rh, rows),
   };
-  if (workBox.x1 <= workBox.x0) workBox.x1 = Math.min(cols, workBox.x0 + 1);
-  if (workBox.y1 <= workBox.y0) workBox.y1 = Math.min(rows, workBox.y0 + 1);
-  return { region, cols, rows, box: workBox, colours: averageColours(image, region, cols, rows) };
+  // A box thinner than a cell still gets one.
+  if (workBox.x1 <= workBox.x0) {
+    workBox.x0 = Math.min(workBox.x0, cols - 1);
+    workBox.x1 = workBox.x0 + 1;
+  }
+  if (workBox.y1 <= workBox.y0) {
+    workBox.y0 = Math.min(workBox.y0, rows - 1);
+    workBox.y1 = workBox.y0 + 1;
+  }
+  const colours = averageColours(image, region, cols, rows);
+  const texture = isGrey(colours) ? greyFeatures(colours, cols, rows) : undefined;
+  return { region, cols, rows, box: workBox, colours, ...(texture ? { texture } : {}) };
 }
 
 /** Colour of image pixel `index` (RGB, grey or RGBA), written to out[0..2]. */
@@ -585,15 +660,23 @@ function refineAtFullResolution(
     const x = box.x0 + bx;
     const y = box.y0 + by;
     readColour(image, y * image.width + x, a);
-    let s = -logDensity(seg.bg, a[0]!, a[1]!, a[2]!);
-    let t = -logDensity(seg.fg, a[0]!, a[1]!, a[2]!);
+    // What the colour models saw: RGB, or intensity + the cell's texture for a grey image.
+    let f1 = a[1]!;
+    let f2 = a[2]!;
+    if (work.texture) {
+      const cell = (cellY[by]! + work.box.y0) * cols + cellX[bx]! + work.box.x0;
+      f1 = work.texture[cell * 2]!;
+      f2 = work.texture[cell * 2 + 1]!;
+    }
+    let s = -logDensity(seg.bg, a[0]!, f1, f2);
+    let t = -logDensity(seg.fg, a[0]!, f1, f2);
     if (seg.priorWeight > 0) {
       const [f, g] = priorCosts(ellipseRadius(box, x + 0.5, y + 0.5));
       s += seg.priorWeight * g;
       t += seg.priorWeight * f;
     }
     if (seg.hintColours.length > 0) {
-      const [toObject, toBackground] = hintPush(seg.hintColours, x + 0.5, y + 0.5, a[0]!, a[1]!, a[2]!);
+      const [toObject, toBackground] = hintPush(seg.hintColours, x + 0.5, y + 0.5, a[0]!, f1, f2);
       s += toObject;
       t += toBackground;
     }

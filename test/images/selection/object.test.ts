@@ -190,6 +190,41 @@ describe("selectObject", () => {
     }
   });
 
+  it("handles a box a few pixels wide on a large image (thinner than one working cell)", () => {
+    const image = makeImage(2000, 1500, texture, 8, 3);
+    for (const box of [
+      { x: 1995, y: 0, width: 5, height: 1500 },
+      { x: 0, y: 700, width: 2000, height: 5 },
+    ]) {
+      const selection = selectObject(image, box);
+      const inBox = (x: number, y: number) =>
+        x >= box.x && x < box.x + box.width && y >= box.y && y < box.y + box.height;
+      const selected = selectedCount(selection.mask);
+      expect(selected).toBeGreaterThan(0);
+      expect(selectedCount(selection.mask, inBox, 2000)).toBe(selected);
+      expect(selection.reason.length).toBeGreaterThan(10);
+    }
+  });
+
+  it("tells textures apart in a grey image (intensity alone cannot)", () => {
+    // Fine stripes inside the disk, coarse checks outside, both the same two greys.
+    const disk = inDisk(150, 120, 70);
+    const image = makeImage(
+      300,
+      240,
+      (x, y) => {
+        const dark = disk(x, y) ? (x >> 1) % 2 === 0 : (((x >> 4) + (y >> 4)) & 1) === 0;
+        return dark ? [70, 70, 70] : [170, 170, 170];
+      },
+      4,
+    );
+    const grey = Buffer.alloc(300 * 240);
+    for (let i = 0; i < grey.length; i++) grey[i] = image.data[i * 3]!;
+    const selection = selectObject({ data: grey, width: 300, height: 240, channels: 1 }, boxAround(150, 120, 70, 6));
+    expect(selection.decided).toBe("segmented");
+    expect(iou(selection.mask, 300, 240, disk)).toBeGreaterThanOrEqual(0.9);
+  });
+
   it("keeps the hints in a fallback: an included corner is in, an excluded centre is out", () => {
     const image = makeImage(240, 200, () => [120, 110, 100], 60, 4);
     const box: PixelBox = { x: 60, y: 40, width: 120, height: 110 };
