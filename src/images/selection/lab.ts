@@ -1,4 +1,4 @@
-import type { RasterImage } from "../../providers/types.js";
+import type { SelectionImage } from "./types.js";
 
 /**
  * 8-bit sRGB → CIELAB (CIE 1976 L*a*b*, D65 white, 2° observer), for colour distances people agree with:
@@ -54,7 +54,7 @@ export function srgbToLab(r: number, g: number, b: number): [number, number, num
  * A whole raster → interleaved L*, a*, b* (3 floats per pixel, row-major). One channel is grey (r = g = b);
  * a fourth channel (alpha) is ignored: the selection works on the colours as displayed.
  */
-export function labRaster(image: RasterImage): Float32Array {
+export function labRaster(image: SelectionImage): Float32Array {
   const { data, channels } = image;
   const count = image.width * image.height;
   const lab = new Float32Array(count * 3);

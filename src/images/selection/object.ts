@@ -1,8 +1,7 @@
-import type { RasterImage } from "../../providers/types.js";
 import { tidyMask } from "./cleanup.js";
 import { coreRingSeparation, ellipseRadius, grabCut, hintGrid } from "./grabcut.js";
 import { refineAtFullResolution } from "./refine.js";
-import type { ObjectHints, PixelBox, PixelPoint, SelectObject, Selection } from "./types.js";
+import type { ObjectHints, PixelBox, PixelPoint, SelectObject, Selection, SelectionImage } from "./types.js";
 import { clipBox, prepareWork, type Rect } from "./working-grid.js";
 
 /**
@@ -38,8 +37,8 @@ const MIN_BOX_SIDE = 4;
  * pixels) added or cut out, inside the box. Never empty: a box thinner than a pixel's centre spacing still
  * selects its middle pixel (unless a hint excludes it).
  */
-function ellipseMask(width: number, height: number, box: Rect, hints: ObjectHints, hintRadius: number): Buffer {
-  const mask = Buffer.alloc(width * height);
+function ellipseMask(width: number, height: number, box: Rect, hints: ObjectHints, hintRadius: number): Uint8Array {
+  const mask = new Uint8Array(width * height);
   const cx = Math.min(box.x1 - 1, Math.floor((box.x0 + box.x1) / 2));
   const cy = Math.min(box.y1 - 1, Math.floor((box.y0 + box.y1) / 2));
   mask[cy * width + cx] = 255;
@@ -65,7 +64,11 @@ function percent(fraction: number): string {
   return `${Math.round(fraction * 100)} %`;
 }
 
-export const selectObject: SelectObject = (image: RasterImage, box: PixelBox, hints: ObjectHints = {}): Selection => {
+export const selectObject: SelectObject = (
+  image: SelectionImage,
+  box: PixelBox,
+  hints: ObjectHints = {},
+): Selection => {
   const clipped = clipBox(box, image.width, image.height);
   const bw = clipped.x1 - clipped.x0;
   const bh = clipped.y1 - clipped.y0;

@@ -1,8 +1,7 @@
-import type { RasterImage } from "../../providers/types.js";
 import { GAMMA, HARD, ellipseRadius, hintPush, priorCosts, type Segmentation } from "./grabcut.js";
 import { logDensity } from "./gmm.js";
 import { gridNeighbours, minCut, SLOT_OFFSETS, SLOTS } from "./maxflow.js";
-import type { ObjectHints, PixelPoint } from "./types.js";
+import type { ObjectHints, PixelPoint, SelectionImage } from "./types.js";
 import type { Rect, Work } from "./working-grid.js";
 
 /**
@@ -12,7 +11,7 @@ import type { Rect, Work } from "./working-grid.js";
 const BAND_PIXELS = 4;
 
 /** Colour of image pixel `index` (RGB, grey or RGBA), written to out[0..2]. */
-function readColour(image: RasterImage, index: number, out: Float64Array): void {
+function readColour(image: SelectionImage, index: number, out: Float64Array): void {
   const { data, channels } = image;
   const p = index * channels;
   const r = data[p]!;
@@ -22,7 +21,7 @@ function readColour(image: RasterImage, index: number, out: Float64Array): void 
 }
 
 /** OpenCV's β over the 8-neighbour pairs of `rect` at full resolution, every `rowStep`-th row. */
-function contrastBetaFull(image: RasterImage, rect: Rect, rowStep: number): number {
+function contrastBetaFull(image: SelectionImage, rect: Rect, rowStep: number): number {
   const a = new Float64Array(3);
   const b = new Float64Array(3);
   let total = 0;
@@ -49,13 +48,13 @@ function contrastBetaFull(image: RasterImage, rect: Rect, rowStep: number): numb
  * colour models (banded graph cut, Lombaert et al. 2005).
  */
 export function refineAtFullResolution(
-  image: RasterImage,
+  image: SelectionImage,
   box: Rect,
   work: Work,
   seg: Segmentation,
   hints: ObjectHints,
   hintRadius: number,
-): Buffer {
+): Uint8Array {
   const { region, cols, rows } = work;
   const rw = region.x1 - region.x0;
   const rh = region.y1 - region.y0;
@@ -72,7 +71,7 @@ export function refineAtFullResolution(
   for (let y = 0; y < fbh; y++) {
     cellY[y] = Math.min(gh - 1, Math.max(0, Math.floor(((box.y0 + y - region.y0) * rows) / rh) - work.box.y0));
   }
-  const mask = Buffer.alloc(image.width * image.height);
+  const mask = new Uint8Array(image.width * image.height);
   const fullScale = cols / rw;
   if (fullScale >= 1) {
     for (let y = 0; y < fbh; y++) {

@@ -1,10 +1,20 @@
-import type { RasterImage } from "../../providers/types.js";
+/**
+ * The contract between the selection maths (object-from-box, magic wand) and its callers: the mask stage on
+ * the server and the mask editor page in the browser (which bundles the same code, so it uses typed arrays,
+ * never Node's Buffer). Pure data: coordinates are image pixels (units already converted, the box already
+ * checked to touch the image), the image is opaque 8-bit RGB as displayed.
+ */
 
 /**
- * The contract between the selection maths (object-from-box, magic wand) and the mask stage that calls it.
- * Pure data: coordinates are image pixels (units already converted, the box already checked to touch the
- * image), the image is opaque 8-bit RGB as displayed.
+ * 8-bit pixels, row-major, no padding: opaque RGB as displayed (grey is read as grey, an alpha channel is
+ * ignored). A server RasterImage fits, and so does the page's canvas converted to RGB.
  */
+export interface SelectionImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
 
 /** A rectangle in image pixels; may reach past the image's edges (the maths clips it). */
 export interface PixelBox {
@@ -29,14 +39,14 @@ export type SelectionDecision = "segmented" | "fallback";
 
 export interface Selection {
   /** width × height of the image, one byte per pixel: 255 = selected, 0 = not (values between on soft edges). */
-  mask: Buffer;
+  mask: Uint8Array;
   decided: SelectionDecision;
   /** One sentence for the person or model: what was selected and, for a fallback, why. */
   reason: string;
 }
 
 /** Object inside a box: colour models + edge-aware graph cut, with a shape prior where colours cannot tell. */
-export type SelectObject = (image: RasterImage, box: PixelBox, hints?: ObjectHints) => Selection;
+export type SelectObject = (image: SelectionImage, box: PixelBox, hints?: ObjectHints) => Selection;
 
 /** Magic wand: pixels within `tolerance` (0..255 scale) of the seed's colour, joined to it or anywhere. */
-export type SelectWand = (image: RasterImage, seed: PixelPoint, tolerance: number, contiguous: boolean) => Selection;
+export type SelectWand = (image: SelectionImage, seed: PixelPoint, tolerance: number, contiguous: boolean) => Selection;

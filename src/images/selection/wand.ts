@@ -1,6 +1,5 @@
-import type { RasterImage } from "../../providers/types.js";
 import { srgbToLabInto } from "./lab.js";
-import type { Selection, SelectWand } from "./types.js";
+import type { Selection, SelectionImage, SelectWand } from "./types.js";
 
 /**
  * Magic wand: the pixels whose colour is within a tolerance of the seed pixel's colour, either joined to the
@@ -30,7 +29,7 @@ const NO_MATCH = 2;
  * Tests pixels against the seed colour. The answer is cached per 24-bit colour, not per pixel: a photo has
  * far fewer distinct colours than pixels, and the Lab conversion (three cube roots) is the costly part.
  */
-function colourTest(image: RasterImage, seedLab: Float64Array, maxDeltaE: number) {
+function colourTest(image: SelectionImage, seedLab: Float64Array, maxDeltaE: number) {
   const { data, channels } = image;
   const limit = maxDeltaE * maxDeltaE;
   const lab = new Float64Array(3);
@@ -58,7 +57,13 @@ function colourTest(image: RasterImage, seedLab: Float64Array, maxDeltaE: number
  * Scanline flood fill from the seed, 4-connected, iterative: the explicit stack holds one entry per run of
  * pixels still to visit, so a 12 MP image of one colour needs neither recursion nor a stack of 12 M entries.
  */
-function floodFill(width: number, height: number, seed: number, matches: (i: number) => boolean, mask: Buffer): void {
+function floodFill(
+  width: number,
+  height: number,
+  seed: number,
+  matches: (i: number) => boolean,
+  mask: Uint8Array,
+): void {
   let stack = new Int32Array(1024);
   let top = 0;
   const push = (i: number) => {
@@ -116,7 +121,7 @@ export const selectWand: SelectWand = (image, seed, tolerance, contiguous): Sele
   const maxDeltaE = tolerance * WAND_DELTA_E_PER_TOLERANCE;
   const matches = colourTest(image, seedLab, maxDeltaE);
 
-  const mask = Buffer.alloc(width * height);
+  const mask = new Uint8Array(width * height);
   if (contiguous) {
     floodFill(width, height, seedIndex, matches, mask);
   } else {

@@ -1,5 +1,4 @@
-import type { RasterImage } from "../../providers/types.js";
-import type { PixelBox } from "./types.js";
+import type { PixelBox, SelectionImage } from "./types.js";
 
 /**
  * The working grid of object selection: the box plus a ring of background around it, area-averaged down to
@@ -108,7 +107,7 @@ export function clipBox(box: PixelBox, width: number, height: number): Rect {
 }
 
 /** Area-average of the region into cols × rows (every full pixel counts once, for its covering cell). */
-function averageColours(image: RasterImage, region: Rect, cols: number, rows: number): Float32Array {
+function averageColours(image: SelectionImage, region: Rect, cols: number, rows: number): Float32Array {
   const w = region.x1 - region.x0;
   const h = region.y1 - region.y0;
   const sums = new Float64Array(cols * rows * 3);
@@ -165,7 +164,7 @@ export function outsideSample(work: Work): { ring: number[]; strip: Uint8Array }
   return { ring, strip };
 }
 
-export function prepareWork(image: RasterImage, box: Rect): Work {
+export function prepareWork(image: SelectionImage, box: Rect): Work {
   const bw = box.x1 - box.x0;
   const bh = box.y1 - box.y0;
   const margin = Math.max(MIN_RING, Math.round(RING_FRACTION * Math.max(bw, bh)));
