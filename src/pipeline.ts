@@ -83,6 +83,11 @@ export function splitMaskOptions(params: FillParams & MaskOptions): { params: Fi
   return { params: upstream as FillParams, maskOptions: maskOptions as MaskOptions };
 }
 
+/** "rect, object, wand subtracted": the entries' kinds in order, for the sidecar and logs. */
+function describeRegions(regions: NonNullable<MaskOptions["mask_regions"]>): string {
+  return regions.map((r) => (r.op === "subtract" ? `${r.shape} subtracted` : r.shape)).join(", ");
+}
+
 /** How the mask was given, for the sidecar and logs ("mask_regions (2 shapes), grown 8 px"). */
 export function describeMaskSource(
   route: PreparedMask["info"]["maskSource"],
@@ -95,7 +100,7 @@ export function describeMaskSource(
       : route === "alpha"
         ? "alpha channel of the image"
         : route === "mask_regions"
-          ? `mask_regions (${options.mask_regions?.length ?? 0} shape(s), ${options.units ?? "px"})`
+          ? `mask_regions (${describeRegions(options.mask_regions ?? [])}, ${options.units ?? "px"})`
           : "mask_svg";
   const convention =
     options.alpha_convention && options.alpha_convention !== "transparent_is_inpaint"

@@ -2,7 +2,14 @@ import { FluxFillError } from "../errors.js";
 import type { RasterImage } from "../providers/types.js";
 import { type MaskStats, maskFromAlpha, maskFromLuminance } from "./mask.js";
 import { featherMask, growMask, invertMask } from "./morphology.js";
-import { type MaskRegion, type RegionUnits, rasteriseRegions } from "./regions.js";
+import {
+  type DrawnRegions,
+  drawRegions,
+  type MaskRegion,
+  type RegionReport,
+  type RegionUnits,
+  regionsNeedPixels,
+} from "./regions.js";
 import { renderSvgMask } from "./svg-mask.js";
 
 /**
@@ -60,14 +67,21 @@ export function chooseMaskRoute(hasMaskFile: boolean, options: MaskOptions): Mas
   }
   const route = given[0] ?? "alpha";
   const convention = options.alpha_convention;
-  if ((route === "mask_regions" || route === "mask_svg") && convention !== undefined && convention !== "transparent_is_inpaint") {
+  if (
+    (route === "mask_regions" || route === "mask_svg") &&
+    convention !== undefined &&
+    convention !== "transparent_is_inpaint"
+  ) {
     throw conflict(
       `alpha_convention "${convention}" applies to a mask file or the image's transparency, but this call marks the area with ${route}.`,
       `Remove alpha_convention, or remove ${route} and let the image's or mask's transparency mark the area.`,
     );
   }
   if (options.units === "fraction" && route !== "mask_regions") {
-    throw conflict('units "fraction" applies to mask_regions, which this call does not give.', "Remove units, or give mask_regions.");
+    throw conflict(
+      'units "fraction" applies to mask_regions, which this call does not give.',
+      "Remove units, or give mask_regions.",
+    );
   }
   if (options.fit_mask === true && route !== "mask") {
     throw conflict(
@@ -91,7 +105,10 @@ function alphaOf(rgba: RasterImage): RasterImage {
  * rule for an image without a separate mask) both read transparent pixels as the area; `opaque_is_inpaint`
  * reads the opaque ones.
  */
-export function maskFromImageAlpha(rgba: RasterImage, convention: AlphaConvention = "transparent_is_inpaint"): RasterImage {
+export function maskFromImageAlpha(
+  rgba: RasterImage,
+  convention: AlphaConvention = "transparent_is_inpaint",
+): RasterImage {
   return convention === "opaque_is_inpaint" ? alphaOf(rgba) : maskFromAlpha(rgba);
 }
 
@@ -102,7 +119,10 @@ export function maskFromImageAlpha(rgba: RasterImage, convention: AlphaConventio
  * - `opaque_is_inpaint`: the file's opaque pixels = inpaint, colour ignored (a painted layer).
  * The last two need a file with transparency.
  */
-export function maskFromMaskFile(raster: RasterImage, convention: AlphaConvention = "transparent_is_inpaint"): RasterImage {
+export function maskFromMaskFile(
+  raster: RasterImage,
+  convention: AlphaConvention = "transparent_is_inpaint",
+): RasterImage {
   if (convention === "transparent_is_inpaint") return maskFromLuminance(raster);
   if (raster.channels !== 4) {
     throw new FluxFillError(
@@ -119,15 +139,32 @@ export function maskFromMaskFile(raster: RasterImage, convention: AlphaConventio
   return convention === "openai" ? maskFromAlpha(raster) : alphaOf(raster);
 }
 
-/** The mask drawn by the model: shapes or SVG at the image's size. */
+/**
+ * The mask drawn by the model at the image's size, and what decided each mask_regions entry (none for SVG).
+ * `pixels` gives the photo's opaque RGB
+ * pixels; it is called only when an object or wand entry needs them.
+ */
 export async function drawnMask(
   route: "mask_regions" | "mask_svg",
   options: MaskOptions,
   width: number,
   height: number,
-): Promise<RasterImage> {
-  if (route === "mask_regions") return rasteriseRegions(options.mask_regions ?? [], options.units ?? "px", width, height);
-  return renderSvgMask(options.mask_svg ?? "", width, height);
+  pixels: () => Promise<RasterImage>,
+): Promise<DrawnRegions> {
+  if (route === "mask_svg") return { mask: await renderSvgMask(options.mask_svg ?? "", width, height), reports: [] };
+  const regions = options.mask_regions ?? [];
+  const image = regionsNeedPixels(regions) ? await pixels() : undefined;
+  return drawRegions(regions, options.units ?? "px", width, height, image);
+}
+
+/** Notes for the result text: what each object and wand entry selected, and where a fallback decided. */
+export function selectionNotes(reports: ReadonlyArray<RegionReport>): string[] {
+  return reports
+    .filter((r) => r.reason !== undefined)
+    .map(
+      (r) =>
+        `${r.decided === "fallback" ? "Note" : "Selection"}: mask_regions[${r.index}] (${r.shape}${r.op === "subtract" ? ", subtracted" : ""}): ${r.reason}`,
+    );
 }
 
 /** invert, then grow, then feather: grow pads the area to repaint, feather softens the padded edge. */
@@ -152,18 +189,21 @@ export function describeModifiers(options: MaskOptions): string[] {
 export const NEARLY_FULL_COVERAGE = 0.9;
 
 const EMPTY_SUGGESTION: Record<MaskRoute, string> = {
-  mask: "Paint the area to replace white on a black background. If your mask is the other way round (black = inpaint), set invert_mask: true; for an OpenAI-style mask (transparent = edit), set alpha_convention: \"openai\".",
+  mask: 'Paint the area to replace white on a black background. If your mask is the other way round (black = inpaint), set invert_mask: true; for an OpenAI-style mask (transparent = edit), set alpha_convention: "openai".',
   alpha:
     'Make the area to replace fully transparent, or pass a separate `mask` (white = inpaint, black = keep). If the opaque pixels mark the area, set alpha_convention: "opaque_is_inpaint".',
-  mask_regions: "Check that the shapes lie inside the image and have a size of at least one pixel; with units \"fraction\" values are 0..1.",
-  mask_svg: 'Fill the area with white (fill="white"); black and transparent mean keep. Check that the shapes lie inside the viewBox.',
+  mask_regions:
+    'Check that the shapes lie inside the image and have a size of at least one pixel; with units "fraction" values are 0..1.',
+  mask_svg:
+    'Fill the area with white (fill="white"); black and transparent mean keep. Check that the shapes lie inside the viewBox.',
 };
 
 const EMPTY_MESSAGE: Record<MaskRoute, string> = {
   mask: "The mask is empty: no pixel is white (or lighter than mid-grey), so there is nothing to inpaint.",
   alpha: "The image's transparency marks nothing to inpaint: no pixel is more than half transparent.",
   mask_regions: "mask_regions covers no pixel of the image, so there is nothing to inpaint.",
-  mask_svg: "mask_svg draws nothing white on the image (no pixel lighter than mid-grey), so there is nothing to inpaint.",
+  mask_svg:
+    "mask_svg draws nothing white on the image (no pixel lighter than mid-grey), so there is nothing to inpaint.",
 };
 
 /**
@@ -175,7 +215,10 @@ export function checkCoverage(stats: MaskStats, route: MaskRoute, options: MaskO
   const after = modified.length > 0 ? ` (after being ${modified.join(", ")})` : "";
   if (stats.coverage === 0) {
     throw new FluxFillError("bad_input", `${EMPTY_MESSAGE[route].replace(/, so/, `${after}, so`)}`, {
-      suggestion: options.invert_mask === true ? "invert_mask is set: remove it if the mask already marks the area in white." : EMPTY_SUGGESTION[route],
+      suggestion:
+        options.invert_mask === true
+          ? "invert_mask is set: remove it if the mask already marks the area in white."
+          : EMPTY_SUGGESTION[route],
     });
   }
   if (stats.coverage >= 1) {

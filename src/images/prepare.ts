@@ -25,7 +25,9 @@ import {
   type MaskRoute,
   maskFromImageAlpha,
   maskFromMaskFile,
+  selectionNotes,
 } from "./mask-spec.js";
+import type { RegionReport } from "./regions.js";
 import { sizeNotes } from "./model-size.js";
 import { fitMaskTo } from "./morphology.js";
 
@@ -48,6 +50,8 @@ export interface PreparedMask {
   /** Which input files are uploaded byte for byte instead of re-encoded (sendsAsIs). */
   sendAsIs: { image: boolean; mask: boolean };
   stats: MaskStats;
+  /** What decided each mask_regions entry (shape, or an object/wand selection and how it went); else empty. */
+  regions: RegionReport[];
   /** Warnings and notes for the result text (size the model handles badly, nearly full mask, …). */
   notes: string[];
   info: {
@@ -119,8 +123,14 @@ export async function prepareMask(
   // readImage keeps a fourth channel only when some pixel is not fully opaque.
   const transparent = imagePixels?.channels === 4;
   const notes: string[] = [];
+  // The image the provider gets: decoded once, by whoever asks first (an object or wand entry, the local engine).
+  const image = imagePixels === undefined ? lazyImage(imageBytes, limits, imageHeader) : undefined;
+  // A decoded raster is packed to RGB in place, so exactly once, after the alpha has been read (or ignored).
+  let packed: RasterImage | undefined;
+  const rgb = (): RasterImage => (packed ??= toRgbInPlace(imagePixels!));
 
   let base: RasterImage;
+  let regions: RegionReport[] = [];
   let maskFile: DecodedFacts | undefined;
   if (route === "mask") {
     const { raster: maskPixels, ...facts } = maskResult.value!;
@@ -142,7 +152,13 @@ export async function prepareMask(
     }
     base = maskFromImageAlpha(imagePixels, options.alpha_convention);
   } else {
-    base = await drawnMask(route, options, decoded.width, decoded.height);
+    // Regions and SVG ignore the alpha, so the raster can be packed to RGB for the selections.
+    const drawn = await drawnMask(route, options, decoded.width, decoded.height, () =>
+      image ? image.pixels() : Promise.resolve(rgb()),
+    );
+    base = drawn.mask;
+    regions = drawn.reports;
+    notes.push(...selectionNotes(regions));
   }
   if (route !== "alpha" && transparent) {
     notes.push(
@@ -154,12 +170,11 @@ export async function prepareMask(
   const stats = maskStats(mask);
   notes.push(...checkCoverage(stats, route, options), ...sizeNotes(decoded.width, decoded.height));
   return {
-    // The alpha has been read (or is ignored), so the RGBA buffer is packed to RGB where it is.
-    image:
-      imagePixels === undefined ? lazyImage(imageBytes, limits, imageHeader) : decodedImage(toRgbInPlace(imagePixels)),
+    image: image ?? decodedImage(rgb()),
     mask,
     sendAsIs: sendsAsIs(route, options, decoded, maskFile),
     stats,
+    regions,
     notes,
     info: {
       width: decoded.width,
@@ -247,10 +262,7 @@ export interface PreparedExpandImage {
  * Image bytes → the oriented image and its upload, after the checks made before anything is spent (it
  * decodes, within the pixel limit). Sent as it is when the upstream reads the same pixels from it.
  */
-export async function prepareExpandImage(
-  bytes: Buffer,
-  limits: { maxPixels: number },
-): Promise<PreparedExpandImage> {
+export async function prepareExpandImage(bytes: Buffer, limits: { maxPixels: number }): Promise<PreparedExpandImage> {
   const { facts, header, raster } = await readImage(bytes, limits, false);
   const image = raster === undefined ? lazyImage(bytes, limits, header) : decodedImage(toRgbInPlace(raster));
   const notes =

@@ -284,3 +284,34 @@ export function pngHeaderClaiming(width: number, height: number): Buffer {
     pngChunk("IEND", Buffer.alloc(0)),
   ]);
 }
+
+/**
+ * A scene for the selection tests: a flat blue "sky" band over the top quarter, a green textured ground,
+ * and an orange disk (the "object") on the ground. Each area has mild noise (±`noise`), far below the
+ * colour steps between them, so a magic wand selects each area exactly and an object box finds the disk.
+ */
+export function objectScenePixels(
+  width: number,
+  height: number,
+  seed = 1,
+  noise = 6,
+): { raster: RasterImage; disk: Shape; skyRows: number } {
+  const rand = prng(seed);
+  const skyRows = Math.round(height / 4);
+  const r = Math.round(Math.min(width, height) / 5);
+  const disk: Shape = { kind: "ellipse", cx: Math.round(width * 0.55), cy: Math.round(height * 0.6), rx: r, ry: r };
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const base: [number, number, number] =
+        y < skyRows
+          ? [90, 150, 230]
+          : insideShape(disk, x, y)
+            ? [235, 140, 40]
+            : [60 + ((x * 7 + y * 3) % 23), 130 + ((x * 5 + y * 11) % 19), 50 + ((x * 3) % 13)];
+      const o = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) data[o + c] = clamp8(base[c]! + ((rand() % (2 * noise + 1)) - noise));
+    }
+  }
+  return { raster: { data, width, height, channels: 3 }, disk, skyRows };
+}
