@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ANCHORS } from "../images/expand.js";
 import { ALPHA_CONVENTIONS } from "../images/mask-spec.js";
-import { MAX_POLYGON_POINTS, MAX_REGIONS } from "../images/regions.js";
+import { MAX_POLYGON_POINTS, MAX_REGIONS, MAX_SELECTIONS, REGION_OPS } from "../images/regions.js";
+import { WAND_TOLERANCE_MAX } from "../images/selection/wand.js";
 import { MAX_SVG_CHARS } from "../images/svg-mask.js";
 import { fieldError, unknownFieldsError } from "./issues.js";
 import { FluxProExpandInputs, FluxProFillInputs } from "./upstream.js";
@@ -20,59 +21,84 @@ export const MAX_FEATHER_PX = 256;
 
 const coordinate = (field: string) => z.number({ error: fieldError(field, "a number") });
 
-const RectRegion = z
-  .object(
-    {
-      shape: z.literal("rect"),
-      x: coordinate("rect x").describe("Left edge."),
-      y: coordinate("rect y").describe("Top edge."),
-      width: coordinate("rect width"),
-      height: coordinate("rect height"),
-    },
-    { error: unknownFieldsError(() => ["shape", "x", "y", "width", "height"]) },
-  )
-  .strict();
+/** `op` on every entry: entries apply in order, "subtract" removes an entry's pixels from those before it. */
+const op = z.enum(REGION_OPS, { error: fieldError("op", '"add" or "subtract"') }).optional();
 
-const EllipseRegion = z
-  .object(
+/** A list of [x, y] pairs (polygon vertices, object hints). */
+function pointList(field: string) {
+  return z.array(
+    z.array(coordinate(`${field}: x and y`)).length(2, { error: fieldError(`each of ${field}`, "a pair [x, y]") }),
     {
-      shape: z.literal("ellipse"),
-      cx: coordinate("ellipse cx").describe("Centre, horizontal."),
-      cy: coordinate("ellipse cy").describe("Centre, vertical."),
-      rx: coordinate("ellipse rx").describe("Horizontal radius."),
-      ry: coordinate("ellipse ry").describe("Vertical radius."),
+      error: fieldError(field, "a list of [x, y] pairs"),
     },
-    { error: unknownFieldsError(() => ["shape", "cx", "cy", "rx", "ry"]) },
-  )
-  .strict();
+  );
+}
 
-const PolygonRegion = z
-  .object(
-    {
-      shape: z.literal("polygon"),
-      points: z
-        .array(
-          z
-            .array(coordinate("a polygon point's x and y"))
-            .length(2, { error: fieldError("each polygon point", "a pair [x, y]") }),
-          {
-            error: fieldError("polygon points", "a list of [x, y] pairs"),
-          },
-        )
-        .min(3, { error: fieldError("polygon points", "at least 3 [x, y] pairs") })
-        .max(MAX_POLYGON_POINTS, {
-          error: (issue: { input?: unknown }) =>
-            `polygon points must be at most ${MAX_POLYGON_POINTS} [x, y] pairs; got ${Array.isArray(issue.input) ? issue.input.length : "more"}. Simplify the outline or use mask_svg.`,
-        })
-        .describe("Vertices in order, as [x, y] pairs."),
-    },
-    { error: unknownFieldsError(() => ["shape", "points"]) },
-  )
-  .strict();
+/** One mask_regions entry kind: its fields plus `op`, strict, naming the accepted fields when another is given. */
+function region<Shape extends z.core.$ZodLooseShape>(fields: Shape) {
+  const shape = { ...fields, op };
+  return z.object(shape, { error: unknownFieldsError(() => Object.keys(shape)) }).strict();
+}
 
-export const MaskRegionSchema = z.discriminatedUnion("shape", [RectRegion, EllipseRegion, PolygonRegion], {
-  error: fieldError("each mask_regions entry", 'an object with shape "rect", "ellipse" or "polygon"'),
+const RectRegion = region({
+  shape: z.literal("rect"),
+  x: coordinate("rect x"),
+  y: coordinate("rect y"),
+  width: coordinate("rect width"),
+  height: coordinate("rect height"),
 });
+
+const EllipseRegion = region({
+  shape: z.literal("ellipse"),
+  cx: coordinate("ellipse cx"),
+  cy: coordinate("ellipse cy"),
+  rx: coordinate("ellipse rx"),
+  ry: coordinate("ellipse ry"),
+});
+
+const PolygonRegion = region({
+  shape: z.literal("polygon"),
+  points: pointList("polygon points")
+    .min(3, { error: fieldError("polygon points", "at least 3 [x, y] pairs") })
+    .max(MAX_POLYGON_POINTS, {
+      error: (issue: { input?: unknown }) =>
+        `polygon points must be at most ${MAX_POLYGON_POINTS} [x, y] pairs; got ${Array.isArray(issue.input) ? issue.input.length : "more"}. Simplify the outline or use mask_svg.`,
+    }),
+});
+
+const ObjectRegion = region({
+  shape: z.literal("object"),
+  x: coordinate("object x"),
+  y: coordinate("object y"),
+  width: coordinate("object width"),
+  height: coordinate("object height"),
+  // At most MAX_HINT_POINTS each, checked with the box (regions.ts) to keep tools/list small.
+  include: pointList("object include").optional(),
+  exclude: pointList("object exclude").optional(),
+});
+
+const WandRegion = region({
+  shape: z.literal("wand"),
+  x: coordinate("wand x"),
+  y: coordinate("wand y"),
+  tolerance: z
+    .number({ error: fieldError("wand tolerance", `a number from 0 to ${WAND_TOLERANCE_MAX}`) })
+    .min(0, { error: fieldError("wand tolerance", `a number from 0 to ${WAND_TOLERANCE_MAX}`) })
+    .max(WAND_TOLERANCE_MAX, { error: fieldError("wand tolerance", `a number from 0 to ${WAND_TOLERANCE_MAX}`) })
+    .optional(),
+  contiguous: z.boolean({ error: fieldError("wand contiguous", "true or false") }).optional(),
+});
+
+export const MaskRegionSchema = z.discriminatedUnion(
+  "shape",
+  [RectRegion, EllipseRegion, PolygonRegion, ObjectRegion, WandRegion],
+  {
+    error: fieldError(
+      "each mask_regions entry",
+      'an object with shape "rect", "ellipse", "polygon", "object" or "wand"',
+    ),
+  },
+);
 
 /**
  * Tool-only fields that say where to inpaint without painting a PNG. They are not upstream fields: the
@@ -93,7 +119,7 @@ export const MaskOptionsShape = {
     .max(MAX_REGIONS, { error: fieldError("mask_regions", `a list of at most ${MAX_REGIONS} shapes`) })
     .optional()
     .describe(
-      `Shapes marking the area to repaint (unioned): rect {x,y,width,height}, ellipse {cx,cy,rx,ry}, polygon {points:[[x,y],...]} (max ${MAX_POLYGON_POINTS} points). In pixels, or 0..1 of the width/height with units "fraction", e.g. [{"shape":"ellipse","cx":0.5,"cy":0.7,"rx":0.15,"ry":0.1}].`,
+      `Area to repaint; entries apply in order (op "add" default, "subtract" removes). Shapes: rect {x,y,width,height} (x,y = top left), ellipse {cx,cy,rx,ry}, polygon {points:[[x,y],...]} in order (≤${MAX_POLYGON_POINTS}). From the pixels (≤${MAX_SELECTIONS}): object {x,y,width,height,include?,exclude?} = the thing in that box, cut at its edges (person, car); wand {x,y,tolerance?,contiguous?} = the seed's colour (tolerance 0..255, default 32 = CIELAB ΔE 12.5; contiguous default true), for flat areas (sky, wall). px, or 0..1 with units "fraction". Preview first. E.g. [{"shape":"object","x":0.3,"y":0.2,"width":0.3,"height":0.6}]; [{"shape":"wand","x":0.5,"y":0.05}]; box minus person: [{"shape":"rect","x":0,"y":0.5,"width":1,"height":0.5},{"shape":"object","x":0.4,"y":0.3,"width":0.2,"height":0.7,"op":"subtract"}].`,
     ),
   units: z
     .enum(["px", "fraction"], { error: fieldError("units", '"px" or "fraction"') })

@@ -12,7 +12,7 @@ import { toolError } from "./result.js";
 export const FLUX_FILL_TOOL = "flux_fill";
 
 const DESCRIPTION = `Inpaint part of a photo with Black Forest Labs' FLUX.1 Fill [pro]: the marked area is repainted to match the prompt; the rest is kept.
-Give the image as a file path (preferred), URL or data URI. Mark the area in exactly one way: mask_regions (shapes), mask_svg, a mask file, or the image's transparent pixels. Unsure the area is right? Check it first with preview_mask (free).
+Give the image as a file path (preferred), URL or data URI. Mark the area in exactly one way: mask_regions (shapes, or the object in a box), mask_svg, a mask file, or the image's transparent pixels. Unsure the area is right? Check it first with preview_mask (free).
 Each call is a paid task (about 5 credits, ~$0.05; usually 5-30 s): do not repeat an edit. Repeating an identical call is free while its task runs or when you never received its result (e.g. after a timeout): you get that result. Once you received a result, an identical call runs and is charged again; change the seed for a fresh variant. Without BFL_API_KEY a free offline engine continues the surrounding texture and ignores the prompt (good for removing objects).
 The result is saved as a file; the reply gives its path, a resource link and a downscaled preview. Judge the edit by the preview; give the user the path. Only files under the server's allowed directories can be read.`;
 

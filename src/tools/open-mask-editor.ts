@@ -18,9 +18,10 @@ import {
 import type { Config } from "../config.js";
 import { FluxFillError } from "../errors.js";
 import { decodeInput, decodeMaskInput } from "../images/decode.js";
-import { maskFromImageAlpha } from "../images/mask-spec.js";
+import { toRgbInPlace } from "../images/mask.js";
+import { maskFromImageAlpha, selectionNotes } from "../images/mask-spec.js";
 import { renderPreview } from "../images/preview.js";
-import { rasteriseRegions } from "../images/regions.js";
+import { drawRegions, regionsNeedPixels } from "../images/regions.js";
 import { classifyReference } from "../inputs/reference.js";
 import { resolveReference } from "../inputs/resolve.js";
 import type { RasterImage } from "../providers/types.js";
@@ -44,14 +45,12 @@ The editor appears in clients that support MCP Apps. Otherwise the reply still g
 
 export const OpenMaskEditorInput = z
   .object({
-    image: FluxFillToolInputSchema.shape.image,
+    image: FluxFillToolInputSchema.shape.image.describe("As flux_fill's image (a file path is best)."),
     mask: FluxFillToolInputSchema.shape.mask.describe(
       "Optional starting mask, same size as the image (same reference forms): white = inpaint, black = keep.",
     ),
-    mask_regions: MaskOptionsShape.mask_regions.describe(
-      'Optional starting shapes added to the mask, as flux_fill\'s mask_regions (rect, ellipse, polygon; px or units "fraction").',
-    ),
-    units: MaskOptionsShape.units,
+    mask_regions: MaskOptionsShape.mask_regions.describe("Optional starting area, as flux_fill's mask_regions."),
+    units: MaskOptionsShape.units.describe("As flux_fill's units."),
     prompt: z.string().max(10_000).optional().describe("Optional prompt to prefill in the editor."),
   })
   .strict();
@@ -136,12 +135,18 @@ export async function openMaskEditor(
     start = await rasterToEditorMask(maskFromImageAlpha(decoded.raster), editorSize);
     startSource = "the image's transparent pixels";
   }
+  let regionNotes: string[] = [];
   if (args.mask_regions !== undefined) {
-    const shapes = await rasterToEditorMask(rasteriseRegions(args.mask_regions, args.units, width, height), editorSize);
+    // The alpha has been read above, so the raster can be packed to RGB for object and wand entries.
+    const pixels = regionsNeedPixels(args.mask_regions) ? toRgbInPlace(decoded.raster) : undefined;
+    const drawn = drawRegions(args.mask_regions, args.units, width, height, pixels);
+    regionNotes = selectionNotes(drawn.reports);
+    const shapes = await rasterToEditorMask(drawn.mask, editorSize);
     if (start) for (let i = 0; i < start.data.length; i++) start.data[i] = Math.max(start.data[i]!, shapes.data[i]!);
     else start = shapes;
     const count = args.mask_regions.length;
-    startSource = startSource ? `${startSource} plus ${count} shape(s)` : `${count} shape(s)`;
+    const entries = `${count} mask_regions ${count === 1 ? "entry" : "entries"}`;
+    startSource = startSource ? `${startSource} plus ${entries}` : entries;
   }
 
   const preview = await renderPreview(resolved.bytes, config.previewMaxSize);
@@ -178,6 +183,7 @@ export async function openMaskEditor(
       .toBuffer();
     content.push({ type: "image", data: png.toString("base64"), mimeType: "image/png" });
   }
+  lines.push(...regionNotes);
   content[0] = { type: "text", text: lines.join("\n") };
   return { result: { content, structuredContent: structured }, structured };
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { renderMaskPreview, TINT_STRENGTH } from "../images/mask-preview.js";
 import { MASK_OPTION_NAMES, type MaskOptions } from "../images/mask-spec.js";
 import { describeMaskSource, readMaskedImage } from "../pipeline.js";
+import { REGION_OPS } from "../images/regions.js";
 import { FluxFillToolInputSchema, MaskOptionsShape } from "../schema/tool.js";
 import { unknownFieldsError } from "../schema/issues.js";
 import type { ServerDeps } from "../server.js";
@@ -14,13 +15,20 @@ export const PREVIEW_MASK_TOOL = "preview_mask";
 /** Longest side of the returned picture: enough to judge an area, small enough for every client. */
 export const MASK_PREVIEW_MAX_SIDE = 512;
 
-const DESCRIPTION = `Check where flux_fill would repaint, for free (no upstream call, no cost, instant): takes the same image and mask fields as flux_fill and returns a small picture of the photo with the area to repaint tinted magenta and outlined in yellow, plus its coverage (% of pixels) and bounding box in pixels.
-Use it before flux_fill whenever you made the mask yourself (mask_regions, mask_svg, invert/grow/feather) or are unsure it lines up. Example: {"image":"/photos/street.jpg","mask_regions":[{"shape":"rect","x":0.6,"y":0.5,"width":0.2,"height":0.4}],"units":"fraction","grow_mask":12}.`;
+const DESCRIPTION = `Check where flux_fill would repaint, for free (no upstream call, no cost, instant): takes flux_fill's image and mask fields and returns a small picture of the photo with the area tinted magenta and outlined in yellow, its coverage and bounding box, and what each object or wand entry selected.
+Use it before flux_fill whenever you made the mask yourself (mask_regions, mask_svg, invert/grow/feather) or are unsure it lines up.`;
+
+/** The same field as flux_fill's, described once there (tools/list carries every description to the model). */
+const asInFluxFill = <T extends z.ZodType>(field: T, name: string) => field.describe(`As flux_fill's ${name}.`);
 
 const previewShape = {
-  image: FluxFillToolInputSchema.shape.image,
-  mask: FluxFillToolInputSchema.shape.mask,
+  image: asInFluxFill(FluxFillToolInputSchema.shape.image, "image"),
+  mask: asInFluxFill(FluxFillToolInputSchema.shape.mask, "mask"),
   ...MaskOptionsShape,
+  alpha_convention: asInFluxFill(MaskOptionsShape.alpha_convention, "alpha_convention"),
+  mask_regions: MaskOptionsShape.mask_regions.describe("As flux_fill's mask_regions: shapes, object, wand, op."),
+  units: asInFluxFill(MaskOptionsShape.units, "units"),
+  mask_svg: asInFluxFill(MaskOptionsShape.mask_svg, "mask_svg"),
 };
 
 export const PreviewMaskInput = z
@@ -41,6 +49,16 @@ export const PreviewMaskOutput = z.object({
   mask_source: z.string().describe("How the mask was given, and what was done to it."),
   preview: z.object({ width: z.number().int(), height: z.number().int() }).describe("Size of the returned picture."),
   notes: z.array(z.string()).describe("Warnings flux_fill would give for this image and mask."),
+  regions: z
+    .array(
+      z.object({
+        shape: z.string(),
+        op: z.enum(REGION_OPS),
+        decided: z.enum(["shape", "segmented", "fallback"]),
+        reason: z.string().nullable(),
+      }),
+    )
+    .describe("Per mask_regions entry: what decided its pixels."),
 });
 export type PreviewMaskOutput = z.infer<typeof PreviewMaskOutput>;
 
@@ -88,6 +106,12 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
           mask_source: describeMaskSource(prepared.info.maskSource, maskOptions, maskSource),
           preview: { width: picture.width, height: picture.height },
           notes: prepared.notes,
+          regions: prepared.regions.map((r) => ({
+            shape: r.shape,
+            op: r.op,
+            decided: r.decided,
+            reason: r.reason ?? null,
+          })),
         };
         const where = bbox
           ? `bounding box x=${bbox.x}, y=${bbox.y}, ${bbox.width}×${bbox.height} px (fractions x=${structured.bbox_fraction!.x}, y=${structured.bbox_fraction!.y}, w=${structured.bbox_fraction!.width}, h=${structured.bbox_fraction!.height})`

@@ -11,7 +11,18 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { featherMask } from "../../src/images/morphology.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { type Emulator, startEmulator } from "../helpers/emulator.js";
-import { decodeRaw, encodeRaster, makeMask, makePhoto, makeRgbaWithHole, maskPixels, orientedAs, type Shape } from "../helpers/images.js";
+import {
+  decodeRaw,
+  encodeRaster,
+  insideShape,
+  makeMask,
+  makePhoto,
+  makeRgbaWithHole,
+  maskPixels,
+  objectScenePixels,
+  orientedAs,
+  type Shape,
+} from "../helpers/images.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
 
 const KEY = "test-mask-key-77";
@@ -222,7 +233,19 @@ describe("bad mask inputs fail clearly, before any upstream call", () => {
     ["a negative size", { mask_regions: [{ shape: "ellipse", cx: 3, cy: 3, rx: 4, ry: -2 }] }, /mask_regions\[0\]\.ry is -2; sizes must be positive/],
     ["a fraction over 1", { units: "fraction", mask_regions: [{ shape: "rect", x: 0.5, y: 0.5, width: 1.2, height: 0.1 }] }, /width is 1.2, but with units "fraction" it must be between 0 and 1/],
     ["an empty list of shapes", { mask_regions: [] }, /mask_regions must be a list of at least one shape/],
-    ["an unknown shape", { mask_regions: [{ shape: "star", x: 1 }] }, /mask_regions entry must be an object with shape "rect", "ellipse" or "polygon"/],
+    ["an unknown shape", { mask_regions: [{ shape: "star", x: 1 }] }, /mask_regions entry must be an object with shape "rect", "ellipse", "polygon", "object" or "wand"/],
+    ["an object box of zero width", { mask_regions: [{ shape: "object", x: 3, y: 3, width: 0, height: 5 }] }, /mask_regions\[0\]\.width is 0, so the shape is empty/],
+    ["an object box of negative height", { mask_regions: [{ shape: "object", x: 3, y: 3, width: 5, height: -4 }] }, /mask_regions\[0\]\.height is -4; sizes must be positive/],
+    ["an object box wholly outside", { mask_regions: [{ shape: "object", x: 100, y: 3, width: 20, height: 20 }] }, /mask_regions\[0\] lies entirely outside the 96×64 image/],
+    ["an include point outside the box", { mask_regions: [{ shape: "object", x: 10, y: 10, width: 20, height: 20, include: [[50, 15]] }] }, /mask_regions\[0\]\.include\[0\] \(50, 15\) lies outside the object's box/],
+    ["a wand seed outside the image", { mask_regions: [{ shape: "wand", x: 96, y: 10 }] }, /mask_regions\[0\] is a wand whose seed \(x, y\) lies outside the 96×64 image/],
+    ["a wand seed outside in fractions", { units: "fraction", mask_regions: [{ shape: "wand", x: 0.5, y: 1.2 }] }, /mask_regions\[0\]\.y is 1.2, but with units "fraction" it must be between 0 and 1/],
+    ["a wand tolerance over 255", { mask_regions: [{ shape: "wand", x: 5, y: 5, tolerance: 300 }] }, /wand tolerance must be a number from 0 to 255/],
+    ["a negative wand tolerance", { mask_regions: [{ shape: "wand", x: 5, y: 5, tolerance: -1 }] }, /wand tolerance must be a number from 0 to 255/],
+    ["an unknown op", { mask_regions: [{ shape: "rect", x: 0, y: 0, width: 5, height: 5, op: "intersect" }] }, /op must be "add" or "subtract"/],
+    ["a field of another shape", { mask_regions: [{ shape: "wand", x: 5, y: 5, width: 3 }] }, /width/],
+    ["only subtracting", { mask_regions: [{ shape: "rect", x: 0, y: 0, width: 5, height: 5, op: "subtract" }] }, /marks nothing|empty|nothing to inpaint/],
+    ["too many selections", { mask_regions: Array.from({ length: 9 }, () => ({ shape: "wand", x: 5, y: 5 })) }, /9 object and wand entries; at most 8/],
     ["malformed SVG", { mask_svg: '<svg><rect width="10"' }, /mask_svg could not be rendered/],
     ["SVG with an external href", { mask_svg: '<svg><use href="https://evil.example/x.svg#a"/></svg>' }, /only links to elements of the same document/],
     ["SVG with a script", { mask_svg: "<svg><script>alert(1)</script></svg>" }, /<script> element/],
@@ -250,6 +273,101 @@ describe("bad mask inputs fail clearly, before any upstream call", () => {
     expect(emulator.submitCount).toBe(0);
     const ok = await call({ image: await photo(), mask_regions: [{ shape: "rect", x: 1, y: 1, width: 5, height: 5 }] });
     expect(ok.isError, text(ok)).toBeFalsy();
+  });
+});
+
+describe("object and wand entries: the mask the upstream receives is the selection", () => {
+  const scene = objectScenePixels(W * 2, H * 2, 4);
+  const SW = scene.raster.width;
+  const SH = scene.raster.height;
+  const sceneFile = () => file("scene.png", encodeRaster(scene.raster));
+  const disk = scene.disk as Extract<Shape, { kind: "ellipse" }>;
+  /** The disk's bounding box padded 5 % per side, as an agent would give it. */
+  const box = {
+    x: disk.cx - disk.rx * 1.1,
+    y: disk.cy - disk.ry * 1.1,
+    width: disk.rx * 2.2,
+    height: disk.ry * 2.2,
+  };
+  const expected = (inside: (x: number, y: number) => boolean) => {
+    const data = Buffer.alloc(SW * SH);
+    for (let y = 0; y < SH; y++) for (let x = 0; x < SW; x++) if (inside(x, y)) data[y * SW + x] = 255;
+    return { data, width: SW, height: SH };
+  };
+  const iou = (a: Buffer, b: Buffer) => {
+    let both = 0;
+    let either = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i]! > 127 && b[i]! > 127) both++;
+      if (a[i]! > 127 || b[i]! > 127) either++;
+    }
+    return both / either;
+  };
+
+  it("object: the disk inside its box, not the box; the reply says what decided", async () => {
+    const { mask, result } = await sentMask({ image: await sceneFile(), mask_regions: [{ shape: "object", ...box }] });
+    const truth = expected((x, y) => insideShape(disk, x, y));
+    const boxOnly = expected((x, y) => x + 0.5 >= box.x && x + 0.5 < box.x + box.width && y + 0.5 >= box.y && y + 0.5 < box.y + box.height);
+    expect(iou(mask.data, truth.data)).toBeGreaterThan(0.9);
+    expect(iou(mask.data, truth.data)).toBeGreaterThan(iou(boxOnly.data, truth.data) + 0.1);
+    expect(text(result)).toMatch(/mask_regions\[0\] \(object\): /);
+  });
+
+  it("wand: exactly the sky band (contiguous), and the same colour anywhere with contiguous false", async () => {
+    const image = await sceneFile();
+    const { mask } = await sentMask({ image, mask_regions: [{ shape: "wand", x: 3, y: 2 }] });
+    expectSameMask(mask, expected((_x, y) => y < scene.skyRows));
+    emulator.reset();
+    const { mask: global } = await sentMask({ image, units: "fraction", mask_regions: [{ shape: "wand", x: 0.55, y: 0.6, contiguous: false }] });
+    expectSameMask(global, expected((x, y) => y >= scene.skyRows && insideShape(disk, x, y)));
+  });
+
+  it("subtract: entries apply in order (ground rect minus the disk, picked by wand)", async () => {
+    const { mask } = await sentMask({
+      image: await sceneFile(),
+      mask_regions: [
+        { shape: "rect", x: 0, y: scene.skyRows, width: SW, height: SH - scene.skyRows },
+        { shape: "wand", x: disk.cx, y: disk.cy, op: "subtract" },
+      ],
+    });
+    expectSameMask(mask, expected((x, y) => y >= scene.skyRows && !insideShape(disk, x, y)));
+    emulator.reset();
+    // Order matters: subtracting first and adding after leaves the later entry whole.
+    const { mask: reversed } = await sentMask({
+      image: await sceneFile(),
+      mask_regions: [
+        { shape: "wand", x: disk.cx, y: disk.cy, op: "subtract" },
+        { shape: "rect", x: 0, y: scene.skyRows, width: SW, height: SH - scene.skyRows },
+      ],
+    });
+    expectSameMask(reversed, expected((_x, y) => y >= scene.skyRows));
+  });
+
+  it("preview_mask reports per entry what decided, and shows the mask flux_fill then sends", async () => {
+    const image = await sceneFile();
+    const regions = [
+      { shape: "wand", x: 3, y: 2 },
+      { shape: "object", ...box, op: "subtract" },
+      { shape: "ellipse", cx: 10, cy: 60, rx: 6, ry: 6 },
+    ];
+    const preview = (await server.client.callTool(
+      { name: "preview_mask", arguments: { image, mask_regions: regions } },
+      CallToolResultSchema,
+    )) as CallToolResult;
+    expect(preview.isError, text(preview)).toBeFalsy();
+    const structured = preview.structuredContent as { coverage: number; bbox: unknown; regions: Array<Record<string, unknown>> };
+    expect(structured.regions.map((r) => [r.shape, r.op, r.decided])).toEqual([
+      ["wand", "add", "segmented"],
+      ["object", "subtract", expect.stringMatching(/^(segmented|fallback)$/)],
+      ["ellipse", "add", "shape"],
+    ]);
+    expect(structured.regions[0]!.reason).toMatch(/\S/);
+    expect(structured.regions[2]!.reason).toBeNull();
+    const { mask } = await sentMask({ image, mask_regions: regions });
+    let selected = 0;
+    for (const v of mask.data) if (v > 127) selected++;
+    expect(structured.coverage).toBeCloseTo((selected / mask.data.length) * 100, 2);
+    expect(emulator.submitCount).toBe(1);
   });
 });
 

@@ -148,7 +148,7 @@ describe("open_mask_editor results", () => {
     }
     expect(mismatches).toBe(0);
     expect(structured.start_mask_coverage).toBeCloseTo(whiteFraction(mask), 10);
-    expect(text(result)).toMatch(/Starting mask from 2 shape\(s\): \d+(\.\d)? %/);
+    expect(text(result)).toMatch(/Starting mask from 2 mask_regions entries: \d+(\.\d)? %/);
   });
 
   it("takes flux_fill's polygon shapes as starting regions", async () => {
