@@ -6,8 +6,12 @@
  */
 import { App, applyDocumentTheme, applyHostFonts, applyHostStyleVariables } from "@modelcontextprotocol/ext-apps";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { selectObject } from "../images/selection/object.js";
+import type { SelectionImage, Selection } from "../images/selection/types.js";
+import { selectWand, WAND_DEFAULT_TOLERANCE } from "../images/selection/wand.js";
 import type { OpenMaskEditorOutput } from "../tools/open-mask-editor.js";
 import {
+  addSelection,
   type Box,
   blackWhitePixels,
   clearMask,
@@ -24,11 +28,12 @@ import {
   paintEllipse,
   paintRect,
   paintStroke,
+  rgbFromRgba,
   UndoHistory,
   viewToMask,
 } from "./mask-math.js";
 
-type Tool = "brush" | "eraser" | "rect" | "ellipse";
+type Tool = "brush" | "eraser" | "rect" | "ellipse" | "object" | "wand";
 type ImageBlock = { type: "image"; data: string; mimeType: string };
 type HostContext = ReturnType<App["getHostContext"]>;
 
@@ -76,6 +81,8 @@ const state = {
   imageRef: undefined as string | undefined,
   toolArgs: undefined as Record<string, unknown> | undefined,
   history: new UndoHistory(20),
+  /** The photo at the mask's size, for the object and wand tools (read from the page's picture once). */
+  photoRgb: undefined as SelectionImage | undefined,
   tool: "brush" as Tool,
   busy: false,
   /** Last point of the stroke being painted (pointer or keyboard). */
@@ -150,7 +157,7 @@ function drawGuide(): void {
     g.setLineDash([line * 4, line * 3]);
     g.strokeStyle = "#ffffff";
     g.beginPath();
-    if (state.tool === "rect") {
+    if (state.tool === "rect" || state.tool === "object") {
       g.rect(
         Math.min(anchor.x, current.x),
         Math.min(anchor.y, current.y),
@@ -204,8 +211,34 @@ function strokeValue(): typeof INPAINT | typeof KEEP {
   return state.tool === "eraser" ? KEEP : INPAINT;
 }
 
+/**
+ * Adds what the object or wand tool selected (the same code the server runs for mask_regions, on the
+ * picture at the mask's size) and says what decided.
+ */
+function applySelection(select: (photo: SelectionImage) => Selection, what: string): void {
+  if (!state.photoRgb) return;
+  const selection = select(state.photoRgb);
+  state.history.record(state.mask);
+  const box = addSelection(state.mask, selection.mask);
+  if (box) render(box);
+  else state.history.undo(state.mask); // nothing new selected: leave no empty undo step
+  refreshCounters();
+  setStatus(`${what}: ${selection.reason}`);
+}
+
 function beginEdit(point: Point): void {
-  if (state.tool === "brush" || state.tool === "eraser") {
+  if (state.tool === "wand") {
+    applySelection(
+      (photo) =>
+        selectWand(
+          photo,
+          [Math.min(point.x, photo.width - 0.5), Math.min(point.y, photo.height - 0.5)],
+          WAND_DEFAULT_TOLERANCE,
+          true,
+        ),
+      "Magic wand",
+    );
+  } else if (state.tool === "brush" || state.tool === "eraser") {
     state.history.record(state.mask);
     state.strokeLast = point;
     render(paintStroke(state.mask, [point], brushRadius(), strokeValue()));
@@ -229,6 +262,18 @@ function continueEdit(point: Point): void {
 function finishEdit(point: Point): void {
   if (state.strokeLast) {
     state.strokeLast = undefined;
+  } else if (state.shapeAnchor && state.tool === "object") {
+    const anchor = state.shapeAnchor;
+    state.shapeAnchor = undefined;
+    state.shapeCurrent = undefined;
+    drawGuide();
+    const box = {
+      x: Math.min(anchor.x, point.x),
+      y: Math.min(anchor.y, point.y),
+      width: Math.abs(point.x - anchor.x),
+      height: Math.abs(point.y - anchor.y),
+    };
+    if (box.width >= 2 && box.height >= 2) applySelection((photo) => selectObject(photo, box), "Object");
   } else if (state.shapeAnchor) {
     state.history.record(state.mask);
     const paint = state.tool === "rect" ? paintRect : paintEllipse;
@@ -335,7 +380,9 @@ ui.canvas.addEventListener("keydown", (event) => {
     event.preventDefault();
     if (event.repeat) return;
     const at = cursorOrCentre();
-    if (state.tool === "brush" || state.tool === "eraser") {
+    if (state.tool === "wand") {
+      beginEdit(at);
+    } else if (state.tool === "brush" || state.tool === "eraser") {
       state.spaceHeld = event.key === " ";
       beginEdit(at);
       if (!state.spaceHeld) finishEdit(at);
@@ -344,8 +391,9 @@ ui.canvas.addEventListener("keydown", (event) => {
       beginEdit(at);
       setStatus(`Corner set at ${describePoint(at)}: move with the arrow keys, then press Space again.`);
     } else {
+      const tool = state.tool;
       finishEdit(at);
-      setStatus(`${state.tool === "rect" ? "Rectangle" : "Ellipse"} added.`);
+      if (tool !== "object") setStatus(`${tool === "rect" ? "Rectangle" : "Ellipse"} added.`);
     }
     drawGuide();
     return;
@@ -388,7 +436,7 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   if (event.ctrlKey || event.metaKey) return;
-  const tools: Record<string, Tool> = { b: "brush", e: "eraser", r: "rect", o: "ellipse" };
+  const tools: Record<string, Tool> = { b: "brush", e: "eraser", r: "rect", o: "ellipse", s: "object", w: "wand" };
   const tool = tools[key];
   if (tool) selectTool(tool);
   else if (key === "[") changeBrushSize(-4);
@@ -436,6 +484,16 @@ async function maskFromPicture(src: string, width: number, height: number): Prom
   return maskFromRgba(context.getImageData(0, 0, width, height).data, width, height);
 }
 
+/** The page's picture drawn at the mask's size, as RGB for the selection tools. */
+function photoPixels(picture: HTMLImageElement, width: number, height: number): SelectionImage {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext("2d", { willReadFrequently: true })!;
+  context.drawImage(picture, 0, 0, width, height);
+  return rgbFromRgba(context.getImageData(0, 0, width, height).data, width, height);
+}
+
 async function loadEditor(result: CallToolResult): Promise<void> {
   if (result.isError) {
     setStatus(textOf(result) || "The editor could not open this image.", "error");
@@ -463,6 +521,7 @@ async function loadEditor(result: CallToolResult): Promise<void> {
     canvas.width = width;
     canvas.height = height;
   }
+  state.photoRgb = photoPixels(ui.photo, width, height);
   ui.photo.alt = `Scene to edit (${structured.width}×${structured.height} pixels)`;
   renderAll();
   refreshCounters();

@@ -7,6 +7,7 @@
  * Painting functions change the mask in place (it is the editor's working buffer) and return the box of
  * pixels they may have changed (null when none), so the page redraws only that part.
  */
+import type { SelectionImage } from "../images/selection/types.js";
 
 export const INPAINT = 255;
 export const KEEP = 0;
@@ -282,4 +283,38 @@ export class UndoHistory {
   clear(): void {
     this.snapshots.length = 0;
   }
+}
+
+/** Canvas RGBA (getImageData) → opaque RGB, the form the selection maths reads. */
+export function rgbFromRgba(rgba: ArrayLike<number>, width: number, height: number): SelectionImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; j < data.length; i += 4, j += 3) {
+    data[j] = rgba[i]!;
+    data[j + 1] = rgba[i + 1]!;
+    data[j + 2] = rgba[i + 2]!;
+  }
+  return { data, width, height, channels: 3 };
+}
+
+/**
+ * Adds a selection (one byte per pixel, at or above MASK_THRESHOLD = selected) to the mask as INPAINT;
+ * returns the box of pixels that changed, or null when none did.
+ */
+export function addSelection(mask: Mask, selected: ArrayLike<number>): Box | null {
+  let left = mask.width;
+  let top = mask.height;
+  let right = -1;
+  let bottom = -1;
+  for (let y = 0; y < mask.height; y++) {
+    for (let x = 0; x < mask.width; x++) {
+      const i = y * mask.width + x;
+      if (selected[i]! < MASK_THRESHOLD || mask.data[i] === INPAINT) continue;
+      mask.data[i] = INPAINT;
+      if (x < left) left = x;
+      if (x > right) right = x;
+      if (y < top) top = y;
+      if (y > bottom) bottom = y;
+    }
+  }
+  return right < 0 ? null : { x: left, y: top, width: right - left + 1, height: bottom - top + 1 };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  addSelection,
   blackWhitePixels,
   clearMask,
   createMask,
@@ -17,6 +18,7 @@ import {
   paintStroke,
   pixelBox,
   resampleMask,
+  rgbFromRgba,
   UndoHistory,
   unionBox,
   viewToMask,
@@ -286,5 +288,28 @@ describe("UndoHistory", () => {
     expect(mask.data[0]).toBe(0);
     history.clear();
     expect(history.size).toBe(0);
+  });
+});
+
+describe("selection tools' helpers", () => {
+  it("rgbFromRgba drops the alpha and keeps the colours in order", () => {
+    const rgba = [1, 2, 3, 255, 4, 5, 6, 0, 7, 8, 9, 128];
+    const rgb = rgbFromRgba(rgba, 3, 1);
+    expect(Array.from(rgb.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect([rgb.width, rgb.height, rgb.channels]).toEqual([3, 1, 3]);
+  });
+
+  it("addSelection paints selected pixels (at or above mid-grey) and returns the box of what changed", () => {
+    const mask = createMask(5, 4);
+    mask.data[0] = INPAINT; // already set: not a change
+    const selected = new Uint8Array(20);
+    selected[0] = 255;
+    selected[1 * 5 + 2] = 200;
+    selected[3 * 5 + 3] = 128;
+    selected[2 * 5 + 4] = 127; // below the threshold: ignored
+    expect(addSelection(mask, selected)).toEqual({ x: 2, y: 1, width: 2, height: 3 });
+    expect(maskCoverage(mask)).toBeCloseTo(3 / 20);
+    expect(mask.data[2 * 5 + 4]).toBe(KEEP);
+    expect(addSelection(mask, selected)).toBeNull();
   });
 });

@@ -19,7 +19,7 @@ import {
   startAppsHost,
 } from "../helpers/apps-host.js";
 import { type Emulator, startEmulator } from "../helpers/emulator.js";
-import { makePhoto } from "../helpers/images.js";
+import { encodeRaster, insideShape, makePhoto, objectScenePixels, type Shape } from "../helpers/images.js";
 import { ensureMaskEditorBuilt } from "../helpers/mask-editor.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
 
@@ -242,6 +242,61 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 20_000);
+
+  it("selects with the wand and the object tool (the server's selection code, in the page)", async () => {
+    const scene = objectScenePixels(IMAGE.width, IMAGE.height, 9);
+    await writeFile(path.join(server.workDir, "scene.png"), await encodeRaster(scene.raster));
+    const { page, view, canvas, problems } = await openEditor({ image: "scene.png" });
+    // Measured at each use: the status line above the canvas may wrap and move it.
+    const toPage = async (x: number, y: number): Promise<[number, number]> => {
+      const box = (await canvas.boundingBox())!;
+      return [box.x + (x / IMAGE.width) * box.width, box.y + (y / IMAGE.height) * box.height];
+    };
+    // Wand: one click on the sky selects the sky band.
+    await view.locator('button[data-tool="wand"]').click();
+    await page.mouse.click(...(await toPage(40, 10)));
+    await expect.poll(() => view.locator("#status").textContent()).toMatch(/^Magic wand: /);
+    // Object: a box around the disk (its bounds padded 5 %) selects the disk, not the box.
+    const disk = scene.disk as Extract<Shape, { kind: "ellipse" }>;
+    await page.keyboard.press("s");
+    expect(await view.locator('button[data-tool="object"]').getAttribute("aria-pressed")).toBe("true");
+    const [from, to] = [
+      await toPage(disk.cx - disk.rx * 1.1, disk.cy - disk.ry * 1.1),
+      await toPage(disk.cx + disk.rx * 1.1, disk.cy + disk.ry * 1.1),
+    ];
+    await page.mouse.move(...from);
+    await page.mouse.down();
+    await page.mouse.move(...to, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(() => view.locator("#status").textContent()).toMatch(/^Object: /);
+
+    await view.getByTestId("prompt").fill("clear sky, no ball");
+    await view.getByTestId("apply-fill").click();
+    await view.getByTestId("result-image").waitFor({ state: "visible", timeout: 20_000 });
+    const submit = emulator.submits.at(-1)!;
+    const mask = await sharp(submit.mask!).greyscale().raw().toBuffer({ resolveWithObject: true });
+    // The page works on the JPEG preview, so allow its artefacts: two rows at the sky's edge, and IoU for the disk.
+    let wrongSky = 0;
+    let diskBoth = 0;
+    let diskEither = 0;
+    for (let y = 0; y < IMAGE.height; y++) {
+      for (let x = 0; x < IMAGE.width; x++) {
+        const white = mask.data[y * IMAGE.width + x]! >= 128;
+        // Outside the object's box: exactly the sky, but for the JPEG's two rows at its edge.
+        const inObjectBox = Math.abs(x + 0.5 - disk.cx) <= disk.rx * 1.1 && Math.abs(y + 0.5 - disk.cy) <= disk.ry * 1.1;
+        if (Math.abs(y + 0.5 - scene.skyRows) > 2 && y < scene.skyRows !== white && !inObjectBox) wrongSky++;
+        if (y >= scene.skyRows + 2) {
+          const inDisk = insideShape(disk, x, y);
+          if (white && inDisk) diskBoth++;
+          if (white || inDisk) diskEither++;
+        }
+      }
+    }
+    expect(wrongSky).toBe(0);
+    expect(diskBoth / diskEither).toBeGreaterThan(0.88);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 30_000);
 
   // FLUX_FILL_SCREENSHOT=examples/mask-editor.png npx vitest run test/e2e regenerates the README picture.
   it.runIf(process.env.FLUX_FILL_SCREENSHOT)(
