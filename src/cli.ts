@@ -41,7 +41,10 @@ Runs the same pipeline as the flux_fill tool once and prints the saved file's pa
 Options:
   --image REF              Image: path, file:// or http(s):// URL, data: URI (required)
   --mask REF               Mask of the same size: white = inpaint, black = keep
-  --mask-regions JSON      Shapes, e.g. '[{"shape":"rect","x":0.4,"y":0.3,"width":0.2,"height":0.2}]'
+  --mask-regions JSON      Shapes or selections, applied in order ("op":"subtract" removes), e.g.
+                           '[{"shape":"rect","x":0.4,"y":0.3,"width":0.2,"height":0.2}]',
+                           '[{"shape":"object","x":0.3,"y":0.2,"width":0.3,"height":0.6}]' (the thing in the box),
+                           '[{"shape":"wand","x":0.5,"y":0.05,"tolerance":32}]' (that colour, like a magic wand)
   --units px|fraction      Units of --mask-regions (default px)
   --mask-svg SVG           SVG markup: white = inpaint
   --alpha-convention NAME  transparent_is_inpaint (default) | opaque_is_inpaint | openai

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { decodeRaw, makeMask, makePhoto } from "./helpers/images.js";
+import { decodeRaw, encodeRaster, insideShape, makeMask, makePhoto, objectScenePixels } from "./helpers/images.js";
 import { CLI_PATH, tempDir } from "./helpers/mcp.js";
 
 const run = promisify(execFile);
@@ -75,7 +75,7 @@ describe("flux-fill-mcp command line", () => {
       { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out") } },
     );
     const sidecar = JSON.parse(await readFile(stdout.trim().replace(/\.(jpg|png)$/, ".json"), "utf8"));
-    expect(sidecar.inputs.mask.source).toMatch(/mask_regions \(1 shape\(s\), fraction\).*grow/);
+    expect(sidecar.inputs.mask.source).toMatch(/mask_regions \(rect, fraction\).*grow/);
     // 20×20 px rect grown by 2 px on each side: 24×24 of 80×40.
     expect(sidecar.inputs.mask.coverage).toBeCloseTo((24 * 24) / (80 * 40), 2);
     const bad = await run(process.execPath, [CLI_PATH, "fill", "--image", "in.png", "--mask-regions", "[{oops"], {
@@ -84,6 +84,27 @@ describe("flux-fill-mcp command line", () => {
     }).catch((error: { code: number; stderr: string }) => error);
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toMatch(/--mask-regions must be JSON/);
+  });
+
+  it("fill takes object and wand entries with op subtract in --mask-regions", async () => {
+    const dir = await tempDir();
+    const scene = objectScenePixels(120, 80, 2);
+    await writeFile(path.join(dir, "scene.png"), await encodeRaster(scene.raster));
+    // The ground below the sky, minus the disk (picked by the wand).
+    const regions = JSON.stringify([
+      { shape: "rect", x: 0, y: scene.skyRows, width: 120, height: 80 - scene.skyRows },
+      { shape: "wand", x: 66, y: 48, op: "subtract" },
+    ]);
+    const { stdout } = await run(
+      process.execPath,
+      [CLI_PATH, "fill", "--image", "scene.png", "--mask-regions", regions, "--provider", "local"],
+      { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out") } },
+    );
+    const sidecar = JSON.parse(await readFile(stdout.trim().replace(/\.(jpg|png)$/, ".json"), "utf8"));
+    expect(sidecar.inputs.mask.source).toMatch(/mask_regions \(rect, wand subtracted, px\)/);
+    let ground = 0;
+    for (let y = scene.skyRows; y < 80; y++) for (let x = 0; x < 120; x++) if (!insideShape(scene.disk, x, y)) ground++;
+    expect(sidecar.inputs.mask.coverage).toBeCloseTo(ground / (120 * 80), 3);
   });
 
   it("fails clearly with a non-zero exit on bad input", async () => {
