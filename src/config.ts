@@ -38,6 +38,10 @@ export interface Config {
   maxActive: number;
   /** Credits this server may spend per UTC day; undefined = no limit. */
   dailyCreditLimit: number | undefined;
+  /** Most upstream tasks one user may have in flight at once (the rest of the slots stay for others). */
+  maxActivePerUser: number;
+  /** One JSON line per fill: where (a file, or stderr when unset), and whether prompts are included. */
+  audit: { file: string | undefined; prompts: boolean };
   http: {
     host: string;
     port: number;
@@ -47,7 +51,28 @@ export interface Config {
     allowedHosts: string[];
     /** Origins accepted on browser requests (comma-separated in the env). */
     allowedOrigins: string[];
+    /** A file of `name:token` / `name:sha256:<hex>` lines: each name is a user. */
+    tokensFile: string | undefined;
+    /** OAuth 2.1 resource server: accept JWT access tokens from this issuer for `publicUrl`. */
+    oauth: OAuthConfig | undefined;
+    /** Most open sessions; at the cap the least recently used idle one is ended. */
+    maxSessions: number;
+    /** Most open sessions of one user (same rule at the cap). */
+    maxSessionsPerUser: number;
+    /** Bytes of SSE replay events kept across all sessions (oldest dropped first). */
+    replayBudgetBytes: number;
   };
+}
+
+export interface OAuthConfig {
+  /** The authorization server's issuer URL, exactly as its tokens carry it in `iss`. */
+  issuer: string;
+  /** This server's canonical MCP URL: the audience tokens must carry, and the PRM `resource`. */
+  publicUrl: string;
+  /** The claim that names the user (default `sub`). */
+  userClaim: string;
+  /** Scopes every token must carry (empty: none). */
+  requiredScopes: string[];
 }
 
 export const DEFAULTS = {
@@ -61,7 +86,16 @@ export const DEFAULTS = {
   maxActive: 24,
   httpHost: "127.0.0.1",
   httpPort: 3000,
+  oauthUserClaim: "sub",
+  maxSessions: 1000,
+  maxSessionsPerUser: 100,
+  replayBudgetMB: 64,
 } as const;
+
+/** Default per-user cap: three quarters of the slots, so a burst always leaves some for others. */
+export function defaultMaxActivePerUser(maxActive: number): number {
+  return Math.max(1, Math.ceil((maxActive * 3) / 4));
+}
 
 /** Each environment variable the server reads, with its meaning (used by --help and the README). */
 export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
@@ -84,6 +118,17 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_HTTP_TOKEN", meaning: "Bearer token required on every HTTP request (required off loopback)." },
   { name: "FLUX_FILL_HTTP_ALLOWED_HOSTS", meaning: "Extra Host header values the HTTP transport accepts, comma-separated." },
   { name: "FLUX_FILL_HTTP_ALLOWED_ORIGINS", meaning: "Browser origins the HTTP transport accepts, comma-separated." },
+  { name: "FLUX_FILL_HTTP_TOKENS_FILE", meaning: "File of named tokens, one `name:token` or `name:sha256:<hex>` per line (`#` starts a comment); the name is the user. Reloaded on change and on SIGHUP." },
+  { name: "FLUX_FILL_OAUTH_ISSUER", meaning: "OAuth 2.1 authorization server (issuer URL) whose JWT access tokens are accepted; its JWKS is found through its RFC 8414 / OpenID metadata. Needs FLUX_FILL_PUBLIC_URL." },
+  { name: "FLUX_FILL_PUBLIC_URL", meaning: "This server's canonical MCP URL, e.g. https://mcp.example.com/mcp: the audience OAuth tokens must carry." },
+  { name: "FLUX_FILL_OAUTH_USER_CLAIM", meaning: `The token claim that names the user (default ${DEFAULTS.oauthUserClaim}).` },
+  { name: "FLUX_FILL_OAUTH_REQUIRED_SCOPE", meaning: "Scope(s) every OAuth token must carry, space-separated (default none); a token without them gets 403 insufficient_scope." },
+  { name: "FLUX_FILL_MAX_ACTIVE_PER_USER", meaning: "Most upstream tasks one user may have in flight at once (default three quarters of FLUX_FILL_MAX_ACTIVE, rounded up); waiting users are served round-robin." },
+  { name: "FLUX_FILL_HTTP_MAX_SESSIONS", meaning: `Most open HTTP sessions (default ${DEFAULTS.maxSessions}); at the cap the least recently used idle session is ended.` },
+  { name: "FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", meaning: `Most open HTTP sessions of one user (default ${DEFAULTS.maxSessionsPerUser}); at the cap that user's least recently used idle session is ended.` },
+  { name: "FLUX_FILL_HTTP_REPLAY_MB", meaning: `Memory for resumable-stream replay events across all sessions, in MB (default ${DEFAULTS.replayBudgetMB}); the oldest are dropped first.` },
+  { name: "FLUX_FILL_AUDIT_LOG", meaning: "File the audit log (one JSON line per fill) is appended to; default stderr." },
+  { name: "FLUX_FILL_AUDIT_PROMPTS", meaning: "`1` puts prompts in the audit log (default off)." },
 ];
 
 const flag = z
@@ -103,6 +148,27 @@ const positive = (name: string, fallback: number) =>
         return z.NEVER;
       }
       return n;
+    });
+
+/**
+ * An http(s) URL without fragment, kept exactly as written (issuers and audiences are compared as exact
+ * strings, a trailing slash included); unset or empty = undefined.
+ */
+const optionalUrl = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const raw = v?.trim();
+      if (!raw) return undefined;
+      try {
+        const url = new URL(raw);
+        if ((url.protocol !== "https:" && url.protocol !== "http:") || url.hash !== "") throw new Error("form");
+        return raw;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} must be an http(s) URL without a fragment, got "${raw}"` });
+        return z.NEVER;
+      }
     });
 
 const EnvSchema = z.object({
@@ -178,6 +244,31 @@ const EnvSchema = z.object({
   FLUX_FILL_HTTP_TOKEN: z.string().optional(),
   FLUX_FILL_HTTP_ALLOWED_HOSTS: z.string().optional(),
   FLUX_FILL_HTTP_ALLOWED_ORIGINS: z.string().optional(),
+  FLUX_FILL_HTTP_TOKENS_FILE: z.string().optional(),
+  FLUX_FILL_OAUTH_ISSUER: optionalUrl("FLUX_FILL_OAUTH_ISSUER"),
+  FLUX_FILL_PUBLIC_URL: optionalUrl("FLUX_FILL_PUBLIC_URL"),
+  FLUX_FILL_OAUTH_USER_CLAIM: z.string().optional(),
+  FLUX_FILL_OAUTH_REQUIRED_SCOPE: z.string().optional(),
+  FLUX_FILL_MAX_ACTIVE_PER_USER: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `FLUX_FILL_MAX_ACTIVE_PER_USER must be a number of 1 or more, got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return Math.floor(n);
+    }),
+  FLUX_FILL_HTTP_MAX_SESSIONS: positive("FLUX_FILL_HTTP_MAX_SESSIONS", DEFAULTS.maxSessions),
+  FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER: positive("FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", DEFAULTS.maxSessionsPerUser),
+  FLUX_FILL_HTTP_REPLAY_MB: positive("FLUX_FILL_HTTP_REPLAY_MB", DEFAULTS.replayBudgetMB),
+  FLUX_FILL_AUDIT_LOG: z.string().optional(),
+  FLUX_FILL_AUDIT_PROMPTS: flag,
 });
 
 const list = (value: string | undefined) =>
@@ -217,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     });
   }
   const e = parsed.data;
+  const maxActive = Math.max(1, Math.floor(e.FLUX_FILL_MAX_ACTIVE));
   const outputDir = path.resolve(cwd, e.FLUX_FILL_OUTPUT_DIR?.trim() || path.join(os.homedir(), DEFAULTS.outputDirName));
   let allowedDirs = [...(e.FLUX_FILL_ALLOWED_DIRS ?? "").split(path.delimiter), ...(args.allowedDirs ?? [])]
     .map((d) => d.trim())
@@ -238,15 +330,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxInputPixels: Math.round(e.FLUX_FILL_MAX_INPUT_MP * 1_000_000),
     previewMaxSize: Math.round(e.FLUX_FILL_PREVIEW_MAX_PX),
     cwd,
-    maxActive: Math.max(1, Math.floor(e.FLUX_FILL_MAX_ACTIVE)),
+    maxActive,
     dailyCreditLimit: e.FLUX_FILL_DAILY_CREDIT_LIMIT,
+    maxActivePerUser: e.FLUX_FILL_MAX_ACTIVE_PER_USER ?? defaultMaxActivePerUser(maxActive),
+    audit: {
+      file: e.FLUX_FILL_AUDIT_LOG?.trim() ? path.resolve(cwd, e.FLUX_FILL_AUDIT_LOG.trim()) : undefined,
+      prompts: e.FLUX_FILL_AUDIT_PROMPTS,
+    },
     http: {
       host: e.FLUX_FILL_HTTP_HOST?.trim() || DEFAULTS.httpHost,
       port: Math.floor(e.FLUX_FILL_HTTP_PORT),
       token: e.FLUX_FILL_HTTP_TOKEN?.trim() || undefined,
       allowedHosts: list(e.FLUX_FILL_HTTP_ALLOWED_HOSTS),
       allowedOrigins: list(e.FLUX_FILL_HTTP_ALLOWED_ORIGINS),
+      tokensFile: e.FLUX_FILL_HTTP_TOKENS_FILE?.trim()
+        ? path.resolve(cwd, e.FLUX_FILL_HTTP_TOKENS_FILE.trim())
+        : undefined,
+      oauth: oauthConfig(e),
+      maxSessions: Math.floor(e.FLUX_FILL_HTTP_MAX_SESSIONS),
+      maxSessionsPerUser: Math.floor(e.FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER),
+      replayBudgetBytes: Math.round(e.FLUX_FILL_HTTP_REPLAY_MB * 1024 * 1024),
     },
+  };
+}
+
+function oauthConfig(e: z.infer<typeof EnvSchema>): OAuthConfig | undefined {
+  const issuer = e.FLUX_FILL_OAUTH_ISSUER;
+  if (issuer === undefined) return undefined;
+  if (e.FLUX_FILL_PUBLIC_URL === undefined) {
+    throw new FluxFillError(
+      "bad_input",
+      "Invalid configuration: FLUX_FILL_OAUTH_ISSUER is set but FLUX_FILL_PUBLIC_URL is not.",
+      {
+        suggestion:
+          "Set FLUX_FILL_PUBLIC_URL to the URL clients use for this server's MCP endpoint (e.g. https://mcp.example.com/mcp); OAuth tokens must be issued for that audience.",
+      },
+    );
+  }
+  return {
+    issuer,
+    publicUrl: e.FLUX_FILL_PUBLIC_URL,
+    userClaim: e.FLUX_FILL_OAUTH_USER_CLAIM?.trim() || DEFAULTS.oauthUserClaim,
+    requiredScopes: (e.FLUX_FILL_OAUTH_REQUIRED_SCOPE ?? "").split(/\s+/).filter(Boolean),
   };
 }
 
