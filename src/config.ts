@@ -20,6 +20,11 @@ export interface Config {
   outputDir: string;
   /** Roots under which local files may be read (absolute, symlinks not yet resolved). */
   allowedDirs: string[];
+  /**
+   * Directories under the allowed roots that file inputs may not come from: other users' results. Not a
+   * setting; the server sets it for each caller (empty as loaded).
+   */
+  deniedDirs: string[];
   /** Let URL references reach loopback/private/link-local addresses (tests, trusted networks). */
   allowPrivateUrls: boolean;
   /** Overall deadline of one fill, submit to saved result. */
@@ -323,6 +328,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     bfl: { apiKey: e.BFL_API_KEY, baseUrl: e.BFL_API_BASE_URL, pollIntervalMs: e.FLUX_FILL_POLL_INTERVAL_MS },
     outputDir,
     allowedDirs: [...new Set(allowedDirs)],
+    deniedDirs: [],
     allowPrivateUrls: e.FLUX_FILL_ALLOW_PRIVATE_URLS,
     timeoutMs: e.FLUX_FILL_TIMEOUT_S * 1000,
     fetchTimeoutMs: e.FLUX_FILL_FETCH_TIMEOUT_S * 1000,

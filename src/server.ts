@@ -9,6 +9,7 @@ import {
   isJSONRPCResultResponse,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
+import { createAuditLog } from "./audit.js";
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { DurationHistory } from "./providers/bfl/duration-history.js";
@@ -17,12 +18,15 @@ import { attachQueues, FillQueues, queuedProvider, queueKey } from "./providers/
 import type { Provider } from "./providers/types.js";
 import { nothingSubmitted } from "./pay-once.js";
 import { recoverUnfinishedTasks } from "./recovery.js";
+import { LOCAL_PRINCIPAL, LOCAL_USER, type Principal } from "./principal.js";
 import { registerResultResources } from "./resources/results.js";
 import { KeptResults, type ResultWriter } from "./results/store.js";
 import { forbiddenFields, forbiddenFieldsMessage } from "./schema/issues.js";
 import { createPaidTaskState, type PaidTaskState } from "./state/index.js";
 import { DeliveryTracker } from "./tools/delivery.js";
 import { registerFluxExpandTool } from "./tools/flux-expand.js";
+import { hiddenResultDirs, userResultsDir } from "./results/users.js";
+import type { ServerDeps } from "./tools/deps.js";
 import { registerFluxFillTool } from "./tools/flux-fill.js";
 import { registerGetResultTool } from "./tools/get-result.js";
 import { registerOpenMaskEditorTool } from "./tools/open-mask-editor.js";
@@ -33,40 +37,23 @@ export const SERVER_VERSION: string = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
-/** What tools and resources need from the server; no MCP objects, no globals. */
-export interface ServerDeps {
-  config: Config;
-  logger: Logger;
-  /** The provider for the next call (chosen per call so a bad key is a tool error, not a crash). */
-  provider: () => Provider;
-  /** Keeps a running fill alive past a cancelled call, so shutdown can wait for it to be saved. */
-  track: (job: Promise<unknown>) => void;
-  shutdownSignal: AbortSignal;
-  /** Attach, hand-over, journal and credit limit state, shared by every session. */
-  paid: PaidTaskState;
-  /** Results no directory could take, kept for get_result. */
-  kept: KeptResults;
-  /** The file writes of saving a result (tests inject a full disk). */
-  writer?: ResultWriter | undefined;
-  /** Whether results reached their callers; one per MCP server (connection). */
-  deliveries: DeliveryTracker;
-  /** Resolves once the tasks journalled before a restart are being collected. */
-  recovering: Promise<void>;
-}
-
 /**
  * What every session of one process shares: running fills (so shutdown can wait for them to be saved),
- * the shutdown signal, and the provider choice. The stdio transport has one session; HTTP has many.
+ * the shutdown signal, the provider choice and the upstream queues. The stdio transport has one session;
+ * HTTP has many, each of one user.
  */
 export interface ServerRuntime {
+  /** The local user's view (stdio; HTTP without named users). */
   deps: ServerDeps;
+  /** A user's view: their own results directory, their place in the upstream queues. */
+  depsFor: (principal: Principal) => ServerDeps;
   /** Resolves when every fill started so far has finished (saved or failed). */
   idle: () => Promise<void>;
   /** Aborts running fills (used on shutdown after a grace period). */
   abort: () => void;
 }
 
-export interface FluxFillServer extends Omit<ServerRuntime, "deps"> {
+export interface FluxFillServer extends Omit<ServerRuntime, "deps" | "depsFor"> {
   mcp: McpServer;
   /** Told by the HTTP transport when a caller dropped its response stream. */
   deliveries: DeliveryTracker;
@@ -80,6 +67,19 @@ export interface CreateServerOptions {
   runtime?: ServerRuntime;
   /** The file writes of saving a result (tests inject a full disk). */
   writer?: ResultWriter;
+  /** Who this server (connection) serves; default the local user. */
+  principal?: Principal;
+}
+
+/** The configuration as one user sees it: their results directory, and no file inputs from anyone else's. */
+export function configForUser(config: Config, user: string): Config {
+  const outputDir = userResultsDir(config.outputDir, user);
+  return {
+    ...config,
+    outputDir,
+    allowedDirs: config.allowedDirs.map((dir) => (dir === config.outputDir ? outputDir : dir)),
+    deniedDirs: [...config.deniedDirs, ...hiddenResultDirs(config.outputDir, user)],
+  };
 }
 
 export function createRuntime(config: Config, options: Omit<CreateServerOptions, "runtime"> = {}): ServerRuntime {
@@ -92,18 +92,29 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   const queues = new FillQueues({ maxWaitMs: config.timeoutMs });
   // Past task durations, so each call's poll schedule learns from every earlier one (and concurrent ones).
   const shared = { bflDurations: new DurationHistory() };
-  const queued = (provider: Provider): Provider =>
+  // Users take turns in each queue; on the paid upstream one user may also hold only so many slots.
+  const queued = (provider: Provider, user: string): Provider =>
     provider.name === "bfl"
-      ? queuedProvider(provider, queues.queue(`bfl:${queueKey(config.bfl.apiKey ?? "")}`, config.maxActive))
+      ? queuedProvider(
+          provider,
+          queues.queue(`bfl:${queueKey(config.bfl.apiKey ?? "")}`, config.maxActive, undefined, config.maxActivePerUser),
+          "upstream task",
+          user,
+        )
       : queuedProvider(
           provider,
           queues.queue("local", Math.max(1, availableParallelism()), "local engine run"),
           "local engine run",
+          user,
         );
+  const providerFor = (user: string) => () =>
+    queued(typeof forced === "object" ? forced : selectProvider(config, forced, shared), user);
   const deps: ServerDeps = {
-    config,
+    config: configForUser(config, LOCAL_USER),
     logger,
-    provider: () => queued(typeof forced === "object" ? forced : selectProvider(config, forced, shared)),
+    principal: LOCAL_PRINCIPAL,
+    audit: createAuditLog(config.audit, logger),
+    provider: providerFor(LOCAL_USER),
     track: (job) => {
       const settled = job.then(
         () => undefined,
@@ -126,6 +137,15 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   deps.track(recovery.done);
   return {
     deps,
+    depsFor: (principal) =>
+      principal.user === LOCAL_USER && principal.scopes.length === 0
+        ? deps
+        : {
+            ...deps,
+            principal,
+            config: configForUser(config, principal.user),
+            provider: providerFor(principal.user),
+          },
     idle: async () => {
       while (running.size > 0) await Promise.all([...running]);
     },
@@ -185,7 +205,10 @@ export function createServer(config: Config, options: CreateServerOptions = {}):
         "flux_fill inpaints the masked part of a photo (FLUX.1 Fill [pro], or an offline engine without an API key); flux_expand adds pixels around it (outpainting). Results are saved as files and listed as flux-fill://results/{id} resources.",
     },
   );
-  const deps: ServerDeps = { ...runtime.deps, deliveries: mcp.deliveries };
+  const deps: ServerDeps = {
+    ...(options.principal === undefined ? runtime.deps : runtime.depsFor(options.principal)),
+    deliveries: mcp.deliveries,
+  };
   registerFluxFillTool(mcp, deps);
   registerFluxExpandTool(mcp, deps);
   registerGetResultTool(mcp, deps);

@@ -32,6 +32,11 @@ export interface AllowedPathOptions {
   cwd: string;
   /** Allowed roots, as configured (symlinks not yet resolved). */
   allowedDirs: readonly string[];
+  /**
+   * Directories inside allowed roots that are not readable (other users' results), unless an allowed root
+   * lies deeper inside them: the most specific rule wins.
+   */
+  deniedDirs?: readonly string[];
   /** Named in error messages; defaults to "image". */
   label?: InputLabel;
   /** For `~` expansion; defaults to the OS home directory. */
@@ -50,6 +55,9 @@ export async function resolveAllowedPath(p: string, options: AllowedPathOptions)
   }
   const lexical = path.resolve(options.cwd, expandHome(p.trim(), options.home ?? os.homedir(), label));
   const roots = await realRoots(options.allowedDirs);
+  // A denied directory that does not exist yet is denied all the same, so refusals do not tell whether it does.
+  const denied = await Promise.all((options.deniedDirs ?? []).map((dir) => realPathOfMissing(path.resolve(dir))));
+  const permitted = (real: string) => isPermitted(real, roots, denied);
 
   let real: string;
   try {
@@ -58,7 +66,7 @@ export async function resolveAllowedPath(p: string, options: AllowedPathOptions)
     // Missing (or unreachable) file: judge where it *would* be, so the answer for a path outside the
     // roots is the same whether or not something exists there.
     const wouldBe = await realPathOfMissing(lexical);
-    if (!roots.some((root) => isPathInside(wouldBe, root))) {
+    if (!permitted(wouldBe)) {
       throw notAllowed(label, lexical, wouldBe, options.allowedDirs, roots);
     }
     const code = errorCode(error);
@@ -71,7 +79,7 @@ export async function resolveAllowedPath(p: string, options: AllowedPathOptions)
     throw unreadable(label, lexical, code);
   }
 
-  if (!roots.some((root) => isPathInside(real, root))) {
+  if (!permitted(real)) {
     throw notAllowed(label, lexical, real, options.allowedDirs, roots);
   }
 
@@ -98,6 +106,14 @@ export async function resolveAllowedPath(p: string, options: AllowedPathOptions)
     throw unreadable(label, lexical, errorCode(error));
   }
   return real;
+}
+
+/** Inside an allowed root, and not inside a denied directory unless an allowed root lies deeper still. */
+export function isPermitted(real: string, allowed: readonly string[], denied: readonly string[]): boolean {
+  const depth = (roots: readonly string[]) =>
+    Math.max(-1, ...roots.filter((root) => isPathInside(real, root)).map((root) => path.resolve(root).length));
+  const allowedDepth = depth(allowed);
+  return allowedDepth >= 0 && allowedDepth > depth(denied);
 }
 
 /** Real paths of the roots that exist; a root that does not exist cannot contain a file. */

@@ -98,7 +98,12 @@ function pathFromFileUrl(text: string, label: InputLabel): string {
 }
 
 async function readFile(p: string, { label, config, signal }: ResolveOptions): Promise<ResolvedInput> {
-  const real = await resolveAllowedPath(p, { cwd: config.cwd, allowedDirs: config.allowedDirs, label });
+  const real = await resolveAllowedPath(p, {
+    cwd: config.cwd,
+    allowedDirs: config.allowedDirs,
+    deniedDirs: config.deniedDirs,
+    label,
+  });
   const limit = config.maxInputBytes;
   let handle: fs.FileHandle;
   try {

@@ -1,9 +1,10 @@
 /**
  * Fair sharing of the upstream's active-task limit. Black Forest Labs allows a fixed number of
  * submitted-but-unfinished tasks per API key (24); every session and transport of one process goes
- * through one FIFO queue per key, so no call is refused with a 429 that waiting would have avoided,
- * and calls are served in arrival order. A waiting call reports its position through the fill's
- * progress callback.
+ * through one queue per key, so no call is refused with a 429 that waiting would have avoided. Users
+ * take turns (round-robin; each user's own calls in arrival order), and one user may hold at most
+ * `maxActivePerUser` slots, so a burst cannot make everyone else wait for all of it. A waiting call
+ * reports its position through the fill's progress callback.
  *
  * A 429 that still happens (another process or person uses the same key) lowers the effective limit
  * for a while; the provider itself waits for `Retry-After` and resubmits (it never resubmits after an
@@ -11,6 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { FluxFillError } from "../errors.js";
+import { LOCAL_USER } from "../principal.js";
 import type { FillContext, FillOutput, FillProgress, Provider, ProviderRequest } from "./types.js";
 
 /** The limit after a 429: at most the tasks that were running without one, never below 1. */
@@ -72,6 +74,8 @@ export interface QueueWait {
 }
 
 export interface AcquireOptions {
+  /** Whose call this is: users take turns. Default the local user. */
+  user?: string;
   /** Aborting gives up the place in the queue (nothing was started). */
   signal?: AbortSignal;
   /** Called on entering the queue, whenever the position changes, and every `heartbeatMs` while waiting. */
@@ -80,6 +84,8 @@ export interface AcquireOptions {
 
 export interface FillQueueOptions {
   maxActive: number;
+  /** Most slots one user may hold at once. Default `maxActive` (turns only). */
+  maxActivePerUser?: number;
   /** Longest wait for a slot before the call fails (nothing submitted). */
   maxWaitMs: number;
   /** How long the limit stays lowered after a 429 without a longer `Retry-After`. Default 30 000. */
@@ -95,16 +101,43 @@ export interface FillQueueOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Waiter {
+  user: string;
   enqueuedAt: number;
   grant: () => void;
   fail: (error: FluxFillError) => void;
   report: () => void;
 }
 
-/** A counting semaphore with a FIFO wait list, a 429 penalty and a bounded wait. */
+/**
+ * The order in which waiting calls would start if nothing else changed: users in `rotation` order take
+ * one call each per round, each user's calls in arrival order. Pure, for positions and for tests.
+ */
+export function serviceOrder<T extends { user: string }>(waiters: readonly T[], rotation: readonly string[]): T[] {
+  const byUser = new Map<string, T[]>();
+  for (const waiter of waiters) {
+    const list = byUser.get(waiter.user);
+    if (list) list.push(waiter);
+    else byUser.set(waiter.user, [waiter]);
+  }
+  const users = [...rotation.filter((u) => byUser.has(u)), ...[...byUser.keys()].filter((u) => !rotation.includes(u))];
+  const order: T[] = [];
+  for (let round = 0; order.length < waiters.length; round++) {
+    for (const user of users) {
+      const next = byUser.get(user)![round];
+      if (next !== undefined) order.push(next);
+    }
+  }
+  return order;
+}
+
+/** A counting semaphore whose wait list serves users in turns, with a per-user cap, a 429 penalty and a bounded wait. */
 export class FillQueue {
   readonly maxActive: number;
+  readonly maxActivePerUser: number;
   private active = 0;
+  private readonly activeByUser = new Map<string, number>();
+  /** Users with waiting calls, next to be served first. */
+  private rotation: string[] = [];
   /** Running jobs the upstream refused with 429 and that wait to resubmit. */
   private throttled = 0;
   private readonly waiters: Waiter[] = [];
@@ -118,6 +151,7 @@ export class FillQueue {
 
   constructor(private readonly options: FillQueueOptions) {
     this.maxActive = Math.max(1, Math.floor(options.maxActive));
+    this.maxActivePerUser = Math.max(1, Math.floor(options.maxActivePerUser ?? this.maxActive));
     this.now = options.now ?? Date.now;
     this.cooldownMs = options.rateLimitCooldownMs ?? 30_000;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
@@ -142,10 +176,13 @@ export class FillQueue {
   acquire(options: AcquireOptions = {}): Promise<() => void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const { signal, onWait } = options;
+    const user = options.user ?? LOCAL_USER;
     if (signal?.aborted) return Promise.reject(this.cancelledWhileWaiting());
-    if (this.waiters.length === 0 && this.active < this.limit()) {
-      this.active += 1;
-      return Promise.resolve(this.releaser());
+    // After every pump the slots are full or each waiting call is held by its user's cap, so a call whose
+    // user is under the cap jumps nobody by starting now.
+    if (this.active < this.limit() && this.activeOf(user) < this.maxActivePerUser) {
+      this.take(user);
+      return Promise.resolve(this.releaser(user));
     }
     return new Promise((resolve, reject) => {
       const enqueuedAt = this.now();
@@ -156,17 +193,18 @@ export class FillQueue {
         signal?.removeEventListener("abort", onAbort);
       };
       const waiter: Waiter = {
+        user,
         enqueuedAt,
         grant: () => {
           cleanup();
-          resolve(this.releaser());
+          resolve(this.releaser(user));
         },
         fail: (error) => {
           cleanup();
           reject(error);
         },
         report: () => {
-          const position = this.waiters.indexOf(waiter) + 1;
+          const position = serviceOrder(this.waiters, this.rotation).indexOf(waiter) + 1;
           if (position === 0 || !onWait) return;
           lastPosition = position;
           try {
@@ -186,8 +224,9 @@ export class FillQueue {
         const index = this.waiters.indexOf(waiter);
         if (index === -1) return;
         this.waiters.splice(index, 1);
+        if (!this.waiters.some((w) => w.user === user)) this.rotation = this.rotation.filter((u) => u !== user);
         waiter.fail(error);
-        this.reportPositions(index);
+        this.reportPositions();
       };
       const onAbort = () => remove(this.cancelledWhileWaiting());
       const deadline = setTimeout(() => remove(this.waitedTooLong()), Math.min(this.options.maxWaitMs, MAX_TIMER_MS));
@@ -198,6 +237,7 @@ export class FillQueue {
       heartbeat.unref();
       signal?.addEventListener("abort", onAbort, { once: true });
       this.waiters.push(waiter);
+      if (!this.rotation.includes(user)) this.rotation.push(user);
       waiter.report();
     });
   }
@@ -260,29 +300,55 @@ export class FillQueue {
     for (const waiter of this.waiters.splice(0)) waiter.fail(this.closedWith);
   }
 
-  private releaser(): () => void {
+  private activeOf(user: string): number {
+    return this.activeByUser.get(user) ?? 0;
+  }
+
+  private take(user: string): void {
+    this.active += 1;
+    this.activeByUser.set(user, this.activeOf(user) + 1);
+  }
+
+  private releaser(user: string): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.active -= 1;
+      const left = this.activeOf(user) - 1;
+      if (left > 0) this.activeByUser.set(user, left);
+      else this.activeByUser.delete(user);
       this.pump();
     };
   }
 
+  /** The next call to start: the first user in turn who is under the cap, their oldest call. */
+  private nextWaiter(): Waiter | undefined {
+    for (const user of this.rotation) {
+      if (this.activeOf(user) >= this.maxActivePerUser) continue;
+      return this.waiters.find((w) => w.user === user);
+    }
+    return undefined;
+  }
+
   private pump(): void {
     let started = 0;
-    while (this.waiters.length > 0 && this.active < this.limit()) {
-      const next = this.waiters.shift()!;
-      this.active += 1;
+    while (this.active < this.limit()) {
+      const next = this.nextWaiter();
+      if (next === undefined) break;
+      this.waiters.splice(this.waiters.indexOf(next), 1);
+      // Served: to the back of the line, or out of it with nothing left waiting.
+      this.rotation = this.rotation.filter((u) => u !== next.user);
+      if (this.waiters.some((w) => w.user === next.user)) this.rotation.push(next.user);
+      this.take(next.user);
       started += 1;
       next.grant();
     }
-    if (started > 0) this.reportPositions(0);
+    if (started > 0) this.reportPositions();
   }
 
-  private reportPositions(from: number): void {
-    for (const waiter of this.waiters.slice(from)) waiter.report();
+  private reportPositions(): void {
+    for (const waiter of this.waiters) waiter.report();
   }
 
   cancelledWhileWaiting(): FluxFillError {
@@ -317,7 +383,12 @@ function waitMessage(wait: QueueWait, label: string): string {
  * the bfl provider reports (its `RateLimited` progress, or a final `upstream_rate_limited` error) lowers
  * the queue's limit.
  */
-export function queuedProvider(provider: Provider, queue: FillQueue, label = "upstream task"): Provider {
+export function queuedProvider(
+  provider: Provider,
+  queue: FillQueue,
+  label = "upstream task",
+  user: string = LOCAL_USER,
+): Provider {
   return {
     name: provider.name,
     estimateCredits: (kind) => provider.estimateCredits(kind),
@@ -341,6 +412,7 @@ export function queuedProvider(provider: Provider, queue: FillQueue, label = "up
       let release: () => void;
       try {
         release = await queue.acquire({
+          user,
           signal: giveUp,
           onWait: (wait) =>
             context.onProgress?.({
@@ -400,11 +472,16 @@ export class FillQueues {
 
   constructor(private readonly defaults: Omit<FillQueueOptions, "maxActive" | "label">) {}
 
-  /** The queue filed under `key`, created with `maxActive` on first use. */
-  queue(key: string, maxActive: number, label?: string): FillQueue {
+  /** The queue filed under `key`, created with `maxActive` (and `maxActivePerUser`) on first use. */
+  queue(key: string, maxActive: number, label?: string, maxActivePerUser?: number): FillQueue {
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = new FillQueue({ ...this.defaults, maxActive, ...(label === undefined ? {} : { label }) });
+      queue = new FillQueue({
+        ...this.defaults,
+        maxActive,
+        ...(label === undefined ? {} : { label }),
+        ...(maxActivePerUser === undefined ? {} : { maxActivePerUser }),
+      });
       this.queues.set(key, queue);
     }
     return queue;

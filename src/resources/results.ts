@@ -1,6 +1,6 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { listResults, readResult, resultUri } from "../results/store.js";
-import type { ServerDeps } from "../server.js";
+import type { ServerDeps } from "../tools/deps.js";
 
 /** `flux-fill://results/{id}`: every saved result, listed newest first and readable as a blob. */
 export function registerResultResources(server: McpServer, deps: ServerDeps): void {

@@ -1,7 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { FluxExpandOutput, FluxExpandToolInputSchema, type FluxExpandToolInput } from "../schema/tool.js";
-import type { ServerDeps } from "../server.js";
+import type { ServerDeps } from "./deps.js";
 import { runForCall } from "./flux-fill.js";
 
 export const FLUX_EXPAND_TOOL = "flux_expand";
@@ -29,7 +29,7 @@ export function registerFluxExpandTool(server: McpServer, deps: ServerDeps): voi
     },
     async (args: FluxExpandToolInput, extra): Promise<CallToolResult> => {
       const { image, aspect_ratio, anchor, ...params } = args;
-      return runForCall({ kind: "expand", image, params, aspectRatio: aspect_ratio, anchor }, deps, extra);
+      return runForCall({ kind: "expand", image, params, aspectRatio: aspect_ratio, anchor }, deps, extra, FLUX_EXPAND_TOOL);
     },
   );
 }

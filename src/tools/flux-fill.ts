@@ -1,11 +1,11 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { FluxFillError } from "../errors.js";
+import { describeError, FluxFillError } from "../errors.js";
 import { renderPreview } from "../images/preview.js";
 import { type FillOutcome, type PipelineJob, runFill } from "../pipeline.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
 import type { ExpandSides } from "../images/expand.js";
-import type { ServerDeps } from "../server.js";
+import type { ServerDeps } from "./deps.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
 import { toolError } from "./result.js";
 
@@ -117,6 +117,37 @@ export async function fillResult(
   };
 }
 
+/** One audit line when the fill settles (saved or failed), whether or not the caller still waits for it. */
+function auditWhenSettled(
+  deps: ServerDeps,
+  job: Promise<FillOutcome>,
+  tool: string,
+  prompt: string | undefined,
+  started: number,
+): void {
+  const entry = { user: deps.principal.user, tool, ...(prompt === undefined ? {} : { prompt }) };
+  job.then(
+    ({ meta }) =>
+      deps.audit.fill({
+        ...entry,
+        result_id: meta.id,
+        upstream_id: meta.upstream_id,
+        cost: meta.cost,
+        outcome: "ok",
+        elapsed_ms: Date.now() - started,
+      }),
+    (error: unknown) =>
+      deps.audit.fill({
+        ...entry,
+        result_id: null,
+        upstream_id: null,
+        cost: null,
+        outcome: describeError(error).kind,
+        elapsed_ms: Date.now() - started,
+      }),
+  );
+}
+
 export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void {
   server.registerTool(
     FLUX_FILL_TOOL,
@@ -144,7 +175,12 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
  * One tool call's job (flux_fill or flux_expand) through the pipeline: progress notifications, shutdown,
  * cancel-still-saves (the call stops waiting, the job goes on and is saved), and the tool result or error.
  */
-export async function runForCall(job: PipelineJob, deps: ServerDeps, extra: ToolExtra): Promise<CallToolResult> {
+export async function runForCall(
+  job: PipelineJob,
+  deps: ServerDeps,
+  extra: ToolExtra,
+  tool: string = FLUX_FILL_TOOL,
+): Promise<CallToolResult> {
   const started = Date.now();
   try {
     const running = runFill(
@@ -166,6 +202,7 @@ export async function runForCall(job: PipelineJob, deps: ServerDeps, extra: Tool
       },
     );
     deps.track(running);
+    auditWhenSettled(deps, running, tool, job.params.prompt, started);
     // A result that does not reach this caller stays the undelivered result of its request.
     const lost = () =>
       void running.then(

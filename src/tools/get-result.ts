@@ -12,7 +12,7 @@ import {
 } from "../results/store.js";
 import { unknownFieldsError } from "../schema/issues.js";
 import { SavedResultOutput } from "../schema/tool.js";
-import type { ServerDeps } from "../server.js";
+import type { ServerDeps } from "./deps.js";
 import { fillResult } from "./flux-fill.js";
 import { toolError } from "./result.js";
 

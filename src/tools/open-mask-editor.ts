@@ -26,7 +26,7 @@ import { classifyReference } from "../inputs/reference.js";
 import { resolveReference } from "../inputs/resolve.js";
 import type { RasterImage } from "../providers/types.js";
 import { MaskOptionsShape, FluxFillToolInputSchema } from "../schema/tool.js";
-import type { ServerDeps } from "../server.js";
+import type { ServerDeps } from "./deps.js";
 import { FLUX_FILL_TOOL } from "./flux-fill.js";
 import { toolError } from "./result.js";
 

@@ -7,7 +7,7 @@ import { describeMaskSource, readMaskedImage } from "../pipeline.js";
 import { REGION_OPS } from "../images/regions.js";
 import { FluxFillToolInputSchema, MaskOptionsShape } from "../schema/tool.js";
 import { unknownFieldsError } from "../schema/issues.js";
-import type { ServerDeps } from "../server.js";
+import type { ServerDeps } from "./deps.js";
 import { toolError } from "./result.js";
 
 export const PREVIEW_MASK_TOOL = "preview_mask";

@@ -1,8 +1,7 @@
 /**
  * The security rules of the HTTP transport as small pure functions: where it may listen without a
- * token, which Host and Origin headers it accepts, the bearer-token check, and the body limit.
+ * token, which Host and Origin headers it accepts, and the body limit (tokens: authenticate.ts).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config.js";
 import { FluxFillError } from "../errors.js";
 
@@ -24,14 +23,14 @@ export function isWildcardHost(host: string): boolean {
  * Refuses to serve a network without a token: anyone who can reach the port could spend the API key's
  * credits and read results. Loopback needs no token (the Host/Origin checks stop DNS rebinding).
  */
-export function checkBindSafety(input: { host: string; token: string | undefined; insecureNoAuth: boolean }): void {
-  if (input.token !== undefined || input.insecureNoAuth || isLoopbackHost(input.host)) return;
+export function checkBindSafety(input: { host: string; authenticated: boolean; insecureNoAuth: boolean }): void {
+  if (input.authenticated || input.insecureNoAuth || isLoopbackHost(input.host)) return;
   throw new FluxFillError(
     "not_allowed",
-    `Refusing to listen on ${input.host} without FLUX_FILL_HTTP_TOKEN: anyone who can reach that address could run paid fills with your API key and read your results.`,
+    `Refusing to listen on ${input.host} without FLUX_FILL_HTTP_TOKEN, FLUX_FILL_HTTP_TOKENS_FILE or FLUX_FILL_OAUTH_ISSUER: anyone who can reach that address could run paid fills with your API key and read your results.`,
     {
       suggestion:
-        "Set FLUX_FILL_HTTP_TOKEN to a long random secret (clients then send Authorization: Bearer <token>), bind 127.0.0.1 with --host, or pass --insecure-no-auth if another layer (a proxy, a private network) authenticates.",
+        "Set FLUX_FILL_HTTP_TOKEN to a long random secret (clients then send Authorization: Bearer <token>), give each user a token with FLUX_FILL_HTTP_TOKENS_FILE, accept your identity provider's tokens with FLUX_FILL_OAUTH_ISSUER, bind 127.0.0.1 with --host, or pass --insecure-no-auth if another layer (a proxy, a private network) authenticates.",
     },
   );
 }
@@ -126,29 +125,6 @@ export function originAllowed(origin: string | undefined, policy: OriginPolicy):
   if (normalized === undefined) return false;
   if (policy.allowed.includes(normalized)) return true;
   return policy.allowLoopbackOrigins && isLoopbackHost(new URL(normalized).hostname);
-}
-
-export type BearerCheck = "ok" | "missing" | "invalid";
-
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
-
-/**
- * Checks `Authorization: Bearer <token>` in constant time: both sides are hashed first, so neither the
- * content nor the length of the expected token shows in the timing.
- */
-export function checkBearer(header: string | undefined, token: string): BearerCheck {
-  if (header === undefined || header.trim() === "") return "missing";
-  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) return "invalid";
-  return timingSafeEqual(digest(match[1]!), digest(token)) ? "ok" : "invalid";
-}
-
-/** The `WWW-Authenticate` challenge of a 401 (RFC 6750). */
-export function bearerChallenge(check: Exclude<BearerCheck, "ok">): string {
-  const realm = 'Bearer realm="flux-fill-mcp"';
-  return check === "missing"
-    ? realm
-    : `${realm}, error="invalid_token", error_description="The bearer token is not valid"`;
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * The server over MCP Streamable HTTP (`/mcp`), built on the SDK's transport and Host-header middleware,
- * with what a shared deployment needs around it: bearer auth, Host/Origin checks, a body limit sized for
- * inline images, health and readiness probes, bounded sessions, and a graceful shutdown that lets running
- * fills finish and save. Every session shares one runtime, so the upstream queue and the shutdown wait
- * cover all of them.
+ * with what a shared deployment needs around it: bearer auth (one token, named tokens, OAuth JWTs) that
+ * tells who is calling, Protected Resource Metadata, Host/Origin checks, a body limit sized for inline
+ * images, health and readiness probes, bounded sessions (each of one user) and replay memory, and a
+ * graceful shutdown that lets running fills finish and save. Every session shares one runtime, so the
+ * upstream queue and the shutdown wait cover all of them.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, unlink, writeFile } from "node:fs/promises";
@@ -21,11 +22,11 @@ import { untilUtcMidnight } from "../pay-once.js";
 import { queuesOf } from "../providers/queue.js";
 import { utcDay } from "../state/files.js";
 import { createRuntime, createServer, type FluxFillServer, SERVER_VERSION, type ServerRuntime } from "../server.js";
-import { BoundedEventStore } from "./event-store.js";
+import type { Principal } from "../principal.js";
+import { Authenticator } from "./authenticate.js";
+import { BoundedEventStore, DEFAULT_EVENT_STORE_LIMITS, ReplayBudget } from "./event-store.js";
 import {
   allowedHostnames,
-  bearerChallenge,
-  checkBearer,
   checkBindSafety,
   formatMegabytes,
   isLoopbackHost,
@@ -43,14 +44,18 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** No sessions: every POST gets a fresh server (for load-balanced deployments). */
   stateless?: boolean;
-  /** Allow a non-loopback bind without FLUX_FILL_HTTP_TOKEN. */
+  /** Allow a non-loopback bind without a token setting. */
   insecureNoAuth?: boolean;
   /** How long shutdown waits for running fills before aborting them. Default 30 000. */
   shutdownGraceMs?: number;
   /** A session with no request for this long is closed. Default 30 minutes. */
   sessionIdleMs?: number;
-  /** Most open sessions; an initialize beyond it gets 503. Default 1000. */
+  /** Most open sessions; at the cap the least recently used idle one is ended. Default from the config. */
   maxSessions?: number;
+  /** Most open sessions of one user (same rule). Default from the config. */
+  maxSessionsPerUser?: number;
+  /** How often the tokens file is checked for changes. Default 2000 ms. */
+  tokensFileIntervalMs?: number;
 }
 
 export interface HttpServerHandle {
@@ -58,6 +63,10 @@ export interface HttpServerHandle {
   url: string;
   port: number;
   sessionCount(): number;
+  /** Bytes and events of replay data kept across all sessions. */
+  replayUsage(): { bytes: number; events: number };
+  /** Reload the tokens file now (as on SIGHUP); false when there is none or it is invalid. */
+  reloadTokens(): boolean;
   /**
    * Graceful stop: refuse new requests, cancel fills still waiting in the queue (nothing was submitted),
    * wait up to the grace period for running fills and open calls, then abort the rest and close sessions.
@@ -66,8 +75,11 @@ export interface HttpServerHandle {
 }
 
 interface Session {
+  /** Only this user's requests may use the session. */
+  user: string;
   server: FluxFillServer;
   transport: StreamableHTTPServerTransport;
+  events: BoundedEventStore;
   lastSeen: number;
   /** Requests of this session still being answered (a GET stream counts while it is open). */
   open: number;
@@ -144,16 +156,28 @@ async function outputDirWritable(dir: string): Promise<boolean> {
 }
 
 export async function startHttpServer(config: Config, options: HttpServerOptions = {}): Promise<HttpServerHandle> {
-  const { host, port, token } = config.http;
-  checkBindSafety({ host, token, insecureNoAuth: options.insecureNoAuth === true });
-  const hostnames = allowedHostnames(host, config.http.allowedHosts);
-  const origins = originPolicy(host, config.http.allowedOrigins);
+  const { host, port } = config.http;
   const runtime = options.runtime ?? createRuntime(config, options.logger ? { logger: options.logger } : {});
   const logger = options.logger ?? runtime.deps.logger;
+  const auth = new Authenticator(
+    config,
+    logger,
+    options.tokensFileIntervalMs === undefined ? {} : { watchIntervalMs: options.tokensFileIntervalMs },
+  );
+  try {
+    checkBindSafety({ host, authenticated: auth.required, insecureNoAuth: options.insecureNoAuth === true });
+  } catch (error) {
+    auth.close();
+    throw error;
+  }
+  const hostnames = allowedHostnames(host, config.http.allowedHosts);
+  const origins = originPolicy(host, config.http.allowedOrigins);
   const stateless = options.stateless === true;
   const graceMs = options.shutdownGraceMs ?? 30_000;
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-  const maxSessions = options.maxSessions ?? 1000;
+  const maxSessions = options.maxSessions ?? config.http.maxSessions;
+  const maxSessionsPerUser = options.maxSessionsPerUser ?? config.http.maxSessionsPerUser;
+  const replayBudget = new ReplayBudget(config.http.replayBudgetBytes);
   const bodyLimit = maxHttpBodyBytes(config);
 
   const sessions = new Map<string, Session>();
@@ -255,20 +279,42 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       .end();
   };
 
+  /** Who is calling, for the handlers after it (`res.locals.principal`); refusals carry the challenge. */
   const checkAuth: RequestHandler = (req, res, next) => {
-    if (token === undefined) return next();
-    const check = checkBearer(req.header("authorization"), token);
-    if (check === "ok") return next();
-    jsonRpcError(
-      res,
-      401,
-      -32001,
-      check === "missing"
-        ? "Unauthorized: this server needs an Authorization: Bearer <token> header (the value of FLUX_FILL_HTTP_TOKEN)."
-        : "Unauthorized: the bearer token is not valid.",
-      { "WWW-Authenticate": bearerChallenge(check) },
+    auth.authenticate(req.header("authorization")).then(
+      (outcome) => {
+        if (outcome.ok) {
+          res.locals.principal = outcome.principal;
+          next();
+          return;
+        }
+        jsonRpcError(
+          res,
+          outcome.status,
+          outcome.status === 503 ? -32000 : -32001,
+          outcome.message,
+          outcome.challenge === undefined ? { "Retry-After": "30" } : { "WWW-Authenticate": outcome.challenge },
+        );
+      },
+      (error: unknown) => next(error),
     );
   };
+  const principalOf = (res: Response): Principal => res.locals.principal as Principal;
+
+  // RFC 9728 Protected Resource Metadata, at the path-inserted and the root well-known URLs; public, so
+  // any origin may read it.
+  const oauth = auth.oauth;
+  if (oauth !== undefined) {
+    for (const metadataPath of oauth.metadataPaths(MCP_PATH)) {
+      app.options(metadataPath, (_req, res) => {
+        res.status(204).set({ "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET" }).end();
+      });
+      app.get(metadataPath, (_req, res) => {
+        res.set({ "Access-Control-Allow-Origin": "*", "Cache-Control": "max-age=300" });
+        res.json(oauth.protectedResourceMetadata());
+      });
+    }
+  }
 
   const parseBody = express.json({ limit: bodyLimit });
 
@@ -320,14 +366,49 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
 
   async function closeSession(id: string, session: Session): Promise<void> {
     sessions.delete(id);
+    session.events.clear();
     await session.transport.close().catch(() => undefined);
     await session.server.mcp.close().catch(() => undefined);
   }
 
+  /** The least recently used session with no request open, among those `which` picks. */
+  function leastRecentlyUsedIdle(which: (session: Session) => boolean): [string, Session] | undefined {
+    let found: [string, Session] | undefined;
+    for (const entry of sessions) {
+      const session = entry[1];
+      if (session.open > 0 || !which(session)) continue;
+      if (found === undefined || session.lastSeen < found[1].lastSeen) found = entry;
+    }
+    return found;
+  }
+
+  /**
+   * Room for a new session of `user`: at a cap the least recently used idle session (the user's own at
+   * the per-user cap) is ended, since clients often leave without a DELETE. Undefined when there is room;
+   * else the reason no session could be ended (every one is busy).
+   */
+  async function makeRoomFor(user: string): Promise<string | undefined> {
+    const own = (session: Session) => session.user === user;
+    if ([...sessions.values()].filter(own).length >= maxSessionsPerUser) {
+      const victim = leastRecentlyUsedIdle(own);
+      if (victim === undefined) return `Too many open sessions for this user (${maxSessionsPerUser}), all busy`;
+      logger.info(`ending session ${victim[0].slice(0, 8)} of ${user}: least recently used at the per-user cap`);
+      await closeSession(...victim);
+    }
+    if (sessions.size >= maxSessions) {
+      const victim = leastRecentlyUsedIdle(() => true);
+      if (victim === undefined) return `Too many open sessions (${maxSessions}), all busy`;
+      logger.info(`ending session ${victim[0].slice(0, 8)}: least recently used at the cap of ${maxSessions}`);
+      await closeSession(...victim);
+    }
+    return undefined;
+  }
+
   async function handlePost(req: Request, res: Response): Promise<void> {
     try {
+      const principal = principalOf(res);
       if (stateless) {
-        const server = createServer(config, { runtime });
+        const server = createServer(config, { runtime, principal });
         const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
         reportLostResponses(res, req.body, server);
         res.once("close", () => {
@@ -341,7 +422,8 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       const sessionId = req.header("mcp-session-id");
       if (sessionId !== undefined) {
         const session = sessions.get(sessionId);
-        if (!session) {
+        // Another user's session answers like an unknown one.
+        if (!session || session.user !== principal.user) {
           sessionNotFound(res);
           return;
         }
@@ -357,24 +439,29 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         );
         return;
       }
-      if (sessions.size >= maxSessions) {
-        jsonRpcError(res, 503, -32000, `Too many open sessions (${maxSessions}); try again later.`, {
+      const full = await makeRoomFor(principal.user);
+      if (full !== undefined) {
+        jsonRpcError(res, 503, -32000, `${full}; try again later or end unused sessions (DELETE).`, {
           "Retry-After": "30",
         });
         return;
       }
-      const server = createServer(config, { runtime });
+      const server = createServer(config, { runtime, principal });
+      const events = new BoundedEventStore(DEFAULT_EVENT_STORE_LIMITS, replayBudget);
       const session: Session = {
+        user: principal.user,
         server,
+        events,
         transport: new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
-          eventStore: new BoundedEventStore(),
+          eventStore: events,
           onsessioninitialized: (id) => {
             sessions.set(id, session);
             logger.debug(`session ${id.slice(0, 8)} opened (${sessions.size} open)`);
           },
           onsessionclosed: (id) => {
             sessions.delete(id);
+            events.clear();
             logger.debug(`session ${id.slice(0, 8)} closed by the client`);
           },
         }),
@@ -382,6 +469,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         open: 0,
       };
       session.transport.onclose = () => {
+        events.clear();
         const id = session.transport.sessionId;
         if (id !== undefined && sessions.get(id) === session) sessions.delete(id);
       };
@@ -420,7 +508,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         jsonRpcError(res, 400, -32000, "Bad Request: the Mcp-Session-Id header is missing.");
         return;
       }
-      if (!session) {
+      if (!session || session.user !== principalOf(res).user) {
         sessionNotFound(res);
         return;
       }
@@ -458,8 +546,8 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       `listening on ${host} without a Host allow-list: set FLUX_FILL_HTTP_ALLOWED_HOSTS to the names clients use to reach this server`,
     );
   }
-  if (token === undefined && options.insecureNoAuth && !isLoopbackHost(host)) {
-    logger.warn("no FLUX_FILL_HTTP_TOKEN and --insecure-no-auth: anyone who can reach this port can run paid fills");
+  if (!auth.required && options.insecureNoAuth && !isLoopbackHost(host)) {
+    logger.warn("no token settings and --insecure-no-auth: anyone who can reach this port can run paid fills");
   }
 
   const close = (): Promise<void> => {
@@ -467,6 +555,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       clearInterval(sweeper);
+      auth.close();
       // Calls still in the queue have not cost anything: end them now rather than start paid tasks that
       // the shutdown could cut off.
       queuesOf(runtime.deps)?.close("The server is shutting down.");
@@ -488,7 +577,24 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
     return closing;
   };
 
-  return { url, port: address.port, sessionCount: () => sessions.size, close };
+  return {
+    url,
+    port: address.port,
+    sessionCount: () => sessions.size,
+    replayUsage: () => ({ bytes: replayBudget.bytes, events: replayBudget.events }),
+    reloadTokens: () => auth.tokensFile?.reload("reload requested") ?? false,
+    close,
+  };
+}
+
+/** Which token kinds the server accepts, for the start-up line (no secrets). */
+function authSummary(config: Config): string {
+  const kinds = [
+    config.http.token === undefined ? undefined : "bearer token",
+    config.http.tokensFile === undefined ? undefined : `named tokens from ${config.http.tokensFile}`,
+    config.http.oauth === undefined ? undefined : `OAuth tokens from ${config.http.oauth.issuer}`,
+  ].filter((k) => k !== undefined);
+  return kinds.length === 0 ? "no auth" : `${kinds.join(" or ")} required`;
 }
 
 export interface ServeHttpOptions extends HttpServerOptions {
@@ -506,7 +612,7 @@ export async function serveHttp(config: Config, options: ServeHttpOptions = {}):
   const handle = await startHttpServer(config, { ...options, runtime, logger });
   const mode = options.stateless ? "stateless" : "stateful sessions";
   logger.info(
-    `serving MCP over HTTP at ${handle.url} (${mode}, ${config.http.token ? "bearer token required" : "no auth"}, body limit ${formatMegabytes(maxHttpBodyBytes(config))})`,
+    `serving MCP over HTTP at ${handle.url} (${mode}, ${authSummary(config)}, body limit ${formatMegabytes(maxHttpBodyBytes(config))})`,
   );
   const signals = options.signals ?? ["SIGINT", "SIGTERM"];
   await new Promise<void>((resolve) => {

@@ -119,26 +119,44 @@ describe("HTTP transport: MCP over Streamable HTTP", () => {
     await first.close();
   });
 
-  it("closes sessions left idle, and caps how many may be open", async () => {
-    const server = await start({}, { sessionIdleMs: 100, maxSessions: 2 });
+  it("closes sessions left idle; at the cap ends the least recently used idle one, refusing only when all are busy", async () => {
+    const server = await start({}, { sessionIdleMs: 2000, maxSessions: 2 });
     const open = () => rawRequest(server.handle.url, { method: "POST", headers: MCP_HEADERS, body: initializeBody() });
-    const first = await open();
-    expect(first.status).toBe(200);
-    expect((await open()).status).toBe(200);
+    const ping = (id: string) =>
+      rawRequest(server.handle.url, {
+        method: "POST",
+        headers: { ...MCP_HEADERS, "mcp-session-id": id },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+      });
+    const first = String((await open()).headers["mcp-session-id"]);
+    const second = String((await open()).headers["mcp-session-id"]);
+    expect((await ping(first)).status).toBe(200); // first is now the more recently used
     const third = await open();
-    expect(third.status).toBe(503);
-    expect(third.body).toMatch(/Too many open sessions \(2\)/);
+    expect(third.status).toBe(200);
     expect(server.handle.sessionCount()).toBe(2);
-    // Neither client sends anything more: the sweep (every second at most) closes both.
-    const deadline = Date.now() + 5000;
+    expect((await ping(second)).status).toBe(404);
+    expect((await ping(first)).status).toBe(200);
+
+    // Sessions with an open request (here a GET stream each) are never ended for room: then it is 503.
+    const streams = [first, String(third.headers["mcp-session-id"])].map((id) => {
+      const controller = new AbortController();
+      const response = fetch(server.handle.url, {
+        headers: { accept: "text/event-stream", "mcp-session-id": id },
+        signal: controller.signal,
+      });
+      return { controller, response };
+    });
+    await Promise.all(streams.map((s) => s.response));
+    const refused = await open();
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatch(/Too many open sessions \(2\), all busy/);
+    for (const s of streams) s.controller.abort();
+
+    // Neither client sends anything more: the sweep closes both.
+    const deadline = Date.now() + 10_000;
     while (server.handle.sessionCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(server.handle.sessionCount()).toBe(0);
-    const late = await rawRequest(server.handle.url, {
-      method: "POST",
-      headers: { ...MCP_HEADERS, "mcp-session-id": String(first.headers["mcp-session-id"]) },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
-    });
-    expect(late.status).toBe(404);
+    expect((await ping(first)).status).toBe(404);
   });
 
   it("refuses a request without a session that is not an initialize", async () => {

@@ -1,0 +1,36 @@
+import type { AuditLog } from "../audit.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { Principal } from "../principal.js";
+import type { Provider } from "../providers/types.js";
+import type { KeptResults, ResultWriter } from "../results/store.js";
+import type { PaidTaskState } from "../state/index.js";
+import type { DeliveryTracker } from "./delivery.js";
+
+/**
+ * What tools and resources need from the server; no MCP objects, no globals. Its own module so that
+ * server.ts (which registers the tools) and the tools import it without a circle.
+ */
+export interface ServerDeps {
+  /** The caller's view: `outputDir` is the caller's own results directory. */
+  config: Config;
+  logger: Logger;
+  /** The provider for the next call (chosen per call so a bad key is a tool error, not a crash). */
+  provider: () => Provider;
+  /** Keeps a running fill alive past a cancelled call, so shutdown can wait for it to be saved. */
+  track: (job: Promise<unknown>) => void;
+  shutdownSignal: AbortSignal;
+  /** Attach, hand-over, journal and credit limit state, shared by every session. */
+  paid: PaidTaskState;
+  /** Results no directory could take, kept for get_result. */
+  kept: KeptResults;
+  /** The file writes of saving a result (tests inject a full disk). */
+  writer?: ResultWriter | undefined;
+  /** Whether results reached their callers; one per MCP server (connection). */
+  deliveries: DeliveryTracker;
+  /** Resolves once the tasks journalled before a restart are being collected. */
+  recovering: Promise<void>;
+  /** Who is calling (one per connection; the local user on stdio). */
+  principal: Principal;
+  audit: AuditLog;
+}
