@@ -2,7 +2,8 @@
  * Fair sharing of the upstream's active-task limit. Black Forest Labs allows a fixed number of
  * submitted-but-unfinished tasks per API key (24); every session and transport of one process goes
  * through one queue per key, so no call is refused with a 429 that waiting would have avoided. Users
- * take turns (round-robin; each user's own calls in arrival order), and one user may hold at most
+ * take turns (the waiting user with the fewest running tasks first, ties round-robin; each user's own
+ * calls in arrival order), and one user may hold at most
  * `maxActivePerUser` slots, so a burst cannot make everyone else wait for all of it. A waiting call
  * reports its position through the fill's progress callback.
  *
@@ -105,29 +106,57 @@ interface Waiter {
   enqueuedAt: number;
   grant: () => void;
   fail: (error: FluxFillError) => void;
-  report: () => void;
+  /** Tells the caller its position when it changed (or always, with `again`: the heartbeat). */
+  report: (again?: boolean) => void;
 }
 
 /**
- * The order in which waiting calls would start if nothing else changed: users in `rotation` order take
- * one call each per round, each user's calls in arrival order. Pure, for positions and for tests.
+ * Whose call starts next: among the users in `rotation` (waiting users, the one served longest ago
+ * first) who are under `cap`, the one with the fewest running tasks; ties go by the rotation. So a user
+ * with nothing running goes up with the next free slot, however long another user's burst is.
  */
-export function serviceOrder<T extends { user: string }>(waiters: readonly T[], rotation: readonly string[]): T[] {
+export function nextUser(
+  rotation: readonly string[],
+  running: (user: string) => number,
+  cap: number,
+): string | undefined {
+  let best: string | undefined;
+  for (const user of rotation) {
+    const count = running(user);
+    if (count >= cap) continue;
+    if (best === undefined || count < running(best)) best = user;
+  }
+  return best;
+}
+
+/**
+ * The order in which waiting calls would start if no running task finished and slots were free: repeated
+ * `nextUser` picks, each user's calls in arrival order (per-user caps ignored). Pure, for positions.
+ */
+export function serviceOrder<T extends { user: string }>(
+  waiters: readonly T[],
+  rotation: readonly string[],
+  running: (user: string) => number,
+): T[] {
   const byUser = new Map<string, T[]>();
   for (const waiter of waiters) {
     const list = byUser.get(waiter.user);
     if (list) list.push(waiter);
     else byUser.set(waiter.user, [waiter]);
   }
-  const users = [...rotation.filter((u) => byUser.has(u)), ...[...byUser.keys()].filter((u) => !rotation.includes(u))];
+  let turn = [...rotation.filter((u) => byUser.has(u)), ...[...byUser.keys()].filter((u) => !rotation.includes(u))];
+  const started = new Map<string, number>();
+  const load = (user: string) => running(user) + (started.get(user) ?? 0);
   const order: T[] = [];
-  for (let round = 0; order.length < waiters.length; round++) {
-    for (const user of users) {
-      const next = byUser.get(user)![round];
-      if (next !== undefined) order.push(next);
-    }
+  for (;;) {
+    const user = nextUser(turn, load, Number.POSITIVE_INFINITY);
+    if (user === undefined) return order;
+    const list = byUser.get(user)!;
+    order.push(list.shift()!);
+    started.set(user, (started.get(user) ?? 0) + 1);
+    turn = turn.filter((u) => u !== user);
+    if (list.length > 0) turn.push(user);
   }
-  return order;
 }
 
 /** A counting semaphore whose wait list serves users in turns, with a per-user cap, a 429 penalty and a bounded wait. */
@@ -203,9 +232,10 @@ export class FillQueue {
           cleanup();
           reject(error);
         },
-        report: () => {
-          const position = serviceOrder(this.waiters, this.rotation).indexOf(waiter) + 1;
-          if (position === 0 || !onWait) return;
+        report: (again = false) => {
+          if (!onWait) return;
+          const position = serviceOrder(this.waiters, this.rotation, (u) => this.activeOf(u)).indexOf(waiter) + 1;
+          if (position === 0 || (position === lastPosition && !again)) return;
           lastPosition = position;
           try {
             onWait({
@@ -232,13 +262,14 @@ export class FillQueue {
       const deadline = setTimeout(() => remove(this.waitedTooLong()), Math.min(this.options.maxWaitMs, MAX_TIMER_MS));
       deadline.unref();
       const heartbeat = setInterval(() => {
-        if (lastPosition > 0) waiter.report();
+        if (lastPosition > 0) waiter.report(true);
       }, this.heartbeatMs);
       heartbeat.unref();
       signal?.addEventListener("abort", onAbort, { once: true });
       this.waiters.push(waiter);
       if (!this.rotation.includes(user)) this.rotation.push(user);
-      waiter.report();
+      // A newcomer can go ahead of others (a user with fewer running tasks): everyone hears where they stand.
+      this.reportPositions();
     });
   }
 
@@ -322,13 +353,10 @@ export class FillQueue {
     };
   }
 
-  /** The next call to start: the first user in turn who is under the cap, their oldest call. */
+  /** The next call to start: the oldest of `nextUser`'s. */
   private nextWaiter(): Waiter | undefined {
-    for (const user of this.rotation) {
-      if (this.activeOf(user) >= this.maxActivePerUser) continue;
-      return this.waiters.find((w) => w.user === user);
-    }
-    return undefined;
+    const user = nextUser(this.rotation, (u) => this.activeOf(u), this.maxActivePerUser);
+    return user === undefined ? undefined : this.waiters.find((w) => w.user === user);
   }
 
   private pump(): void {

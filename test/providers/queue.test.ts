@@ -3,11 +3,13 @@ import { FluxFillError } from "../../src/errors.js";
 import {
   effectiveLimit,
   FillQueue,
+  nextUser,
   FillQueues,
   penaltyAfterRateLimit,
   type QueueWait,
   queuedProvider,
   queueKey,
+  serviceOrder,
 } from "../../src/providers/queue.js";
 import type { FillContext, FillOutput, FillProgress, FillRequest, Provider } from "../../src/providers/types.js";
 
@@ -239,6 +241,104 @@ describe("FillQueue", () => {
     expect(queue.snapshot().active).toBe(1);
     release();
     expect(queue.snapshot().active).toBe(0);
+  });
+});
+
+describe("fair share between users", () => {
+  /** Starts `count` jobs of `user` that each wait for their own gate; `started` records who got a slot, in order. */
+  function burst(queue: FillQueue, user: string, count: number, started: string[]) {
+    return Array.from({ length: count }, (_, i) => {
+      const gate = deferred();
+      const done = queue.run(
+        async () => {
+          started.push(`${user}${i + 1}`);
+          await gate.promise;
+        },
+        { user },
+      );
+      return { gate, done };
+    });
+  }
+
+  it("gives another user's call the next free slot, however long the first user's burst", async () => {
+    const queue = new FillQueue({ maxActive: 4, maxWaitMs: 60_000 });
+    const started: string[] = [];
+    const alice = burst(queue, "alice", 12, started);
+    await tick();
+    const bob = burst(queue, "bob", 1, started);
+    await tick();
+    expect(started).toEqual(["alice1", "alice2", "alice3", "alice4"]);
+    expect(queue.snapshot()).toMatchObject({ active: 4, waiting: 9 });
+    alice[0]!.gate.resolve();
+    await tick();
+    expect(started.slice(4)).toEqual(["bob1"]);
+    for (const job of [...alice, ...bob]) job.gate.resolve();
+    await Promise.all([...alice, ...bob].map((j) => j.done));
+    expect(started.slice(5)).toEqual(Array.from({ length: 8 }, (_, i) => `alice${i + 5}`));
+  });
+
+  it("serves waiting users in turns", async () => {
+    const queue = new FillQueue({ maxActive: 1, maxWaitMs: 60_000 });
+    const started: string[] = [];
+    const first = burst(queue, "alice", 1, started);
+    const jobs = [...burst(queue, "alice", 3, started), ...burst(queue, "bob", 2, started), ...burst(queue, "carol", 1, started)];
+    await tick();
+    first[0]!.gate.resolve();
+    for (const job of jobs) job.gate.resolve();
+    await Promise.all([...first, ...jobs].map((j) => j.done));
+    // One slot: every user has nothing running when it frees, so they simply take turns.
+    expect(started).toEqual(["alice1", "alice1", "bob1", "carol1", "alice2", "bob2", "alice3"]);
+  });
+
+  it("holds one user to maxActivePerUser while slots stay free for others", async () => {
+    const queue = new FillQueue({ maxActive: 4, maxActivePerUser: 3, maxWaitMs: 60_000 });
+    const started: string[] = [];
+    const alice = burst(queue, "alice", 5, started);
+    await tick();
+    expect(queue.snapshot()).toMatchObject({ active: 3, waiting: 2 });
+    const bob = burst(queue, "bob", 1, started);
+    await tick();
+    expect(started).toEqual(["alice1", "alice2", "alice3", "bob1"]);
+    bob[0]!.gate.resolve();
+    await bob[0]!.done;
+    expect(queue.snapshot()).toMatchObject({ active: 3, waiting: 2 }); // alice stays at her cap
+    alice[0]!.gate.resolve();
+    await tick();
+    expect(started.slice(4)).toEqual(["alice4"]);
+    for (const job of alice) job.gate.resolve();
+    await Promise.all(alice.map((j) => j.done));
+    expect(queue.snapshot()).toMatchObject({ active: 0, waiting: 0 });
+  });
+
+  it("reports positions in the order calls will start", async () => {
+    const queue = new FillQueue({ maxActive: 1, maxWaitMs: 60_000 });
+    const gate = deferred();
+    const running = queue.run(() => gate.promise, { user: "alice" });
+    const positions = new Map<string, number>();
+    const wait = (name: string, user: string) =>
+      queue.run(async () => undefined, { user, onWait: (w) => positions.set(name, w.position) });
+    const calls = [wait("a2", "alice"), wait("a3", "alice"), wait("b1", "bob")];
+    await tick();
+    expect(Object.fromEntries(positions)).toEqual({ a2: 2, a3: 3, b1: 1 });
+    gate.resolve();
+    await Promise.all([running, ...calls]);
+  });
+
+  it("nextUser and serviceOrder: fewest running first, ties by turn, caps respected", () => {
+    const running = (counts: Record<string, number>) => (u: string) => counts[u] ?? 0;
+    expect(nextUser(["a", "b"], running({ a: 4 }), 10)).toBe("b");
+    expect(nextUser(["a", "b"], running({}), 10)).toBe("a");
+    expect(nextUser(["a", "b"], running({ a: 1, b: 2 }), 2)).toBe("a");
+    expect(nextUser(["a", "b"], running({ a: 2, b: 2 }), 2)).toBeUndefined();
+    const waiters = ["a", "a", "a", "b", "c", "c"].map((user, i) => ({ user, i }));
+    expect(serviceOrder(waiters, ["a", "b", "c"], running({ a: 2 })).map((w) => `${w.user}${w.i}`)).toEqual([
+      "b3",
+      "c4",
+      "c5",
+      "a0",
+      "a1",
+      "a2",
+    ]);
   });
 });
 
