@@ -97,9 +97,12 @@ export const DEFAULTS = {
   replayBudgetMB: 64,
 } as const;
 
-/** Default per-user cap: three quarters of the slots, so a burst always leaves some for others. */
-export function defaultMaxActivePerUser(maxActive: number): number {
-  return Math.max(1, Math.ceil((maxActive * 3) / 4));
+/**
+ * Default per-user cap: with several users, three quarters of the slots, so a burst always leaves some
+ * free for the others; with one user (no tokens file, no OAuth) all of them.
+ */
+export function defaultMaxActivePerUser(maxActive: number, severalUsers: boolean): number {
+  return severalUsers ? Math.max(1, Math.ceil((maxActive * 3) / 4)) : maxActive;
 }
 
 /** Each environment variable the server reads, with its meaning (used by --help and the README). */
@@ -128,7 +131,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_PUBLIC_URL", meaning: "This server's canonical MCP URL, e.g. https://mcp.example.com/mcp: the audience OAuth tokens must carry." },
   { name: "FLUX_FILL_OAUTH_USER_CLAIM", meaning: `The token claim that names the user (default ${DEFAULTS.oauthUserClaim}).` },
   { name: "FLUX_FILL_OAUTH_REQUIRED_SCOPE", meaning: "Scope(s) every OAuth token must carry, space-separated (default none); a token without them gets 403 insufficient_scope." },
-  { name: "FLUX_FILL_MAX_ACTIVE_PER_USER", meaning: "Most upstream tasks one user may have in flight at once (default three quarters of FLUX_FILL_MAX_ACTIVE, rounded up); waiting users are served round-robin." },
+  { name: "FLUX_FILL_MAX_ACTIVE_PER_USER", meaning: "Most upstream tasks one user may have in flight at once (default with named tokens or OAuth: three quarters of FLUX_FILL_MAX_ACTIVE, rounded up; else all). The waiting user with the fewest running tasks goes first, ties in turns." },
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS", meaning: `Most open HTTP sessions (default ${DEFAULTS.maxSessions}); at the cap the least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", meaning: `Most open HTTP sessions of one user (default ${DEFAULTS.maxSessionsPerUser}); at the cap that user's least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_REPLAY_MB", meaning: `Memory for resumable-stream replay events across all sessions, in MB (default ${DEFAULTS.replayBudgetMB}); the oldest are dropped first.` },
@@ -338,7 +341,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     cwd,
     maxActive,
     dailyCreditLimit: e.FLUX_FILL_DAILY_CREDIT_LIMIT,
-    maxActivePerUser: e.FLUX_FILL_MAX_ACTIVE_PER_USER ?? defaultMaxActivePerUser(maxActive),
+    maxActivePerUser:
+      e.FLUX_FILL_MAX_ACTIVE_PER_USER ??
+      defaultMaxActivePerUser(maxActive, Boolean(e.FLUX_FILL_HTTP_TOKENS_FILE?.trim() || e.FLUX_FILL_OAUTH_ISSUER)),
     audit: {
       file: e.FLUX_FILL_AUDIT_LOG?.trim() ? path.resolve(cwd, e.FLUX_FILL_AUDIT_LOG.trim()) : undefined,
       prompts: e.FLUX_FILL_AUDIT_PROMPTS,

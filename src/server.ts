@@ -97,7 +97,12 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
     provider.name === "bfl"
       ? queuedProvider(
           provider,
-          queues.queue(`bfl:${queueKey(config.bfl.apiKey ?? "")}`, config.maxActive, undefined, config.maxActivePerUser),
+          queues.queue(
+            `bfl:${queueKey(config.bfl.apiKey ?? "")}`,
+            config.maxActive,
+            undefined,
+            config.maxActivePerUser,
+          ),
           "upstream task",
           user,
         )

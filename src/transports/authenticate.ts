@@ -61,7 +61,7 @@ export class Authenticator {
     }
     const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
-      return this.refuse(401, "invalid_token", "Unauthorized: the Authorization header is not \"Bearer <token>\".");
+      return this.refuse(401, "invalid_token", 'Unauthorized: the Authorization header is not "Bearer <token>".');
     }
     const token = match[1]!;
     // Both static kinds are compared every time, so timing does not tell which kind matched.
@@ -78,10 +78,20 @@ export class Authenticator {
         return this.refuse(error.status, error.error, `Unauthorized: ${error.message}.`, error.message);
       }
     }
-    return this.refuse(401, "invalid_token", "Unauthorized: the bearer token is not valid.", "The bearer token is not valid");
+    return this.refuse(
+      401,
+      "invalid_token",
+      "Unauthorized: the bearer token is not valid.",
+      "The bearer token is not valid",
+    );
   }
 
-  private refuse(status: 401 | 403 | 503, error: string | undefined, message: string, description?: string): AuthOutcome {
+  private refuse(
+    status: 401 | 403 | 503,
+    error: string | undefined,
+    message: string,
+    description?: string,
+  ): AuthOutcome {
     const challenge =
       status === 503
         ? undefined

@@ -22,7 +22,19 @@ export class TokenRejected extends Error {
 }
 
 /** Asymmetric algorithms only: a JWKS never holds shared secrets, and `none` is never accepted. */
-const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+const ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+];
 
 /** Where an issuer's metadata may be: RFC 8414 (path-inserted), then OpenID Connect Discovery (appended). */
 export function metadataUrls(issuer: string): string[] {

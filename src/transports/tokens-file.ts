@@ -41,7 +41,7 @@ export function parseTokensFile(text: string, file = "the tokens file"): NamedTo
     const hashed = HASHED.exec(secret);
     if (secret.startsWith("sha256:") && !hashed) {
       throw new FluxFillError("bad_input", `${where} has a sha256: value that is not 64 hex digits.`, {
-        suggestion: "Write the hash as printed by: printf %s \"$TOKEN\" | sha256sum",
+        suggestion: 'Write the hash as printed by: printf %s "$TOKEN" | sha256sum',
       });
     }
     if (!hashed && secret.length < 16) {
@@ -100,9 +100,7 @@ export class TokensFile {
       this.logger.info(`${why}: reloaded ${this.file} (${this.entries.length} users)`);
       return true;
     } catch (error) {
-      this.logger.warn(
-        `${why}: kept the previous tokens; ${error instanceof Error ? error.message : String(error)}`,
-      );
+      this.logger.warn(`${why}: kept the previous tokens; ${error instanceof Error ? error.message : String(error)}`);
       return false;
     }
   }

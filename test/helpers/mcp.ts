@@ -31,7 +31,11 @@ export async function tempDir(prefix = "flux-fill-test-"): Promise<string> {
 /** The server in-process, configured from `env` like the real one (output dir defaults to a temp dir). */
 export async function startInMemory(env: Record<string, string> = {}, options: CreateServerOptions = {}): Promise<TestServer> {
   const workDir = await tempDir();
-  const config = loadConfig({ FLUX_FILL_OUTPUT_DIR: path.join(workDir, "out"), ...env }, workDir);
+  // The audit log goes to a file in the test's directory rather than into the test output.
+  const config = loadConfig(
+    { FLUX_FILL_OUTPUT_DIR: path.join(workDir, "out"), FLUX_FILL_AUDIT_LOG: path.join(workDir, "audit.jsonl"), ...env },
+    workDir,
+  );
   const server = createServer(config, { logger: silentLogger, ...options });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: "test-client", version: "1.0.0" });

@@ -281,7 +281,11 @@ describe("fair share between users", () => {
     const queue = new FillQueue({ maxActive: 1, maxWaitMs: 60_000 });
     const started: string[] = [];
     const first = burst(queue, "alice", 1, started);
-    const jobs = [...burst(queue, "alice", 3, started), ...burst(queue, "bob", 2, started), ...burst(queue, "carol", 1, started)];
+    const jobs = [
+      ...burst(queue, "alice", 3, started),
+      ...burst(queue, "bob", 2, started),
+      ...burst(queue, "carol", 1, started),
+    ];
     await tick();
     first[0]!.gate.resolve();
     for (const job of jobs) job.gate.resolve();

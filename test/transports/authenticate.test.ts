@@ -45,7 +45,11 @@ describe("Authenticator", () => {
   it("refuses a missing header with a bare challenge, anything else as invalid_token", async () => {
     const auth = new Authenticator(loadConfig({ FLUX_FILL_HTTP_TOKEN: SINGLE }, "/"), silentLogger);
     for (const header of [undefined, "", "   "]) {
-      expect(await auth.authenticate(header)).toMatchObject({ ok: false, status: 401, challenge: 'Bearer realm="flux-fill-mcp"' });
+      expect(await auth.authenticate(header)).toMatchObject({
+        ok: false,
+        status: 401,
+        challenge: 'Bearer realm="flux-fill-mcp"',
+      });
     }
     for (const header of [
       "Bearer wrong",

@@ -36,7 +36,11 @@ export async function startHttp(
   options: HttpServerOptions = {},
 ): Promise<HttpTestServer> {
   const workDir = await tempDir("flux-fill-http-");
-  const config = loadConfig({ FLUX_FILL_OUTPUT_DIR: path.join(workDir, "out"), ...env }, workDir);
+  // The audit log goes to a file in the test's directory rather than into the test output.
+  const config = loadConfig(
+    { FLUX_FILL_OUTPUT_DIR: path.join(workDir, "out"), FLUX_FILL_AUDIT_LOG: path.join(workDir, "audit.jsonl"), ...env },
+    workDir,
+  );
   config.http.port = 0; // a free port (the env parser only takes positive ones)
   const runtime = options.runtime ?? createRuntime(config, { logger: silentLogger });
   const handle = await startHttpServer(config, { logger: silentLogger, shutdownGraceMs: 5000, ...options, runtime });
