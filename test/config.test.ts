@@ -74,8 +74,12 @@ describe("loadConfig", () => {
   });
 
   it("rejects bad values with the variable's name", () => {
-    expect(() => loadConfig({ FLUX_FILL_TIMEOUT_S: "soon" }, "/")).toThrow(/FLUX_FILL_TIMEOUT_S must be a positive number, got "soon"/);
-    expect(() => loadConfig({ FLUX_FILL_PROVIDER: "openai" }, "/")).toThrow(/FLUX_FILL_PROVIDER must be auto, bfl or local/);
+    expect(() => loadConfig({ FLUX_FILL_TIMEOUT_S: "soon" }, "/")).toThrow(
+      /FLUX_FILL_TIMEOUT_S must be a positive number, got "soon"/,
+    );
+    expect(() => loadConfig({ FLUX_FILL_PROVIDER: "openai" }, "/")).toThrow(
+      /FLUX_FILL_PROVIDER must be auto, bfl or local/,
+    );
     expect(() => loadConfig({ BFL_API_BASE_URL: "ftp://x" }, "/")).toThrow(/BFL_API_BASE_URL/);
     expect(() => loadConfig({ FLUX_FILL_ALLOW_PRIVATE_URLS: "maybe" }, "/")).toThrow();
   });
@@ -87,5 +91,58 @@ describe("loadConfig", () => {
     } catch (error) {
       expect(String((error as Error).message)).not.toContain("sk-very-secret");
     }
+  });
+});
+
+describe("team settings", () => {
+  it("has single-user defaults: no tokens file, no OAuth, every slot for the one user", () => {
+    const config = loadConfig({}, "/");
+    expect(config.http).toMatchObject({
+      tokensFile: undefined,
+      oauth: undefined,
+      maxSessions: 1000,
+      maxSessionsPerUser: 100,
+    });
+    expect(config.http.replayBudgetBytes).toBe(64 * 1024 * 1024);
+    expect(config.maxActivePerUser).toBe(config.maxActive);
+    expect(config.audit).toEqual({ file: undefined, prompts: false });
+  });
+
+  it("reads the team settings; with several users one may hold three quarters of the slots by default", () => {
+    const config = loadConfig(
+      {
+        FLUX_FILL_HTTP_TOKENS_FILE: "tokens.txt",
+        FLUX_FILL_OAUTH_ISSUER: "https://idp.example.com/",
+        FLUX_FILL_PUBLIC_URL: "https://mcp.example.com/mcp",
+        FLUX_FILL_OAUTH_USER_CLAIM: "email",
+        FLUX_FILL_OAUTH_REQUIRED_SCOPE: "images:write  images:read",
+        FLUX_FILL_AUDIT_LOG: "audit.jsonl",
+        FLUX_FILL_AUDIT_PROMPTS: "1",
+        FLUX_FILL_HTTP_MAX_SESSIONS: "50",
+        FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER: "5",
+        FLUX_FILL_HTTP_REPLAY_MB: "8",
+      },
+      "/srv",
+    );
+    expect(config.http.tokensFile).toBe(path.resolve("/srv", "tokens.txt"));
+    expect(config.http.oauth).toEqual({
+      issuer: "https://idp.example.com/",
+      publicUrl: "https://mcp.example.com/mcp",
+      userClaim: "email",
+      requiredScopes: ["images:write", "images:read"],
+    });
+    expect(config.audit).toEqual({ file: path.resolve("/srv", "audit.jsonl"), prompts: true });
+    expect(config.http).toMatchObject({ maxSessions: 50, maxSessionsPerUser: 5, replayBudgetBytes: 8 * 1024 * 1024 });
+    expect(config.maxActivePerUser).toBe(18);
+    expect(loadConfig({ FLUX_FILL_MAX_ACTIVE: "4", FLUX_FILL_MAX_ACTIVE_PER_USER: "2" }, "/").maxActivePerUser).toBe(2);
+  });
+
+  it("refuses an issuer without a public URL, and malformed values, naming the setting", () => {
+    expect(() => loadConfig({ FLUX_FILL_OAUTH_ISSUER: "https://idp.example.com" }, "/")).toThrow(
+      /FLUX_FILL_PUBLIC_URL/,
+    );
+    expect(() => loadConfig({ FLUX_FILL_PUBLIC_URL: "mcp.example.com" }, "/")).toThrow(/FLUX_FILL_PUBLIC_URL/);
+    expect(() => loadConfig({ FLUX_FILL_MAX_ACTIVE_PER_USER: "0" }, "/")).toThrow(/FLUX_FILL_MAX_ACTIVE_PER_USER/);
+    expect(() => loadConfig({ FLUX_FILL_HTTP_REPLAY_MB: "-1" }, "/")).toThrow(/FLUX_FILL_HTTP_REPLAY_MB/);
   });
 });

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
-import { isPathInside, resolveAllowedPath } from "../../src/inputs/allowed-paths.js";
+import { isPathInside, isPermitted, resolveAllowedPath } from "../../src/inputs/allowed-paths.js";
 
 describe("isPathInside (posix)", () => {
   it.each<[string, string, boolean]>([
@@ -139,7 +139,9 @@ describe("resolveAllowedPath", () => {
   it("refuses a symlink inside the root that points outside, saying where it leads", async () => {
     const error = await refusal("link-out.png");
     expect(error.kind).toBe("not_allowed");
-    expect(error.message).toContain(`"${path.join(allowed, "link-out.png")}" (which resolves to "${path.join(outside, "secret.png")}")`);
+    expect(error.message).toContain(
+      `"${path.join(allowed, "link-out.png")}" (which resolves to "${path.join(outside, "secret.png")}")`,
+    );
     expect(suggestedValue(error.message).split(path.delimiter)).toEqual([allowed, outside]);
   });
 
@@ -240,5 +242,39 @@ describe("resolveAllowedPath", () => {
   it("names the mask when the mask is refused", async () => {
     const error = await refusal("../outside/secret.png", { ...options(), label: "mask" });
     expect(error.message).toMatch(/^The mask file/);
+  });
+});
+
+describe("isPermitted: denied directories inside allowed roots (other users' results)", () => {
+  const out = "/srv/out";
+  it("refuses what lies in a denied directory unless an allowed root lies deeper", () => {
+    // A named user: their own folder allowed, the rest of the output directory denied.
+    const allowed = ["/srv", "/srv/out/users/alice"];
+    const denied = [out];
+    expect(isPermitted("/srv/photo.png", allowed, denied)).toBe(true);
+    expect(isPermitted("/srv/out/users/alice/r.png", allowed, denied)).toBe(true);
+    expect(isPermitted("/srv/out/users/bob/r.png", allowed, denied)).toBe(false);
+    expect(isPermitted("/srv/out/local.png", allowed, denied)).toBe(false);
+    expect(isPermitted("/elsewhere/x.png", allowed, denied)).toBe(false);
+    // The local user: the output directory allowed, the users' folders in it denied.
+    expect(isPermitted("/srv/out/r.png", [out], ["/srv/out/users"])).toBe(true);
+    expect(isPermitted("/srv/out/users/bob/r.png", [out], ["/srv/out/users"])).toBe(false);
+  });
+});
+
+describe("resolveAllowedPath with deniedDirs", () => {
+  it("answers a denied file like one outside the roots, whether or not it exists", async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), "flux-fill-denied-"));
+    const denied = path.join(root, "out", "users", "bob");
+    await fs.mkdir(denied, { recursive: true });
+    await fs.writeFile(path.join(denied, "r.png"), "x");
+    const options = { cwd: root, allowedDirs: [root], deniedDirs: [path.join(root, "out", "users")] };
+    for (const p of [
+      path.join(denied, "r.png"),
+      path.join(denied, "missing.png"),
+      path.join(root, "out", "users", "carol", "x.png"),
+    ]) {
+      await expect(resolveAllowedPath(p, options)).rejects.toMatchObject({ kind: "not_allowed" });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { BoundedEventStore } from "../../src/transports/event-store.js";
+import { BoundedEventStore, DEFAULT_EVENT_STORE_LIMITS, ReplayBudget } from "../../src/transports/event-store.js";
 
 const note = (n: number): JSONRPCMessage => ({ jsonrpc: "2.0", method: "notifications/message", params: { n } });
 
@@ -71,5 +71,49 @@ describe("BoundedEventStore", () => {
     expect(store.size.bytes).toBeLessThanOrEqual(2500);
     await store.storeEvent("s", big(5000));
     expect(store.size.events).toBe(1);
+  });
+});
+
+describe("ReplayBudget: one byte budget for every session's events", () => {
+  const big = (n: number): JSONRPCMessage => ({
+    jsonrpc: "2.0",
+    method: "notifications/message",
+    params: { n, pad: "x".repeat(1000) },
+  });
+  const bytesOf = (n: number) => Buffer.byteLength(JSON.stringify(big(n)));
+
+  it("drops the oldest events of any session first once the sum passes the budget", async () => {
+    const budget = new ReplayBudget(bytesOf(0) * 3 + 10);
+    const a = new BoundedEventStore(DEFAULT_EVENT_STORE_LIMITS, budget);
+    const b = new BoundedEventStore(DEFAULT_EVENT_STORE_LIMITS, budget);
+    const a1 = await a.storeEvent("s", big(1));
+    const b1 = await b.storeEvent("s", big(2));
+    const a2 = await a.storeEvent("s", big(3));
+    expect(budget.events).toBe(3);
+    const b2 = await b.storeEvent("s", big(4));
+    // a1 was the oldest of all: gone; the rest stay and replay.
+    expect(budget.events).toBe(3);
+    expect(budget.bytes).toBeLessThanOrEqual(budget.maxBytes);
+    expect(await a.getStreamIdForEventId(a1)).toBeUndefined();
+    expect(await a.getStreamIdForEventId(a2)).toBe("s");
+    expect((await replay(b, b1)).sent.map((e) => e.id)).toEqual([b2]);
+    await b.storeEvent("s", big(5));
+    expect(await b.getStreamIdForEventId(b1)).toBeUndefined();
+    expect(a.size.events + b.size.events).toBe(3);
+  });
+
+  it("gives a closed session's bytes back, and stays small over many sessions", async () => {
+    const budget = new ReplayBudget(bytesOf(0) * 50);
+    for (let session = 0; session < 500; session++) {
+      const store = new BoundedEventStore(DEFAULT_EVENT_STORE_LIMITS, budget);
+      for (let i = 0; i < 5; i++) await store.storeEvent("s", big(i));
+      if (session % 2 === 0) store.clear();
+      expect(budget.bytes).toBeLessThanOrEqual(budget.maxBytes);
+    }
+    expect(budget.events).toBeLessThanOrEqual(50);
+    const stores = [new BoundedEventStore(DEFAULT_EVENT_STORE_LIMITS, budget)];
+    await stores[0]!.storeEvent("s", big(1));
+    stores[0]!.clear();
+    expect(stores[0]!.size).toEqual({ events: 0, bytes: 0 });
   });
 });
