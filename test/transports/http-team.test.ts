@@ -406,3 +406,44 @@ describe("fair share of the upstream", () => {
     console.info(`[fairness] submit order: ${prompts().join(", ")}`);
   }, 60_000);
 });
+
+describe("sessions that neither lock people out nor grow without bound (scaled-down soak)", () => {
+  it("60 fills over 6 sessions plus 60 abandoned sessions: every call answered, new clients served, replay memory within its budget", async () => {
+    const server = await start(
+      {
+        FLUX_FILL_HTTP_TOKENS_FILE: await tokensFile(`alice:${ALICE}\nbob:${BOB}\n`),
+        FLUX_FILL_HTTP_REPLAY_MB: "0.25",
+      },
+      { maxSessions: 12, maxSessionsPerUser: 8 },
+    );
+    const { image, mask } = await writeInputs(server.workDir);
+    const tokens = [ALICE, BOB];
+    const busy = await Promise.all(Array.from({ length: 6 }, (_, s) => server.connect({ token: tokens[s % 2]! })));
+    let abandoned = 0;
+    const results = [];
+    for (let round = 0; round < 10; round++) {
+      // Six abandoned sessions per round: initialize, then leave without a DELETE (like the SDK client's close()).
+      for (let i = 0; i < 6; i++) {
+        const client = await server.connect({ token: tokens[i % 2]! });
+        await client.close();
+        abandoned += 1;
+      }
+      results.push(
+        ...(await Promise.all(
+          busy.map((client, s) =>
+            callTool(client, "flux_fill", { image, mask, prompt: `soak ${round}-${s}`, output_format: "png" }),
+          ),
+        )),
+      );
+      expect(server.handle.sessionCount()).toBeLessThanOrEqual(12);
+      expect(server.handle.replayUsage().bytes).toBeLessThanOrEqual(0.25 * 1024 * 1024);
+    }
+    expect(abandoned).toBe(60);
+    expect(results.filter((r) => r.isError).map(textOf)).toEqual([]);
+    expect(results).toHaveLength(60);
+    // The busy sessions were never ended for room (they were in use more recently than the abandoned ones).
+    for (const client of busy) await client.ping();
+    // A new client is still served.
+    await (await server.connect({ token: ALICE })).listTools();
+  }, 120_000);
+});
