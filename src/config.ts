@@ -94,7 +94,7 @@ export const DEFAULTS = {
   oauthUserClaim: "sub",
   maxSessions: 1000,
   maxSessionsPerUser: 100,
-  replayBudgetMB: 64,
+  replayBudgetMB: 16,
 } as const;
 
 /**
@@ -133,7 +133,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_OAUTH_REQUIRED_SCOPE", meaning: "Scope(s) every OAuth token must carry, space-separated (default none); a token without them gets 403 insufficient_scope." },
   { name: "FLUX_FILL_MAX_ACTIVE_PER_USER", meaning: "Most upstream tasks one user may have in flight at once (default with named tokens or OAuth: three quarters of FLUX_FILL_MAX_ACTIVE, rounded up; else all). The waiting user with the fewest running tasks goes first, ties in turns." },
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS", meaning: `Most open HTTP sessions (default ${DEFAULTS.maxSessions}); at the cap the least recently used idle session is ended.` },
-  { name: "FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", meaning: `Most open HTTP sessions of one user (default ${DEFAULTS.maxSessionsPerUser}); at the cap that user's least recently used idle session is ended.` },
+  { name: "FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", meaning: `Most open HTTP sessions of one user (default with named tokens or OAuth ${DEFAULTS.maxSessionsPerUser}, else the global cap); at the cap that user's least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_REPLAY_MB", meaning: `Memory for resumable-stream replay events across all sessions, in MB (default ${DEFAULTS.replayBudgetMB}); the oldest are dropped first.` },
   { name: "FLUX_FILL_AUDIT_LOG", meaning: "File the audit log (one JSON line per fill) is appended to; default stderr." },
   { name: "FLUX_FILL_AUDIT_PROMPTS", meaning: "`1` puts prompts in the audit log (default off)." },
@@ -273,7 +273,8 @@ const EnvSchema = z.object({
       return Math.floor(n);
     }),
   FLUX_FILL_HTTP_MAX_SESSIONS: positive("FLUX_FILL_HTTP_MAX_SESSIONS", DEFAULTS.maxSessions),
-  FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER: positive("FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", DEFAULTS.maxSessionsPerUser),
+  // Unset: DEFAULTS.maxSessionsPerUser with several users, else the global cap (NaN marks "unset").
+  FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER: positive("FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", Number.NaN),
   FLUX_FILL_HTTP_REPLAY_MB: positive("FLUX_FILL_HTTP_REPLAY_MB", DEFAULTS.replayBudgetMB),
   FLUX_FILL_AUDIT_LOG: z.string().optional(),
   FLUX_FILL_AUDIT_PROMPTS: flag,
@@ -317,6 +318,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const e = parsed.data;
   const maxActive = Math.max(1, Math.floor(e.FLUX_FILL_MAX_ACTIVE));
+  const severalUsers = Boolean(e.FLUX_FILL_HTTP_TOKENS_FILE?.trim() || e.FLUX_FILL_OAUTH_ISSUER);
+  const maxSessions = Math.floor(e.FLUX_FILL_HTTP_MAX_SESSIONS);
   const outputDir = path.resolve(cwd, e.FLUX_FILL_OUTPUT_DIR?.trim() || path.join(os.homedir(), DEFAULTS.outputDirName));
   let allowedDirs = [...(e.FLUX_FILL_ALLOWED_DIRS ?? "").split(path.delimiter), ...(args.allowedDirs ?? [])]
     .map((d) => d.trim())
@@ -341,9 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     cwd,
     maxActive,
     dailyCreditLimit: e.FLUX_FILL_DAILY_CREDIT_LIMIT,
-    maxActivePerUser:
-      e.FLUX_FILL_MAX_ACTIVE_PER_USER ??
-      defaultMaxActivePerUser(maxActive, Boolean(e.FLUX_FILL_HTTP_TOKENS_FILE?.trim() || e.FLUX_FILL_OAUTH_ISSUER)),
+    maxActivePerUser: e.FLUX_FILL_MAX_ACTIVE_PER_USER ?? defaultMaxActivePerUser(maxActive, severalUsers),
     audit: {
       file: e.FLUX_FILL_AUDIT_LOG?.trim() ? path.resolve(cwd, e.FLUX_FILL_AUDIT_LOG.trim()) : undefined,
       prompts: e.FLUX_FILL_AUDIT_PROMPTS,
@@ -358,8 +359,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         ? path.resolve(cwd, e.FLUX_FILL_HTTP_TOKENS_FILE.trim())
         : undefined,
       oauth: oauthConfig(e),
-      maxSessions: Math.floor(e.FLUX_FILL_HTTP_MAX_SESSIONS),
-      maxSessionsPerUser: Math.floor(e.FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER),
+      maxSessions,
+      maxSessionsPerUser: Number.isNaN(e.FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER)
+        ? severalUsers
+          ? Math.min(maxSessions, DEFAULTS.maxSessionsPerUser)
+          : maxSessions
+        : Math.floor(e.FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER),
       replayBudgetBytes: Math.round(e.FLUX_FILL_HTTP_REPLAY_MB * 1024 * 1024),
     },
   };

@@ -101,9 +101,9 @@ describe("team settings", () => {
       tokensFile: undefined,
       oauth: undefined,
       maxSessions: 1000,
-      maxSessionsPerUser: 100,
+      maxSessionsPerUser: 1000,
     });
-    expect(config.http.replayBudgetBytes).toBe(64 * 1024 * 1024);
+    expect(config.http.replayBudgetBytes).toBe(16 * 1024 * 1024);
     expect(config.maxActivePerUser).toBe(config.maxActive);
     expect(config.audit).toEqual({ file: undefined, prompts: false });
   });
@@ -134,6 +134,7 @@ describe("team settings", () => {
     expect(config.audit).toEqual({ file: path.resolve("/srv", "audit.jsonl"), prompts: true });
     expect(config.http).toMatchObject({ maxSessions: 50, maxSessionsPerUser: 5, replayBudgetBytes: 8 * 1024 * 1024 });
     expect(config.maxActivePerUser).toBe(18);
+    expect(loadConfig({ FLUX_FILL_HTTP_TOKENS_FILE: "t" }, "/").http.maxSessionsPerUser).toBe(100);
     expect(loadConfig({ FLUX_FILL_MAX_ACTIVE: "4", FLUX_FILL_MAX_ACTIVE_PER_USER: "2" }, "/").maxActivePerUser).toBe(2);
   });
 
