@@ -43,6 +43,8 @@ export interface Config {
   maxActive: number;
   /** Credits this server may spend per UTC day; undefined = no limit. */
   dailyCreditLimit: number | undefined;
+  /** Credits each named (token file or OAuth) user may spend per UTC day; undefined = no limit of their own. */
+  userDailyCreditLimit: number | undefined;
   /** Most upstream tasks one user may have in flight at once (the rest of the slots stay for others). */
   maxActivePerUser: number;
   /** One JSON line per fill: where (a file, or stderr when unset), and whether prompts are included. */
@@ -121,6 +123,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_PREVIEW_MAX_PX", meaning: `Longest side of the inline preview (default ${DEFAULTS.previewMaxSize}).` },
   { name: "FLUX_FILL_MAX_ACTIVE", meaning: `Most upstream tasks in flight at once per API key (default ${DEFAULTS.maxActive}).` },
   { name: "FLUX_FILL_DAILY_CREDIT_LIMIT", meaning: "Credits this server may spend per UTC day (1 credit = $0.01; a fill costs about 5). A call that would pass it is refused before anything is submitted. Unset (default): no limit." },
+  { name: "FLUX_FILL_USER_DAILY_CREDIT_LIMIT", meaning: "Credits each user of a team server (named token or OAuth) may spend per UTC day, besides FLUX_FILL_DAILY_CREDIT_LIMIT for the whole server. A call that would pass it is refused before anything is submitted. Unset (default): no limit per user." },
   { name: "FLUX_FILL_HTTP_HOST", meaning: `Address the HTTP transport binds (default ${DEFAULTS.httpHost}).` },
   { name: "FLUX_FILL_HTTP_PORT", meaning: `Port of the HTTP transport (default ${DEFAULTS.httpPort}).` },
   { name: "FLUX_FILL_HTTP_TOKEN", meaning: "Bearer token required on every HTTP request (required off loopback)." },
@@ -179,6 +182,24 @@ const optionalUrl = (name: string) =>
       }
     });
 
+/** Credits (0 or more); unset or empty = no limit. */
+const creditLimit = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must be a number of credits of 0 or more (or unset for no limit), got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const EnvSchema = z.object({
   BFL_API_KEY: z
     .string()
@@ -232,21 +253,8 @@ const EnvSchema = z.object({
     }),
   FLUX_FILL_PREVIEW_MAX_PX: positive("FLUX_FILL_PREVIEW_MAX_PX", DEFAULTS.previewMaxSize),
   FLUX_FILL_MAX_ACTIVE: positive("FLUX_FILL_MAX_ACTIVE", DEFAULTS.maxActive),
-  FLUX_FILL_DAILY_CREDIT_LIMIT: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) {
-        ctx.addIssue({
-          code: "custom",
-          message: `FLUX_FILL_DAILY_CREDIT_LIMIT must be a number of credits of 0 or more (or unset for no limit), got "${v}"`,
-        });
-        return z.NEVER;
-      }
-      return n;
-    }),
+  FLUX_FILL_DAILY_CREDIT_LIMIT: creditLimit("FLUX_FILL_DAILY_CREDIT_LIMIT"),
+  FLUX_FILL_USER_DAILY_CREDIT_LIMIT: creditLimit("FLUX_FILL_USER_DAILY_CREDIT_LIMIT"),
   FLUX_FILL_HTTP_HOST: z.string().optional(),
   FLUX_FILL_HTTP_PORT: positive("FLUX_FILL_HTTP_PORT", DEFAULTS.httpPort),
   FLUX_FILL_HTTP_TOKEN: z.string().optional(),
@@ -344,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     cwd,
     maxActive,
     dailyCreditLimit: e.FLUX_FILL_DAILY_CREDIT_LIMIT,
+    userDailyCreditLimit: e.FLUX_FILL_USER_DAILY_CREDIT_LIMIT,
     maxActivePerUser: e.FLUX_FILL_MAX_ACTIVE_PER_USER ?? defaultMaxActivePerUser(maxActive, severalUsers),
     audit: {
       file: e.FLUX_FILL_AUDIT_LOG?.trim() ? path.resolve(cwd, e.FLUX_FILL_AUDIT_LOG.trim()) : undefined,

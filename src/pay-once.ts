@@ -10,7 +10,7 @@ import { FluxFillError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { FillProgress, Provider, ProviderRequest, SubmittedTaskInfo } from "./providers/types.js";
 import { utcDay } from "./state/files.js";
-import type { CreditReservation, JournalEntry, PaidTaskState, RunWaiter } from "./state/types.js";
+import type { CreditLedger, CreditReservation, JournalEntry, PaidTaskState, RunWaiter } from "./state/types.js";
 
 /** How long an undelivered result is handed to the identical call. */
 export const UNDELIVERED_WINDOW_MS = 30 * 60_000;
@@ -55,6 +55,8 @@ export interface PaidTaskHooks {
 
 export interface PaidTaskJob<T extends SavedOutcome> {
   identity: string;
+  /** The named user whose task it is (journalled, so a restart saves it in their results); undefined = local. */
+  user?: string | undefined;
   kind: ProviderRequest["kind"];
   provider: Provider;
   waiter: RunWaiter<FillProgress>;
@@ -71,11 +73,21 @@ export interface PaidTaskDeps {
   logger: Logger;
   /** FLUX_FILL_DAILY_CREDIT_LIMIT; undefined = no limit. */
   dailyCreditLimit: number | undefined;
+  /** The caller's own spend and FLUX_FILL_USER_DAILY_CREDIT_LIMIT, counted besides the server's. */
+  userCredits?: UserCredits | undefined;
   /** Where the state lives, for error messages. */
   outputDir: string;
   /** Resolves once the tasks journalled before a restart are being collected (so a retry joins them). */
   recovering?: Promise<void> | undefined;
   now?: () => number;
+}
+
+/** One user's daily spend: their own ledger and limit (the server's limit still applies too). */
+export interface UserCredits {
+  user: string;
+  /** FLUX_FILL_USER_DAILY_CREDIT_LIMIT; undefined = only the server's limit. */
+  limit: number | undefined;
+  ledger: CreditLedger;
 }
 
 /** Milliseconds to the next 00:00 UTC after `now`. */
@@ -97,6 +109,18 @@ export function creditLimitError(limit: number, spent: number, price: number, no
     {
       suggestion:
         "Wait for the reset, or ask the user whether to raise FLUX_FILL_DAILY_CREDIT_LIMIT in the server's env. An identical call whose result was not delivered is still handed over free.",
+      details: { limit, spent, day: utcDay(now) },
+    },
+  );
+}
+
+export function userCreditLimitError(user: string, limit: number, spent: number, price: number, now: number): FluxFillError {
+  return new FluxFillError(
+    "credit_limit",
+    `This call would pass your daily credit limit: FLUX_FILL_USER_DAILY_CREDIT_LIMIT is ${limit} credits per user per UTC day, ${user} spent ${spent} today (${utcDay(now)} UTC) and a task costs about ${price}. Nothing was submitted or charged. The limit resets at 00:00 UTC, in ${describeWait(untilUtcMidnight(now))}.`,
+    {
+      suggestion:
+        "Wait for the reset, or ask whoever runs the server to raise FLUX_FILL_USER_DAILY_CREDIT_LIMIT. An identical call whose result was not delivered is still handed over free.",
       details: { limit, spent, day: utcDay(now) },
     },
   );
@@ -251,10 +275,37 @@ export async function runPaidTask<T extends SavedOutcome>(
     const price = job.provider.estimateCredits(job.kind);
     const limit = deps.dailyCreditLimit;
     let reservation: CreditReservation | undefined;
+    let userReservation: CreditReservation | undefined;
+    /** The user's own limit, counted after the server's (the caller gives the server's back on a refusal). */
+    const reserveForUser = async (price: number): Promise<CreditReservation | undefined> => {
+      const own = deps.userCredits;
+      if (own === undefined) return undefined;
+      const reserved = await own.ledger.reserve(price, own.limit, now()).catch((error: unknown) => {
+        if (own.limit === undefined) {
+          logger.warn(`could not record ${own.user}'s credit spend: ${String(error)}`);
+          return undefined;
+        }
+        throw new FluxFillError(
+          "credit_limit",
+          `${own.user}'s credit spend cannot be read or recorded (${String(error)}), so FLUX_FILL_USER_DAILY_CREDIT_LIMIT cannot be enforced; nothing was submitted.`,
+          { suggestion: "Make FLUX_FILL_OUTPUT_DIR a writable directory, or unset FLUX_FILL_USER_DAILY_CREDIT_LIMIT." },
+        );
+      });
+      if (reserved === undefined) return undefined;
+      if (reserved.ok) return reserved.reservation;
+      throw userCreditLimitError(own.user, own.limit ?? 0, reserved.spent, price, now());
+    };
     try {
       const reserved = await state.credits.reserve(price, limit, now());
       if (!reserved.ok) throw creditLimitError(limit ?? 0, reserved.spent, price, now());
       reservation = reserved.reservation;
+      try {
+        userReservation = await reserveForUser(price);
+      } catch (error) {
+        await state.credits.settle(reservation, 0).catch(() => undefined);
+        reservation = undefined;
+        throw error;
+      }
     } catch (error) {
       if (error instanceof FluxFillError) throw error;
       if (limit !== undefined) {
@@ -284,6 +335,7 @@ export async function runPaidTask<T extends SavedOutcome>(
           submitted_at: new Date(now()).toISOString(),
           owner_pid: process.pid,
           cost: task.cost ?? null,
+          ...(job.user === undefined ? {} : { user: job.user }),
           ...(await job.journalFacts()),
         });
       } catch (error) {
@@ -291,6 +343,11 @@ export async function runPaidTask<T extends SavedOutcome>(
       }
     };
     const settleCredits = async (actual: number) => {
+      if (userReservation !== undefined) {
+        await deps.userCredits?.ledger
+          .settle(userReservation, actual)
+          .catch((error: unknown) => logger.warn(`could not record the user's credit spend: ${String(error)}`));
+      }
       if (reservation === undefined) return;
       await state.credits
         .settle(reservation, actual)

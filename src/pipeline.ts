@@ -15,7 +15,7 @@ import {
 import { type Preview, renderPreview } from "./images/preview.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
-import { type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask } from "./pay-once.js";
+import { type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
 import type {
   ExpandRequest,
   FillContext,
@@ -155,6 +155,10 @@ export interface PipelineDeps {
   recovering?: Promise<void> | undefined;
   /** The file writes of saving a result (tests inject a full disk here). */
   writer?: ResultWriter | undefined;
+  /** A named user (undefined for the local one): part of the request identity and of the journal entry. */
+  user?: string | undefined;
+  /** The user's own daily credit limit and ledger (FLUX_FILL_USER_DAILY_CREDIT_LIMIT), if any. */
+  userCredits?: UserCredits | undefined;
 }
 
 export interface PipelineHooks {
@@ -344,7 +348,13 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
   );
 
   // What would be sent upstream, from validated input only: the same request whatever the tool call looked like.
-  const identity = requestIdentity({ kind: request.kind, provider: provider.name, uploads: request.upload, params });
+  const identity = requestIdentity({
+    kind: request.kind,
+    provider: provider.name,
+    uploads: request.upload,
+    params,
+    user: deps.user,
+  });
 
   /** Submits, waits and saves: the part that costs money, run once however many identical calls wait. */
   const produce = async (run: Pick<FillContext, "onProgress" | "abandoned" | "onSubmitted">) => {
@@ -380,6 +390,7 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
   const outcome = await runPaidTask(
     {
       identity,
+      user: deps.user,
       kind: request.kind,
       provider,
       waiter: { onProgress, abandoned: hooks.abandoned },
@@ -391,6 +402,7 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
       state: deps.paid,
       logger,
       dailyCreditLimit: config.dailyCreditLimit,
+      userCredits: deps.userCredits,
       outputDir: config.outputDir,
       recovering: deps.recovering,
     },

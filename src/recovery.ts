@@ -6,6 +6,7 @@
 import type { Logger } from "./log.js";
 import { collectJournalledTask, UPSTREAM_RESULT_WINDOW_MS } from "./pay-once.js";
 import { type PipelineDeps, saveOutput } from "./pipeline.js";
+import { configForUser } from "./results/users.js";
 import type { Provider, ProviderRequest } from "./providers/types.js";
 import type { PaidTaskState } from "./state/types.js";
 
@@ -101,7 +102,8 @@ export function recoverUnfinishedTasks(deps: RecoveryDeps): { registered: Promis
                 prepareMs: 0,
                 providerMs: now() - startedAt,
               },
-              deps,
+              // A named user's task is saved among that user's results.
+              entry.user === undefined ? deps : { ...deps, config: configForUser(deps.config, entry.user) },
             );
           },
           { state: paid, logger, now },

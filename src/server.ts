@@ -22,10 +22,10 @@ import { LOCAL_PRINCIPAL, LOCAL_USER, type Principal } from "./principal.js";
 import { registerResultResources } from "./resources/results.js";
 import { KeptResults, type ResultWriter } from "./results/store.js";
 import { forbiddenFields, forbiddenFieldsMessage } from "./schema/issues.js";
-import { createPaidTaskState, type PaidTaskState } from "./state/index.js";
+import { createCreditLedger, createPaidTaskState } from "./state/index.js";
 import { DeliveryTracker } from "./tools/delivery.js";
 import { registerFluxExpandTool } from "./tools/flux-expand.js";
-import { hiddenResultDirs, userResultsDir } from "./results/users.js";
+import { configForUser, userResultsDir } from "./results/users.js";
 import type { ServerDeps } from "./tools/deps.js";
 import { registerFluxFillTool } from "./tools/flux-fill.js";
 import { registerGetResultTool } from "./tools/get-result.js";
@@ -69,17 +69,6 @@ export interface CreateServerOptions {
   writer?: ResultWriter;
   /** Who this server (connection) serves; default the local user. */
   principal?: Principal;
-}
-
-/** The configuration as one user sees it: their results directory, and no file inputs from anyone else's. */
-export function configForUser(config: Config, user: string): Config {
-  const outputDir = userResultsDir(config.outputDir, user);
-  return {
-    ...config,
-    outputDir,
-    allowedDirs: config.allowedDirs.map((dir) => (dir === config.outputDir ? outputDir : dir)),
-    deniedDirs: [...config.deniedDirs, ...hiddenResultDirs(config.outputDir, user)],
-  };
 }
 
 export function createRuntime(config: Config, options: Omit<CreateServerOptions, "runtime"> = {}): ServerRuntime {
@@ -137,6 +126,17 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
     recovering: Promise.resolve(),
   };
   attachQueues(deps, queues);
+  // Each named user's results kept in memory and daily spend: one of each per user, shared by their sessions.
+  const perUser = new Map<string, Pick<ServerDeps, "kept" | "userCredits">>();
+  const ownState = (user: string) => {
+    let state = perUser.get(user);
+    if (state === undefined) {
+      const ledger = createCreditLedger(userResultsDir(config.outputDir, user));
+      state = { kept: new KeptResults(), userCredits: { user, limit: config.userDailyCreditLimit, ledger } };
+      perUser.set(user, state);
+    }
+    return state;
+  };
   const recovery = recoverUnfinishedTasks({ ...deps, signal: shutdown.signal });
   deps.recovering = recovery.registered;
   deps.track(recovery.done);
@@ -150,6 +150,7 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
             principal,
             config: configForUser(config, principal.user),
             provider: providerFor(principal.user),
+            ...(principal.user === LOCAL_USER ? {} : ownState(principal.user)),
           },
     idle: async () => {
       while (running.size > 0) await Promise.all([...running]);

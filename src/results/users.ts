@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
+import type { Config } from "../config.js";
 import { LOCAL_USER } from "../principal.js";
 
 export const USERS_SUBDIR = "users";
@@ -28,4 +29,15 @@ export function userResultsDir(outputDir: string, user: string): string {
  */
 export function hiddenResultDirs(outputDir: string, user: string): string[] {
   return user === LOCAL_USER ? [path.join(outputDir, USERS_SUBDIR)] : [outputDir];
+}
+
+/** The configuration as one user sees it: their results directory, and no file inputs from anyone else's. */
+export function configForUser(config: Config, user: string): Config {
+  const outputDir = userResultsDir(config.outputDir, user);
+  return {
+    ...config,
+    outputDir,
+    allowedDirs: config.allowedDirs.map((dir) => (dir === config.outputDir ? outputDir : dir)),
+    deniedDirs: [...config.deniedDirs, ...hiddenResultDirs(config.outputDir, user)],
+  };
 }

@@ -14,6 +14,11 @@ export interface RequestIdentitySource {
   uploads: Readonly<Record<string, Buffer>>;
   /** Every upstream field after validation and defaults; undefined ones (e.g. no seed given) are left out. */
   params: Readonly<Record<string, unknown>>;
+  /**
+   * Who asks, on a server with several users: one user's call never attaches to, or is handed, another's
+   * result. Undefined for the one local user (identities as before).
+   */
+  user?: string | undefined;
 }
 
 /** JSON with sorted keys and undefined left out, so key order never changes the identity. */
@@ -40,5 +45,6 @@ export function requestIdentity(source: RequestIdentitySource): string {
   field("provider", Buffer.from(source.provider, "utf8"));
   for (const name of Object.keys(source.uploads).sort()) field(`upload:${name}`, source.uploads[name]!);
   field("params", Buffer.from(canonicalJson(source.params), "utf8"));
+  if (source.user !== undefined) field("user", Buffer.from(source.user, "utf8"));
   return hash.digest("hex");
 }

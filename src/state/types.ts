@@ -25,6 +25,8 @@ export interface JournalEntry {
   params: Record<string, unknown>;
   /** Where the inputs came from and their size (and a fill's mask or an expansion's sides), for the sidecar. */
   inputs: ResultMeta["inputs"];
+  /** The named user whose task it is (their results directory gets it); absent for the local user. */
+  user?: string;
 }
 
 export interface TaskJournal {

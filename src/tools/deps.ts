@@ -1,6 +1,7 @@
 import type { AuditLog } from "../audit.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import type { UserCredits } from "../pay-once.js";
 import type { Principal } from "../principal.js";
 import type { Provider } from "../providers/types.js";
 import type { KeptResults, ResultWriter } from "../results/store.js";
@@ -32,5 +33,7 @@ export interface ServerDeps {
   recovering: Promise<void>;
   /** Who is calling (one per connection; the local user on stdio). */
   principal: Principal;
+  /** A named user's own daily spend and limit; undefined for the local user (the server's limit is theirs). */
+  userCredits?: UserCredits | undefined;
   audit: AuditLog;
 }

@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describeError, FluxFillError } from "../errors.js";
+import { LOCAL_USER } from "../principal.js";
 import { renderPreview } from "../images/preview.js";
 import { type FillOutcome, type PipelineJob, runFill } from "../pipeline.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
@@ -193,6 +194,8 @@ export async function runForCall(
         kept: deps.kept,
         writer: deps.writer,
         recovering: deps.recovering,
+        user: deps.principal.user === LOCAL_USER ? undefined : deps.principal.user,
+        userCredits: deps.userCredits,
       },
       {
         onProgress: progressReporter(extra),

@@ -7,7 +7,7 @@
 import { getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/sdk/server/auth/router.js";
 import { createRemoteJWKSet, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { OAuthConfig } from "../config.js";
-import type { Principal } from "../principal.js";
+import { LOCAL_USER, type Principal } from "../principal.js";
 
 /** Why a token was refused, as the HTTP layer answers it. */
 export class TokenRejected extends Error {
@@ -117,6 +117,10 @@ export class OAuthResourceServer {
     const user = payload[userClaim];
     if ((typeof user !== "string" && typeof user !== "number") || String(user).trim() === "") {
       throw new TokenRejected(401, "invalid_token", `The token has no "${userClaim}" claim naming the user`);
+    }
+    if (String(user) === LOCAL_USER) {
+      // That name is the server's own local user (stdio, the single token): never someone's token.
+      throw new TokenRejected(401, "invalid_token", `The token's "${userClaim}" is a reserved user name`);
     }
     const scopes = scopesOf(payload);
     const missing = requiredScopes.filter((s) => !scopes.includes(s));

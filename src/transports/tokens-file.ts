@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync, type Stats, unwatchFile, watchFile } from "node:fs";
 import { FluxFillError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { LOCAL_USER } from "../principal.js";
 
 export interface NamedToken {
   user: string;
@@ -47,6 +48,11 @@ export function parseTokensFile(text: string, file = "the tokens file"): NamedTo
     if (!hashed && secret.length < 16) {
       throw new FluxFillError("bad_input", `${where}: the token of "${user}" is shorter than 16 characters.`, {
         suggestion: "Use a long random token, e.g. from: openssl rand -hex 32",
+      });
+    }
+    if (user === LOCAL_USER) {
+      throw new FluxFillError("bad_input", `${where}: "${LOCAL_USER}" is reserved for the server's own local user.`, {
+        suggestion: "Give this user another name.",
       });
     }
     if (seen.has(user)) {

@@ -407,6 +407,63 @@ describe("fair share of the upstream", () => {
   }, 60_000);
 });
 
+describe("paying once, per user (with the upstream emulator)", () => {
+  const KEY = "test-bfl-key-team-paid-42";
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ apiKey: KEY, generationMs: 400, reportProgress: false, cost: 5 });
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+  const env = async (extra: Record<string, string> = {}) => ({
+    BFL_API_KEY: KEY,
+    BFL_API_BASE_URL: emulator.apiBaseUrl,
+    FLUX_FILL_POLL_INTERVAL_MS: "25",
+    FLUX_FILL_HTTP_TOKENS_FILE: await tokensFile(`alice:${ALICE}\nbob:${BOB}\n`),
+    ...extra,
+  });
+
+  it("identical calls of two users are two requests: neither attaches to nor is handed the other's result", async () => {
+    emulator.reset();
+    const server = await start(await env());
+    const { image, mask } = await writeInputs(server.workDir, 48, 32);
+    const alice = await server.connect({ token: ALICE });
+    const bob = await server.connect({ token: BOB });
+    const same = { image, mask, prompt: "the same request", seed: 7, output_format: "png" };
+    const [a, b] = await Promise.all([callTool(alice, "flux_fill", same), callTool(bob, "flux_fill", same)]);
+    const [ra, rb] = [FluxFillOutput.parse(a.structuredContent), FluxFillOutput.parse(b.structuredContent)];
+    expect(emulator.tasks.size).toBe(2);
+    expect(ra.id).not.toBe(rb.id);
+    expect(ra.path).not.toBe(rb.path);
+    // The same user's identical call is still one request: it attaches to (or is handed) their own result.
+    const again = await callTool(alice, "flux_fill", same);
+    expect(emulator.tasks.size).toBeLessThanOrEqual(3);
+    expect(await probes(bob, FluxFillOutput.parse(again.structuredContent).id)).toEqual(
+      await probes(bob, OTHER_UNKNOWN_ID),
+    );
+  }, 60_000);
+
+  it("FLUX_FILL_USER_DAILY_CREDIT_LIMIT holds each user to their own spend; others go on", async () => {
+    emulator.reset();
+    const server = await start(await env({ FLUX_FILL_USER_DAILY_CREDIT_LIMIT: "5" }));
+    const { image, mask } = await writeInputs(server.workDir, 48, 32);
+    const alice = await server.connect({ token: ALICE });
+    const bob = await server.connect({ token: BOB });
+    const call = (client: Client, prompt: string) =>
+      callTool(client, "flux_fill", { image, mask, prompt, output_format: "png" }, { timeout: 60_000 });
+    expect((await call(alice, "first")).isError).toBeFalsy();
+    const refused = await call(alice, "second");
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(
+      /credit_limit.*FLUX_FILL_USER_DAILY_CREDIT_LIMIT is 5 credits per user.*alice spent 5/s,
+    );
+    expect(emulator.tasks.size).toBe(1);
+    expect((await call(bob, "bob's first")).isError).toBeFalsy();
+    expect(emulator.tasks.size).toBe(2);
+  }, 60_000);
+});
+
 describe("sessions that neither lock people out nor grow without bound (scaled-down soak)", () => {
   it("60 fills over 6 sessions plus 60 abandoned sessions: every call answered, new clients served, replay memory within its budget", async () => {
     const server = await start(
