@@ -68,7 +68,7 @@ type SelectObject = (image: RasterImage, box: Rect) => Selection;
 interface ToolResult {
   isError?: boolean;
   content: Array<{ type: string; text?: string }>;
-  structuredContent?: { coverage?: number; mask_source?: string; notes?: string[] };
+  structuredContent?: { coverage?: number; regions?: Array<{ decided?: string }> };
 }
 interface McpClient {
   callTool(request: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
@@ -104,6 +104,8 @@ interface CaseResult {
   boxOnly: MethodResult;
   ellipse: MethodResult;
   callMs?: number;
+  /** Whether preview_mask reported the same decision as the direct call (undefined without the tool). */
+  toolAgrees?: boolean;
 }
 
 const fmt = (n: number | undefined, digits = 3) => (n === undefined || !Number.isFinite(n) ? "n/a" : n.toFixed(digits));
@@ -430,7 +432,14 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
             const started = performance.now();
             selection = selectObject(asRaster(c.image), c.box);
             elapsed = performance.now() - started;
-            result.callMs = (await previewObject(server!.client, file, c.box)).ms;
+            const call = await previewObject(server!.client, file, c.box);
+            result.callMs = call.ms;
+            // The tool ran the same code on the same pixels: same decision, same coverage (to its 0.01 % rounding).
+            const coverage = (100 * selection.mask.reduce((n, v) => n + (v >= 128 ? 1 : 0), 0)) / selection.mask.length;
+            result.toolAgrees =
+              !call.result.isError &&
+              call.result.structuredContent?.regions?.[0]?.decided === selection.decided &&
+              Math.abs((call.result.structuredContent?.coverage ?? Number.NaN) - coverage) <= 0.02;
           } else {
             const direct = await decodeAndSelect(selectObject, file, c.box);
             selection = direct.selection;
@@ -570,6 +579,14 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
       },
     ];
 
+    const checked = results.filter((r) => r.toolAgrees !== undefined);
+    if (checked.length > 0) {
+      const agreeing = checked.filter((r) => r.toolAgrees).length;
+      notes.push(
+        `preview_mask reported the same decision and coverage (±0.02 %) as the direct selectObject call in ${agreeing} of ${checked.length} cases.`,
+      );
+      console.log(notes.at(-1));
+    }
     const decidedLine = selectObject
       ? `Ours decided: ${[...decidedCounts].map(([k, n]) => `${k} ${n}`).join(", ") || "nothing"} of ${results.length} cases.`
       : `Ours: not measured (${why}).`;
