@@ -107,7 +107,7 @@ export function defaultMaxActivePerUser(maxActive: number, severalUsers: boolean
   return severalUsers ? Math.max(1, Math.ceil((maxActive * 3) / 4)) : maxActive;
 }
 
-/** Each environment variable the server reads, with its meaning (used by --help and the README). */
+/** Each environment variable the server reads, with its meaning (used by --help; docs/configuration.md lists the same). */
 export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "BFL_API_KEY", meaning: "Black Forest Labs API key; when set, the default provider is `bfl`." },
   { name: "BFL_API_BASE_URL", meaning: `Upstream host (default ${DEFAULTS.baseUrl}; EU https://api.eu.bfl.ai, US https://api.us.bfl.ai).` },
@@ -287,6 +287,9 @@ const EnvSchema = z.object({
   FLUX_FILL_AUDIT_LOG: z.string().optional(),
   FLUX_FILL_AUDIT_PROMPTS: flag,
 });
+
+/** The names of every environment variable the server reads (the keys of its schema). */
+export const SETTING_NAMES: ReadonlyArray<string> = Object.keys(EnvSchema.shape);
 
 const list = (value: string | undefined) =>
   (value ?? "")

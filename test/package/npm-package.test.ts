@@ -33,13 +33,13 @@ describe("npm package", () => {
   // The install is ~50 MB: not left behind in the temp folder.
   afterAll(() => rm(work, { recursive: true, force: true }));
 
-  it("holds the built server, its page, LICENSE and README, and no sources, tests, benches, CI files or maps", async () => {
+  it("holds the built server, its page, LICENSE, README and the docs it links, and no sources, tests, benches, CI files or maps", async () => {
     const { files } = packed;
-    for (const needed of ["package.json", "LICENSE", "README.md", pkg.bin["flux-fill-mcp"], "dist/app/mask-editor.html"]) {
+    for (const needed of ["package.json", "LICENSE", "README.md", "docs/configuration.md", pkg.bin["flux-fill-mcp"], "dist/app/mask-editor.html"]) {
       expect(files).toContain(needed);
     }
     const outside = files.filter(
-      (f) => !/^(dist|examples)\//.test(f) && !["package.json", "LICENSE", "README.md", "mcp.json"].includes(f),
+      (f) => !/^(dist|examples|docs)\//.test(f) && !["package.json", "LICENSE", "README.md", "mcp.json"].includes(f),
     );
     expect(outside).toEqual([]);
     const unwanted = files.filter((f) => /^(src|test|bench|scripts|\.ci)\/|\.(map|d\.ts)$|\.test\.|^dist\/(test|bench)\//.test(f));
