@@ -18,6 +18,7 @@ import { p1Overhead } from "./sections/p1.js";
 import { p2Lag } from "./sections/p2.js";
 import { p3Memory } from "./sections/p3.js";
 import { p4Concurrency } from "./sections/p4.js";
+import { p4Replicas } from "./sections/p4-replicas.js";
 import { soak } from "./sections/soak.js";
 
 const SECTION_RUNNERS: Record<Section, (ctx: BenchContext) => Promise<SectionResult>> = {
@@ -26,6 +27,7 @@ const SECTION_RUNNERS: Record<Section, (ctx: BenchContext) => Promise<SectionRes
   p2: p2Lag,
   p3: p3Memory,
   p4: p4Concurrency,
+  p4r: p4Replicas,
   soak,
 };
 

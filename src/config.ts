@@ -49,6 +49,10 @@ export interface Config {
   maxActivePerUser: number;
   /** One JSON line per fill: where (a file, or stderr when unset), and whether prompts are included. */
   audit: { file: string | undefined; prompts: boolean };
+  /** Where results are kept: the output directory (default) or an S3-compatible bucket (replicas). */
+  results: { kind: "local" } | { kind: "s3"; s3: S3Settings };
+  /** Shared state of replicas (upstream slot leases); undefined = this process alone (in memory). */
+  redis: RedisSettings | undefined;
   http: {
     host: string;
     port: number;
@@ -82,6 +86,46 @@ export interface OAuthConfig {
   requiredScopes: string[];
 }
 
+/** An S3-compatible bucket for results (FLUX_FILL_RESULTS_URL and the usual AWS settings). */
+export interface S3Settings {
+  bucket: string;
+  /** "" or a key prefix ending in "/". */
+  prefix: string;
+  region: string;
+  /** AWS_ENDPOINT_URL_S3 (MinIO, R2, …); AWS itself when undefined. */
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  /** Explicit keys; the SDK's default chain (profile, instance role, …) when undefined. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+}
+
+export interface RedisSettings {
+  /** As given (may carry a password: never log it; use `redactedRedisUrl`). */
+  url: string;
+  /** How long a slot lease lives without renewal: a dead replica's slots come back after it. */
+  leaseMs: number;
+}
+
+/** `s3://bucket/some/prefix` → bucket and prefix ("some/prefix/"); undefined when it is not such a URL. */
+export function parseS3Url(url: string): { bucket: string; prefix: string } | undefined {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url.trim());
+  if (!match) return undefined;
+  const prefix = (match[2] ?? "").replace(/^\/+|\/+$/g, "");
+  return { bucket: match[1]!, prefix: prefix === "" ? "" : `${prefix}/` };
+}
+
+/** A Redis URL without its user and password, for logs and /readyz. */
+export function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return "(invalid Redis URL)";
+  }
+}
+
 export const DEFAULTS = {
   baseUrl: "https://api.bfl.ai",
   timeoutS: 300,
@@ -97,6 +141,8 @@ export const DEFAULTS = {
   maxSessions: 1000,
   maxSessionsPerUser: 100,
   replayBudgetMB: 16,
+  awsRegion: "us-east-1",
+  redisLeaseS: 30,
 } as const;
 
 /**
@@ -124,6 +170,15 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_MAX_ACTIVE", meaning: `Most upstream tasks in flight at once per API key (default ${DEFAULTS.maxActive}).` },
   { name: "FLUX_FILL_DAILY_CREDIT_LIMIT", meaning: "Credits this server may spend per UTC day (1 credit = $0.01; a fill costs about 5). A call that would pass it is refused before anything is submitted. Unset (default): no limit." },
   { name: "FLUX_FILL_USER_DAILY_CREDIT_LIMIT", meaning: "Credits each user of a team server (named token or OAuth) may spend per UTC day, besides FLUX_FILL_DAILY_CREDIT_LIMIT for the whole server. A call that would pass it is refused before anything is submitted. Unset (default): no limit per user." },
+  { name: "FLUX_FILL_RESULTS_URL", meaning: "`s3://bucket/prefix` keeps results and sidecars in an S3-compatible bucket (for replicas) instead of FLUX_FILL_OUTPUT_DIR, which then only holds results waiting to be uploaded (default: unset, local disk)." },
+  { name: "AWS_ENDPOINT_URL_S3", meaning: "Endpoint of an S3-compatible store (MinIO, Cloudflare R2, …); unset = AWS S3." },
+  { name: "AWS_REGION", meaning: `Region of the bucket (default ${DEFAULTS.awsRegion}; R2 takes \`auto\`).` },
+  { name: "AWS_ACCESS_KEY_ID", meaning: "With AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN): the bucket's keys; unset = the AWS SDK's default chain (profile, instance role)." },
+  { name: "AWS_SECRET_ACCESS_KEY", meaning: "The secret of AWS_ACCESS_KEY_ID (never logged)." },
+  { name: "AWS_SESSION_TOKEN", meaning: "With temporary AWS credentials: their session token (never logged)." },
+  { name: "FLUX_FILL_S3_FORCE_PATH_STYLE", meaning: "`1` addresses the bucket as endpoint/bucket/key (MinIO and most self-hosted stores)." },
+  { name: "FLUX_FILL_REDIS_URL", meaning: "`redis://host:6379/0`: replicas share the upstream slots (FLUX_FILL_MAX_ACTIVE per key across all of them) through this Redis (default: unset, one process)." },
+  { name: "FLUX_FILL_REDIS_LEASE_S", meaning: `Lifetime of an upstream slot lease in Redis, renewed every third of it while the task runs: a dead replica's slots come back after this long (default ${DEFAULTS.redisLeaseS}).` },
   { name: "FLUX_FILL_HTTP_HOST", meaning: `Address the HTTP transport binds (default ${DEFAULTS.httpHost}).` },
   { name: "FLUX_FILL_HTTP_PORT", meaning: `Port of the HTTP transport (default ${DEFAULTS.httpPort}).` },
   { name: "FLUX_FILL_HTTP_TOKEN", meaning: "Bearer token required on every HTTP request (required off loopback)." },
@@ -255,6 +310,56 @@ const EnvSchema = z.object({
   FLUX_FILL_MAX_ACTIVE: positive("FLUX_FILL_MAX_ACTIVE", DEFAULTS.maxActive),
   FLUX_FILL_DAILY_CREDIT_LIMIT: creditLimit("FLUX_FILL_DAILY_CREDIT_LIMIT"),
   FLUX_FILL_USER_DAILY_CREDIT_LIMIT: creditLimit("FLUX_FILL_USER_DAILY_CREDIT_LIMIT"),
+  FLUX_FILL_RESULTS_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      const location = parseS3Url(v);
+      if (!location) {
+        ctx.addIssue({
+          code: "custom",
+          message: `FLUX_FILL_RESULTS_URL must be s3://bucket or s3://bucket/prefix (bucket: 3-63 lower-case letters, digits, dots, hyphens), got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return location;
+    }),
+  AWS_ENDPOINT_URL_S3: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      try {
+        const url = new URL(v.trim());
+        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("protocol");
+        return v.trim();
+      } catch {
+        ctx.addIssue({ code: "custom", message: `AWS_ENDPOINT_URL_S3 must be an http(s) URL, got "${v}"` });
+        return z.NEVER;
+      }
+    }),
+  AWS_REGION: z.string().optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+  FLUX_FILL_S3_FORCE_PATH_STYLE: flag,
+  FLUX_FILL_REDIS_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      try {
+        const url = new URL(v.trim());
+        if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error("protocol");
+        return v.trim();
+      } catch {
+        // The value may hold a password: it is not echoed.
+        ctx.addIssue({ code: "custom", message: "FLUX_FILL_REDIS_URL must be a redis:// or rediss:// URL" });
+        return z.NEVER;
+      }
+    }),
+  FLUX_FILL_REDIS_LEASE_S: positive("FLUX_FILL_REDIS_LEASE_S", DEFAULTS.redisLeaseS),
   FLUX_FILL_HTTP_HOST: z.string().optional(),
   FLUX_FILL_HTTP_PORT: positive("FLUX_FILL_HTTP_PORT", DEFAULTS.httpPort),
   FLUX_FILL_HTTP_TOKEN: z.string().optional(),
@@ -361,6 +466,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       file: e.FLUX_FILL_AUDIT_LOG?.trim() ? path.resolve(cwd, e.FLUX_FILL_AUDIT_LOG.trim()) : undefined,
       prompts: e.FLUX_FILL_AUDIT_PROMPTS,
     },
+    results:
+      e.FLUX_FILL_RESULTS_URL === undefined
+        ? { kind: "local" }
+        : {
+            kind: "s3",
+            s3: {
+              ...e.FLUX_FILL_RESULTS_URL,
+              region: e.AWS_REGION?.trim() || DEFAULTS.awsRegion,
+              endpoint: e.AWS_ENDPOINT_URL_S3,
+              forcePathStyle: e.FLUX_FILL_S3_FORCE_PATH_STYLE,
+              credentials:
+                e.AWS_ACCESS_KEY_ID?.trim() && e.AWS_SECRET_ACCESS_KEY?.trim()
+                  ? {
+                      accessKeyId: e.AWS_ACCESS_KEY_ID.trim(),
+                      secretAccessKey: e.AWS_SECRET_ACCESS_KEY.trim(),
+                      ...(e.AWS_SESSION_TOKEN?.trim() ? { sessionToken: e.AWS_SESSION_TOKEN.trim() } : {}),
+                    }
+                  : undefined,
+            },
+          },
+    redis:
+      e.FLUX_FILL_REDIS_URL === undefined
+        ? undefined
+        : { url: e.FLUX_FILL_REDIS_URL, leaseMs: Math.round(e.FLUX_FILL_REDIS_LEASE_S * 1000) },
     http: {
       host: e.FLUX_FILL_HTTP_HOST?.trim() || DEFAULTS.httpHost,
       port: Math.floor(e.FLUX_FILL_HTTP_PORT),

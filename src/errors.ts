@@ -12,6 +12,7 @@ export type ErrorKind =
   | "upstream_rate_limited"
   | "upstream_failed"
   | "upstream_unreachable"
+  | "service_unavailable"
   | "timeout"
   | "cancelled"
   | "credit_limit"

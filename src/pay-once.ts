@@ -10,7 +10,14 @@ import { FluxFillError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { FillProgress, Provider, ProviderRequest, SubmittedTaskInfo } from "./providers/types.js";
 import { utcDay } from "./state/files.js";
-import type { CreditLedger, CreditReservation, JournalEntry, PaidTaskState, RunWaiter } from "./state/types.js";
+import type {
+  CreditLedger,
+  CreditReservation,
+  JournalEntry,
+  PaidTaskState,
+  RunWaiter,
+  SharedOutcome,
+} from "./state/types.js";
 
 /** How long an undelivered result is handed to the identical call. */
 export const UNDELIVERED_WINDOW_MS = 30 * 60_000;
@@ -209,10 +216,11 @@ export const UPSTREAM_RESULT_WINDOW_MS = 10 * 60_000;
 export function collectJournalledTask<T extends SavedOutcome>(
   entry: JournalEntry,
   collect: (hooks: { onProgress: (p: FillProgress) => void; abandoned: AbortSignal }) => Promise<T>,
-  deps: Pick<PaidTaskDeps, "state" | "logger" | "now">,
+  deps: Pick<PaidTaskDeps, "state" | "logger" | "now"> & { loadSaved?: (resultId: string) => Promise<T> },
 ): { done: Promise<T> } {
   const { state, logger } = deps;
   const now = deps.now ?? Date.now;
+  const shared = deps.loadSaved && sharedOutcome(entry.identity, deps.loadSaved, now);
   const { result } = state.inFlight.join<RunOutcome<T>, FillProgress>(entry.identity, {}, async (hooks) => {
     let saved: T;
     try {
@@ -224,8 +232,32 @@ export function collectJournalledTask<T extends SavedOutcome>(
     const record = await fileAsUndelivered(state, logger, entry.identity, saved.meta.id, now());
     await state.journal.finish(entry.upstream_id).catch(() => undefined);
     return { saved, record, balance: Promise.resolve(undefined) };
-  });
+  }, shared);
   return { done: result.then((outcome) => outcome.saved) };
+}
+
+/**
+ * How a run's outcome reaches identical calls in other processes (replicas): by its saved result's id.
+ * `onLoad` tells the caller its outcome came from elsewhere.
+ */
+function sharedOutcome<T extends SavedOutcome>(
+  identity: string,
+  loadSaved: (resultId: string) => Promise<T>,
+  now: () => number,
+  onLoad?: () => void,
+): SharedOutcome<RunOutcome<T>> {
+  return {
+    idOf: (outcome) => outcome.saved.meta.id,
+    load: async (resultId) => {
+      const saved = await loadSaved(resultId);
+      onLoad?.();
+      return {
+        saved,
+        record: { identity, resultId, savedAt: now(), delivered: false },
+        balance: Promise.resolve(undefined),
+      };
+    },
+  };
 }
 
 /** Runs a paid task at most once per request; see the module comment. */
@@ -264,8 +296,15 @@ export async function runPaidTask<T extends SavedOutcome>(
     }
   }
 
-  const { result, attached } = state.inFlight.join<RunOutcome<T>, FillProgress>(job.identity, job.waiter, (hooks) =>
-    startRun(hooks),
+  // An identical call's run in another replica (Redis state) hands over its saved result.
+  let attachedElsewhere = false;
+  const { result, attached } = state.inFlight.join<RunOutcome<T>, FillProgress>(
+    job.identity,
+    job.waiter,
+    (hooks) => startRun(hooks),
+    sharedOutcome(job.identity, job.loadSaved, now, () => {
+      attachedElsewhere = true;
+    }),
   );
 
   async function startRun(hooks: {
@@ -378,7 +417,7 @@ export async function runPaidTask<T extends SavedOutcome>(
   ]);
   return {
     ...outcome.saved,
-    reuse: attached ? "shared_task" : "none",
+    reuse: attached || attachedElsewhere ? "shared_task" : "none",
     spend: await spendNow(),
     balance,
     settleDelivery: settler(state, outcome.record, logger),

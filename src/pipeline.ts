@@ -25,8 +25,8 @@ import type {
   Provider,
   ProviderRequest,
 } from "./providers/types.js";
+import { localResultStore } from "./results/local.js";
 import {
-  findResult,
   type KeptResults,
   newResultId,
   type ResultFormat,
@@ -34,8 +34,8 @@ import {
   type ResultWriter,
   resultUri,
   type SavedResult,
-  saveResultSafely,
 } from "./results/store.js";
+import type { ResultStore } from "./results/types.js";
 import type { ExpandParams, FillParams } from "./schema/upstream.js";
 import { requestIdentity } from "./state/identity.js";
 import type { PaidTaskState } from "./state/types.js";
@@ -159,6 +159,13 @@ export interface PipelineDeps {
   user?: string | undefined;
   /** The user's own daily credit limit and ledger (FLUX_FILL_USER_DAILY_CREDIT_LIMIT), if any. */
   userCredits?: UserCredits | undefined;
+  /** Where results are saved and read (the output directory or a bucket); the output directory when absent. */
+  results?: ResultStore | undefined;
+}
+
+/** The store a pipeline saves to: the one configured, else the output directory. */
+export function resultStoreOf(deps: Pick<PipelineDeps, "config" | "kept" | "writer" | "results">): ResultStore {
+  return deps.results ?? localResultStore(deps.config.outputDir, { kept: deps.kept, writer: deps.writer });
 }
 
 export interface PipelineHooks {
@@ -396,7 +403,7 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
       waiter: { onProgress, abandoned: hooks.abandoned },
       journalFacts: async () => ({ params: publicParams(params), inputs: (await preparing).inputs }),
       run: produce,
-      loadSaved: (id) => loadOutcome(config.outputDir, id, deps.kept),
+      loadSaved: (id) => loadOutcome(resultStoreOf(deps), id),
     },
     {
       state: deps.paid,
@@ -414,8 +421,8 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
 }
 
 /** A saved result as an outcome (for handing it over again). */
-export async function loadOutcome(outputDir: string, id: string, kept?: KeptResults): Promise<FillOutcome> {
-  const saved = await findResult(outputDir, id, kept);
+export async function loadOutcome(results: ResultStore, id: string): Promise<FillOutcome> {
+  const saved = await results.read(id);
   return { meta: saved.meta, path: saved.path, uri: resultUri(id), bytes: saved.bytes, reuse: "none", callNotes: [] };
 }
 
@@ -427,15 +434,14 @@ export async function loadOutcome(outputDir: string, id: string, kept?: KeptResu
 export async function saveOutput(
   output: FillOutput,
   facts: SaveFacts,
-  deps: Pick<PipelineDeps, "config" | "logger" | "kept" | "writer">,
+  deps: Pick<PipelineDeps, "config" | "logger" | "kept" | "writer" | "results">,
   previewMaxSize?: number,
 ): Promise<FillOutcome> {
   const { config, logger } = deps;
   const saveStarted = Date.now();
   const finished = await toRequestedFormat(output.bytes, output.format, facts.params.output_format);
   const preview = await checkDecodes(finished.bytes, previewMaxSize, output.upstreamId);
-  const saved = await saveResultSafely(
-    config.outputDir,
+  const saved = await resultStoreOf(deps).save(
     finished.bytes,
     {
       id: newResultId(),
@@ -459,7 +465,6 @@ export async function saveOutput(
       },
       notes: [...facts.notes, ...output.notes],
     },
-    { kept: deps.kept, writer: deps.writer },
   );
   const callNotes: string[] = [];
   if (saved.fallback) {

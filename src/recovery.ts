@@ -5,7 +5,7 @@
  */
 import type { Logger } from "./log.js";
 import { collectJournalledTask, UPSTREAM_RESULT_WINDOW_MS } from "./pay-once.js";
-import { type PipelineDeps, saveOutput } from "./pipeline.js";
+import { loadOutcome, type PipelineDeps, resultStoreOf, saveOutput } from "./pipeline.js";
 import { configForUser } from "./results/users.js";
 import type { Provider, ProviderRequest } from "./providers/types.js";
 import type { PaidTaskState } from "./state/types.js";
@@ -22,7 +22,9 @@ function processIsAlive(pid: unknown): boolean {
   }
 }
 
-export interface RecoveryDeps extends Pick<PipelineDeps, "config" | "kept" | "writer"> {
+export interface RecoveryDeps extends Pick<PipelineDeps, "config" | "kept" | "writer" | "results"> {
+  /** A user's results store (a named user's task is saved among that user's results). */
+  resultsFor?: ((user: string) => PipelineDeps["results"]) | undefined;
   logger: Logger;
   paid: PaidTaskState;
   /** The provider to collect with; may throw (e.g. no API key any more). */
@@ -82,6 +84,11 @@ export function recoverUnfinishedTasks(deps: RecoveryDeps): { registered: Promis
         // The parameters as journalled (validated when the task was submitted; the webhook secret left out).
         const submitted = { kind: entry.kind, params: entry.params } as Pick<ProviderRequest, "kind" | "params">;
         const params = submitted.params;
+        // A named user's task is saved among that user's results.
+        const savingDeps =
+          entry.user === undefined
+            ? deps
+            : { ...deps, config: configForUser(deps.config, entry.user), results: deps.resultsFor?.(entry.user) };
         const { done } = collectJournalledTask(
           entry,
           async (hooks) => {
@@ -102,11 +109,10 @@ export function recoverUnfinishedTasks(deps: RecoveryDeps): { registered: Promis
                 prepareMs: 0,
                 providerMs: now() - startedAt,
               },
-              // A named user's task is saved among that user's results.
-              entry.user === undefined ? deps : { ...deps, config: configForUser(deps.config, entry.user) },
+              savingDeps,
             );
           },
-          { state: paid, logger, now },
+          { state: paid, logger, now, loadSaved: (id) => loadOutcome(resultStoreOf(savingDeps), id) },
         );
         started.push(
           done.then(

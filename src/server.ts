@@ -20,9 +20,14 @@ import { nothingSubmitted } from "./pay-once.js";
 import { recoverUnfinishedTasks } from "./recovery.js";
 import { LOCAL_PRINCIPAL, LOCAL_USER, type Principal } from "./principal.js";
 import { registerResultResources } from "./resources/results.js";
+import { createResultStore } from "./results/index.js";
 import { KeptResults, type ResultWriter } from "./results/store.js";
+import type { ResultStore } from "./results/types.js";
 import { forbiddenFields, forbiddenFieldsMessage } from "./schema/issues.js";
 import { createCreditLedger, createPaidTaskState } from "./state/index.js";
+import { RedisSlotPool } from "./state/redis.js";
+import { RedisConnection } from "./state/redis-connection.js";
+import { processSlots, type SlotPool } from "./state/slots.js";
 import { DeliveryTracker } from "./tools/delivery.js";
 import { registerFluxExpandTool } from "./tools/flux-expand.js";
 import { configForUser, userResultsDir } from "./results/users.js";
@@ -51,12 +56,16 @@ export interface ServerRuntime {
   idle: () => Promise<void>;
   /** Aborts running fills (used on shutdown after a grace period). */
   abort: () => void;
+  /** Closes connections to shared state and stops background uploads (after `idle`, on shutdown). */
+  close: () => Promise<void>;
 }
 
-export interface FluxFillServer extends Omit<ServerRuntime, "deps" | "depsFor"> {
+export interface FluxFillServer extends Omit<ServerRuntime, "deps" | "depsFor" | "close"> {
   mcp: McpServer;
   /** Told by the HTTP transport when a caller dropped its response stream. */
   deliveries: DeliveryTracker;
+  /** Closes what this server owns: its runtime's connections when it made its runtime, else nothing. */
+  close: () => Promise<void>;
 }
 
 export interface CreateServerOptions {
@@ -79,6 +88,25 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   // One queue per upstream key for every session of this runtime (a process has one runtime); the local
   // engine gets its own small limit so parallel runs do not starve each other of the CPU.
   const queues = new FillQueues({ maxWaitMs: config.timeoutMs });
+  // Chosen once here: results in the output directory or a bucket, this process's slots or Redis leases.
+  const redis = config.redis === undefined ? undefined : new RedisConnection({ settings: config.redis, logger });
+  const slots: SlotPool = redis === undefined ? processSlots : new RedisSlotPool(redis);
+  const stores = new Map<string, ResultStore>();
+  /** Each user's results (their directory, or their prefix in the bucket), made once. */
+  const resultsFor = (user: string, kept: KeptResults): ResultStore => {
+    let store = stores.get(user);
+    if (store === undefined) {
+      store = createResultStore(configForUser(config, user), logger, { local: { kept, writer: options.writer } });
+      stores.set(user, store);
+    }
+    return store;
+  };
+  if (config.results.kind === "s3") {
+    logger.info(`results in s3://${config.results.s3.bucket}/${config.results.s3.prefix} (waiting uploads in ${config.outputDir})`);
+  }
+  if (redis !== undefined) {
+    logger.info(`upstream slots and running tasks shared with other replicas through Redis at ${redis.where}`);
+  }
   // Past task durations, so each call's poll schedule learns from every earlier one (and concurrent ones).
   const shared = { bflDurations: new DurationHistory() };
   // Users take turns in each queue; on the paid upstream one user may also hold only so many slots.
@@ -91,6 +119,7 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
             config.maxActive,
             undefined,
             config.maxActivePerUser,
+            slots,
           ),
           "upstream task",
           user,
@@ -103,6 +132,7 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
         );
   const providerFor = (user: string) => () =>
     queued(typeof forced === "object" ? forced : selectProvider(config, forced, shared), user);
+  const localKept = new KeptResults();
   const deps: ServerDeps = {
     config: configForUser(config, LOCAL_USER),
     logger,
@@ -118,8 +148,11 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
       void settled.finally(() => running.delete(settled));
     },
     shutdownSignal: shutdown.signal,
-    paid: createPaidTaskState(config.outputDir, { startedNothing: nothingSubmitted }),
-    kept: new KeptResults(),
+    paid: createPaidTaskState(config.outputDir, { startedNothing: nothingSubmitted }, redis),
+    kept: localKept,
+    results: resultsFor(LOCAL_USER, localKept),
+    resultsFor: (user) => resultsFor(user, user === LOCAL_USER ? localKept : ownState(user).kept),
+    slots,
     writer: options.writer,
     // Replaced per connection by createServer; this one is never told about a send.
     deliveries: new DeliveryTracker(),
@@ -127,19 +160,32 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   };
   attachQueues(deps, queues);
   // Each named user's results kept in memory and daily spend: one of each per user, shared by their sessions.
-  const perUser = new Map<string, Pick<ServerDeps, "kept" | "userCredits">>();
-  const ownState = (user: string) => {
+  const perUser = new Map<string, Pick<ServerDeps, "kept" | "userCredits" | "results">>();
+  function ownState(user: string): Pick<ServerDeps, "kept" | "userCredits" | "results"> {
     let state = perUser.get(user);
     if (state === undefined) {
-      const ledger = createCreditLedger(userResultsDir(config.outputDir, user));
-      state = { kept: new KeptResults(), userCredits: { user, limit: config.userDailyCreditLimit, ledger } };
+      const ledger = createCreditLedger(userResultsDir(config.outputDir, user), redis && { connection: redis, user });
+      const kept = new KeptResults();
+      state = {
+        kept,
+        userCredits: { user, limit: config.userDailyCreditLimit, ledger },
+        results: resultsFor(user, kept),
+      };
       perUser.set(user, state);
     }
     return state;
-  };
+  }
   const recovery = recoverUnfinishedTasks({ ...deps, signal: shutdown.signal });
   deps.recovering = recovery.registered;
   deps.track(recovery.done);
+  // Replicas: the tasks of a replica that died are adopted by a live one once its liveness key lapses.
+  const adoption =
+    redis === undefined
+      ? undefined
+      : setInterval(() => {
+          if (!shutdown.signal.aborted) deps.track(recoverUnfinishedTasks({ ...deps, signal: shutdown.signal }).done);
+        }, redis.leaseMs);
+  adoption?.unref();
   return {
     deps,
     depsFor: (principal) =>
@@ -156,6 +202,12 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
       while (running.size > 0) await Promise.all([...running]);
     },
     abort: () => shutdown.abort(),
+    close: async () => {
+      clearInterval(adoption);
+      await Promise.all([...stores.values()].map((store) => store.close()));
+      await slots.close();
+      await redis?.close();
+    },
   };
 }
 
@@ -221,5 +273,6 @@ export function createServer(config: Config, options: CreateServerOptions = {}):
   registerOpenMaskEditorTool(mcp, deps);
   registerPreviewMaskTool(mcp, deps);
   registerResultResources(mcp, deps);
-  return { mcp, idle: runtime.idle, abort: runtime.abort, deliveries: mcp.deliveries };
+  const close = options.runtime === undefined ? runtime.close : async () => undefined;
+  return { mcp, idle: runtime.idle, abort: runtime.abort, deliveries: mcp.deliveries, close };
 }

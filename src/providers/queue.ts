@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { FluxFillError } from "../errors.js";
 import { LOCAL_USER } from "../principal.js";
+import type { SlotPool, SlotWait } from "../state/slots.js";
 import type { FillContext, FillOutput, FillProgress, Provider, ProviderRequest } from "./types.js";
 
 /** The limit after a 429: at most the tasks that were running without one, never below 1. */
@@ -96,6 +97,11 @@ export interface FillQueueOptions {
   now?: () => number;
   /** What the waits are for, in messages ("upstream task", "local engine run"). */
   label?: string;
+  /**
+   * Slots shared with other processes (Redis leases, state/redis.ts), filed under `slotKey`: a call this
+   * queue lets through takes one of those too before it starts. None: this process holds the whole budget.
+   */
+  shared?: { slots: SlotPool; slotKey: string };
 }
 
 /** setTimeout fires at once for delays over 2^31 - 1 ms. */
@@ -201,8 +207,49 @@ export class FillQueue {
     return effectiveLimit(this.maxActive, this.penalty, this.now());
   }
 
-  /** Waits for a slot; resolves with the function that gives it back (call it exactly once). */
+  /**
+   * Waits for a slot (in this process, then among the replicas when slots are shared); resolves with the
+   * function that gives it back (call it exactly once).
+   */
   acquire(options: AcquireOptions = {}): Promise<() => void> {
+    const shared = this.options.shared;
+    return shared ? this.acquireShared(shared, options) : this.acquireLocal(options);
+  }
+
+  private async acquireShared(
+    shared: NonNullable<FillQueueOptions["shared"]>,
+    options: AcquireOptions,
+  ): Promise<() => void> {
+    const started = this.now();
+    const releaseLocal = await this.acquireLocal(options);
+    const remaining = Math.max(0, this.options.maxWaitMs - (this.now() - started));
+    const waitedTooLong = AbortSignal.timeout(Math.min(remaining, MAX_TIMER_MS));
+    const signal = AbortSignal.any([waitedTooLong, ...(options.signal ? [options.signal] : [])]);
+    try {
+      const lease = await shared.slots.acquire(shared.slotKey, this.limit(), {
+        signal,
+        onWait: (wait: SlotWait) => {
+          try {
+            options.onWait?.({ ...wait, waitedMs: this.now() - started });
+          } catch {
+            // A failing progress listener must not break the queue.
+          }
+        },
+      });
+      return () => {
+        lease.release();
+        releaseLocal();
+      };
+    } catch (error) {
+      releaseLocal();
+      if (options.signal?.aborted) throw this.cancelledWhileWaiting();
+      if (waitedTooLong.aborted) throw this.waitedTooLong();
+      throw error;
+    }
+  }
+
+  /** Waits for a slot of this process's budget. */
+  private acquireLocal(options: AcquireOptions): Promise<() => void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const { signal, onWait } = options;
     const user = options.user ?? LOCAL_USER;
@@ -498,10 +545,13 @@ export function queuedProvider(
 export class FillQueues {
   private readonly queues = new Map<string, FillQueue>();
 
-  constructor(private readonly defaults: Omit<FillQueueOptions, "maxActive" | "label">) {}
+  constructor(private readonly defaults: Omit<FillQueueOptions, "maxActive" | "label" | "shared">) {}
 
-  /** The queue filed under `key`, created with `maxActive` (and `maxActivePerUser`) on first use. */
-  queue(key: string, maxActive: number, label?: string, maxActivePerUser?: number): FillQueue {
+  /**
+   * The queue filed under `key`, created with `maxActive` (and `maxActivePerUser`) on first use; `slots`
+   * when its budget is shared with other processes (filed there under the same key).
+   */
+  queue(key: string, maxActive: number, label?: string, maxActivePerUser?: number, slots?: SlotPool): FillQueue {
     let queue = this.queues.get(key);
     if (!queue) {
       queue = new FillQueue({
@@ -509,6 +559,7 @@ export class FillQueues {
         maxActive,
         ...(label === undefined ? {} : { label }),
         ...(maxActivePerUser === undefined ? {} : { maxActivePerUser }),
+        ...(slots === undefined ? {} : { shared: { slots, slotKey: key } }),
       });
       this.queues.set(key, queue);
     }

@@ -1,5 +1,5 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { listResults, readResult, resultUri } from "../results/store.js";
+import { resultUri } from "../results/store.js";
 import type { ServerDeps } from "../tools/deps.js";
 
 /** `flux-fill://results/{id}`: every saved result, listed newest first and readable as a blob. */
@@ -8,7 +8,7 @@ export function registerResultResources(server: McpServer, deps: ServerDeps): vo
     "results",
     new ResourceTemplate("flux-fill://results/{id}", {
       list: async () => ({
-        resources: (await listResults(deps.config.outputDir)).map((meta) => ({
+        resources: (await deps.results.list()).map((meta) => ({
           uri: resultUri(meta.id),
           name: meta.file,
           title: `Inpainted image ${meta.id}`,
@@ -23,7 +23,7 @@ export function registerResultResources(server: McpServer, deps: ServerDeps): vo
     },
     async (uri, variables) => {
       const id = String(variables.id);
-      const { meta, bytes } = await readResult(deps.config.outputDir, id);
+      const { meta, bytes } = await deps.results.read(id);
       return { contents: [{ uri: uri.href, mimeType: meta.mime_type, blob: bytes.toString("base64") }] };
     },
   );

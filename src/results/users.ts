@@ -37,6 +37,14 @@ export function configForUser(config: Config, user: string): Config {
   return {
     ...config,
     outputDir,
+    // In a bucket the same layout: a named user's results under `<prefix>users/<name>/`.
+    results:
+      config.results.kind === "s3" && user !== LOCAL_USER
+        ? {
+            kind: "s3",
+            s3: { ...config.results.s3, prefix: `${config.results.s3.prefix}${USERS_SUBDIR}/${userDirName(user)}/` },
+          }
+        : config.results,
     allowedDirs: config.allowedDirs.map((dir) => (dir === config.outputDir ? outputDir : dir)),
     deniedDirs: [...config.deniedDirs, ...hiddenResultDirs(config.outputDir, user)],
   };

@@ -88,6 +88,16 @@ export interface SharedRunHooks<P> {
   abandoned: AbortSignal;
 }
 
+/**
+ * How a run's outcome travels between processes: as the id of its saved result (results live in a store
+ * every replica reads). Without it a run is only shared within its process.
+ */
+export interface SharedOutcome<T> {
+  idOf(outcome: T): string;
+  /** The outcome of a run that finished in another process, from its saved result. */
+  load(resultId: string): Promise<T>;
+}
+
 /** Runs going on now, by request identity, so an identical call attaches instead of submitting. */
 export interface InFlightRuns {
   /**
@@ -99,6 +109,7 @@ export interface InFlightRuns {
     identity: string,
     waiter: RunWaiter<P>,
     start: (hooks: SharedRunHooks<P>) => Promise<T>,
+    shared?: SharedOutcome<T>,
   ): { result: Promise<T>; attached: boolean };
   /** How many runs are going. */
   size(): number;

@@ -5,7 +5,9 @@ import type { UserCredits } from "../pay-once.js";
 import type { Principal } from "../principal.js";
 import type { Provider } from "../providers/types.js";
 import type { KeptResults, ResultWriter } from "../results/store.js";
+import type { ResultStore } from "../results/types.js";
 import type { PaidTaskState } from "../state/index.js";
+import type { SlotPool } from "../state/slots.js";
 import type { DeliveryTracker } from "./delivery.js";
 
 /**
@@ -36,4 +38,10 @@ export interface ServerDeps {
   /** A named user's own daily spend and limit; undefined for the local user (the server's limit is theirs). */
   userCredits?: UserCredits | undefined;
   audit: AuditLog;
+  /** The caller's results: saved, listed and read there (their directory, or their prefix in a bucket). */
+  results: ResultStore;
+  /** Any user's results (a task collected after a restart is saved among its user's). */
+  resultsFor: (user: string) => ResultStore;
+  /** Upstream slots shared with other replicas (Redis), or this process's alone. */
+  slots: SlotPool;
 }

@@ -196,6 +196,7 @@ export async function runForCall(
         recovering: deps.recovering,
         user: deps.principal.user === LOCAL_USER ? undefined : deps.principal.user,
         userCredits: deps.userCredits,
+        results: deps.results,
       },
       {
         onProgress: progressReporter(extra),

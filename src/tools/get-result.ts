@@ -2,14 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { FluxFillError } from "../errors.js";
-import {
-  findResult,
-  isResultId,
-  listResults,
-  RESULT_URI_PREFIX,
-  type ResultMeta,
-  resultUri,
-} from "../results/store.js";
+import { isResultId, RESULT_URI_PREFIX, type ResultMeta, resultUri } from "../results/store.js";
+import type { ResultStore } from "../results/types.js";
 import { unknownFieldsError } from "../schema/issues.js";
 import { SavedResultOutput } from "../schema/tool.js";
 import type { ServerDeps } from "./deps.js";
@@ -39,11 +33,11 @@ export const GetResultInput = z
 const SUGGESTED_IDS = 5;
 
 /** The result id a reference names; "latest" is looked up among the saved results. */
-export async function resolveResultId(reference: string, outputDir: string): Promise<string> {
+export async function resolveResultId(reference: string, results: ResultStore): Promise<string> {
   const trimmed = reference.trim();
   if (trimmed.toLowerCase() === "latest") {
     // Ids sort by the second; created_at has milliseconds.
-    const newest = (await listResults(outputDir)).reduce<ResultMeta | undefined>(
+    const newest = (await results.list()).reduce<ResultMeta | undefined>(
       (best, meta) => (best === undefined || meta.created_at > best.created_at ? meta : best),
       undefined,
     );
@@ -57,8 +51,8 @@ export async function resolveResultId(reference: string, outputDir: string): Pro
   return trimmed.startsWith(RESULT_URI_PREFIX) ? trimmed.slice(RESULT_URI_PREFIX.length) : trimmed;
 }
 
-async function unknownIdError(id: string, outputDir: string): Promise<FluxFillError> {
-  const recent = (await listResults(outputDir)).slice(0, SUGGESTED_IDS).map((m) => m.id);
+async function unknownIdError(id: string, results: ResultStore): Promise<FluxFillError> {
+  const recent = (await results.list()).slice(0, SUGGESTED_IDS).map((m) => m.id);
   const what = isResultId(id)
     ? `No saved result has the id "${id}".`
     : `"${id}" is not a result id (expected e.g. 20261127-184716-1a2b3c4d).`;
@@ -88,11 +82,13 @@ export function registerGetResultTool(server: McpServer, deps: ServerDeps): void
     },
     async (args: { id: string }, extra): Promise<CallToolResult> => {
       try {
-        const { outputDir, previewMaxSize } = deps.config;
-        const id = await resolveResultId(args.id, outputDir);
-        if (!isResultId(id)) throw await unknownIdError(id, outputDir);
-        const saved = await findResult(outputDir, id, deps.kept).catch(async (error: unknown) => {
-          if (error instanceof FluxFillError && error.kind === "bad_input") throw await unknownIdError(id, outputDir);
+        const { previewMaxSize } = deps.config;
+        const { results } = deps;
+        const id = await resolveResultId(args.id, results);
+        if (!isResultId(id)) throw await unknownIdError(id, results);
+        const saved = await results.read(id).catch(async (error: unknown) => {
+          if (error instanceof FluxFillError && error.kind === "bad_input") throw await unknownIdError(id, results);
+          if (error instanceof FluxFillError && error.kind === "service_unavailable") throw error;
           throw new FluxFillError("bad_input", `The result ${id} has metadata but its image file cannot be read.`, {
             suggestion: "The file may have been moved or deleted from the output directory; run flux_fill again.",
             cause: error,

@@ -6,11 +6,9 @@
  * graceful shutdown that lets running fills finish and save. Every session shares one runtime, so the
  * upstream queue and the shutdown wait cover all of them.
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdir, unlink, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { hostHeaderValidation } from "@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
@@ -142,21 +140,9 @@ function reportLostResponses(res: Response, body: unknown, server: FluxFillServe
   });
 }
 
-/** Whether the output directory can take a new file: the readiness probe writes and removes one. */
-async function outputDirWritable(dir: string): Promise<boolean> {
-  const probe = path.join(dir, `.readyz-${randomBytes(4).toString("hex")}`);
-  try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(probe, "");
-    await unlink(probe);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function startHttpServer(config: Config, options: HttpServerOptions = {}): Promise<HttpServerHandle> {
   const { host, port } = config.http;
+  const ownsRuntime = options.runtime === undefined;
   const runtime = options.runtime ?? createRuntime(config, options.logger ? { logger: options.logger } : {});
   const logger = options.logger ?? runtime.deps.logger;
   const auth = new Authenticator(
@@ -215,8 +201,8 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
   app.get("/readyz", async (_req, res) => {
     const provider = effectiveProvider(config);
     const upstreamConfigured = provider === "local" || config.bfl.apiKey !== undefined;
-    const writable = await outputDirWritable(config.outputDir);
-    const ready = closing === undefined && upstreamConfigured && writable;
+    const [results, redis] = await Promise.all([runtime.deps.results.check(), runtime.deps.slots.check()]);
+    const ready = closing === undefined && upstreamConfigured && results.ok && (redis?.ok ?? true);
     const queue = Object.values(queuesOf(runtime.deps)?.snapshot() ?? {}).reduce(
       (sum, q) => ({ active: sum.active + q.active, waiting: sum.waiting + q.waiting }),
       { active: 0, waiting: 0 },
@@ -229,7 +215,9 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
           name: provider,
           ...(upstreamConfigured ? {} : { problem: "BFL_API_KEY is not set" }),
         },
-        output_dir: { ok: writable, ...(writable ? {} : { problem: "the output directory is not writable" }) },
+        // The results store: the output directory, or a bucket (with the results waiting to be uploaded).
+        [config.results.kind === "s3" ? "results" : "output_dir"]: results,
+        ...(redis === undefined ? {} : { redis }),
       },
       fills: { running: queue.active, waiting: queue.waiting },
       credits: await creditsToday(),
@@ -573,6 +561,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       await Promise.all([...sessions].map(([id, session]) => closeSession(id, session)));
       httpServer.closeAllConnections();
       await stopped;
+      if (ownsRuntime) await runtime.close();
     })();
     return closing;
   };
@@ -624,7 +613,8 @@ export async function serveHttp(config: Config, options: ServeHttpOptions = {}):
         process.exit(1);
       };
       for (const s of signals) process.once(s, again);
-      void handle.close().then(() => {
+      void handle.close().then(async () => {
+        if (options.runtime === undefined) await runtime.close();
         for (const s of signals) process.off(s, again);
         logger.info("HTTP transport closed");
         resolve();

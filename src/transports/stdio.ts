@@ -43,4 +43,5 @@ export async function serveStdio(server: FluxFillServer, config: Config, logger:
   logger.info("stdin closed; waiting for running fills to be saved");
   await server.idle();
   await server.mcp.close();
+  await server.close();
 }

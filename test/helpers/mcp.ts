@@ -49,6 +49,7 @@ export async function startInMemory(env: Record<string, string> = {}, options: C
       await client.close();
       await server.idle();
       await server.mcp.close();
+      await server.close();
     },
   };
 }

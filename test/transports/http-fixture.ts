@@ -58,6 +58,7 @@ export async function startHttp(
     close: async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await handle.close();
+      if (options.runtime === undefined) await runtime.close();
     },
   };
 }

@@ -3,8 +3,7 @@ import { savedResults } from "../helpers/mcp.js";
  * The Streamable HTTP transport through the SDK's real `StreamableHTTPClientTransport` (and raw requests
  * where a client would never send such headers), with the upstream emulator on 127.0.0.1.
  */
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
+import { rm, writeFile } from "node:fs/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
@@ -12,6 +11,7 @@ import { FluxFillError } from "../../src/errors.js";
 import { silentLogger } from "../../src/log.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { startHttpServer } from "../../src/transports/http.js";
+import { freePort } from "../helpers/free-port.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 import { encodeRaster, noisePixels } from "../helpers/images.js";
 import {
@@ -250,14 +250,44 @@ describe("HTTP transport: auth", () => {
       await noKey.close();
     }
     const server = await start();
-    // The output directory's parent is a file: nothing can be created there.
-    const blocker = path.join(server.workDir, "blocker");
-    await writeFile(blocker, "");
-    server.config.outputDir = path.join(blocker, "out");
+    // The output directory became a file while the server runs: nothing can be created there.
+    await rm(server.config.outputDir, { recursive: true, force: true });
+    await writeFile(server.config.outputDir, "");
     const base = server.handle.url.replace(/\/mcp$/, "");
     const ready = await rawRequest(`${base}/readyz`);
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body)).toMatchObject({ checks: { output_dir: { ok: false } } });
+  });
+
+  it("with Redis and a bucket that cannot be reached: not ready, calls fail naming Redis, nothing submitted, no secret shown", async () => {
+    const closed = await freePort();
+    const server = await start({
+      FLUX_FILL_REDIS_URL: `redis://flux:redis-password-5e1c@127.0.0.1:${closed}/0`,
+      FLUX_FILL_RESULTS_URL: "s3://flux-results/team",
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${closed}`,
+      AWS_ACCESS_KEY_ID: "flux-access-key",
+      AWS_SECRET_ACCESS_KEY: "aws-secret-9d2b",
+      FLUX_FILL_S3_FORCE_PATH_STYLE: "1",
+    });
+    const base = server.handle.url.replace(/\/mcp$/, "");
+    const ready = await rawRequest(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toMatchObject({
+      checks: {
+        redis: { ok: false, where: `redis://127.0.0.1:${closed}/0` },
+        results: { ok: false, where: "s3://flux-results/team/", details: { waiting_upload: 0 } },
+      },
+    });
+    const client = await server.connect();
+    const { image, mask } = await writeInputs(server.workDir);
+    const result = await callTool(client, "flux_fill", { image, mask, prompt: "a door" });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain(`Redis at redis://127.0.0.1:${closed}/0 cannot be reached`);
+    expect(emulator.submitCount).toBe(0);
+    for (const text of [ready.body, textOf(result)]) {
+      expect(text).not.toContain("redis-password-5e1c");
+      expect(text).not.toContain("aws-secret-9d2b");
+    }
   });
 
   it("refuses to listen off loopback without a token", async () => {
