@@ -228,7 +228,13 @@ export class S3ResultStore implements ResultStore {
       let token: string | undefined;
       do {
         const page = await client.send(
-          new module.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token }),
+          // The delimiter leaves out what lies deeper (the named users' `users/<name>/` prefixes).
+          new module.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix,
+            Delimiter: "/",
+            ContinuationToken: token,
+          }),
         );
         for (const object of page.Contents ?? []) {
           const name = object.Key?.slice(this.prefix.length) ?? "";

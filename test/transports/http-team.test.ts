@@ -11,12 +11,14 @@ import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { queuesOf } from "../../src/providers/queue.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { type Emulator, startEmulator } from "../helpers/emulator.js";
 import { tempDir } from "../helpers/mcp.js";
+import { startS3 } from "../helpers/s3-server.js";
 import {
   callTool,
   type HttpTestServer,
@@ -86,6 +88,47 @@ async function probes(client: Client, id: string) {
 }
 
 describe("named users (FLUX_FILL_HTTP_TOKENS_FILE)", () => {
+  it("with results in a bucket, keeps each user's under their own prefix, and each lists only theirs", async () => {
+    const s3 = await startS3();
+    try {
+      const server = await start({
+        FLUX_FILL_HTTP_TOKENS_FILE: await tokensFile(`alice:${ALICE}\nbob:${BOB}\n`),
+        ...s3.env("team"),
+      });
+      const { image, mask } = await writeInputs(server.workDir);
+      const alice = await server.connect({ token: ALICE });
+      const bob = await server.connect({ token: BOB });
+      const a = await fill(alice, image, mask, "alice's edit");
+      const b = await fill(bob, image, mask, "bob's edit");
+      expect(a.path).toBe(`s3://${s3.bucket}/team/users/alice/${a.id}.png`);
+      expect(b.path).toBe(`s3://${s3.bucket}/team/users/bob/${b.id}.png`);
+      const bucket = new S3Client({
+        endpoint: s3.endpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      });
+      const keys = (await bucket.send(new ListObjectsV2Command({ Bucket: s3.bucket }))).Contents?.map((o) => o.Key);
+      expect(keys?.sort()).toEqual(
+        [
+          `team/users/alice/${a.id}.json`,
+          `team/users/alice/${a.id}.png`,
+          `team/users/bob/${b.id}.json`,
+          `team/users/bob/${b.id}.png`,
+        ].sort(),
+      );
+      const uris = async (client: Client) =>
+        (await client.listResources()).resources.map((r) => r.uri).filter((u) => u.startsWith("flux-fill://results/"));
+      expect(await uris(alice)).toEqual([a.uri]);
+      expect(await uris(bob)).toEqual([b.uri]);
+      expect((await probes(alice, b.id)).isError).toBe(true);
+    } finally {
+      await current?.close();
+      current = undefined;
+      await s3.close();
+    }
+  }, 60_000);
+
   it("each sees only their own results: lists, reads, get_result by id and latest; another's id answers like an unknown one", async () => {
     const server = await start({
       FLUX_FILL_HTTP_TOKENS_FILE: await tokensFile(`alice:${ALICE}\nbob:sha256:${sha256(BOB)}\n`),
