@@ -11,40 +11,42 @@ import { fieldError, unknownFieldsError } from "./issues.js";
 
 const base64Image = () => z.string({ error: fieldError("image", "a base64-encoded image") }).min(1);
 
-/** The fields Fill and Expand share, with the same bounds and defaults in both. */
+/**
+ * The fields Fill and Expand share, with the same bounds and defaults in both. Descriptions are what
+ * flux_fill lists (flux_expand points there), and only where the name, type and enum leave something out.
+ */
 const sharedShape = {
   prompt: z
     .string({ error: fieldError("prompt", "a string") })
     .default("")
-    .describe("What the masked area should show, described as it should look. Empty continues the surroundings."),
+    .describe("What the area should show. Empty continues the surroundings."),
   steps: z
     .number({ error: fieldError("steps", "an integer from 15 to 50") })
     .int()
     .min(15)
     .max(50)
     .default(50)
-    .describe("Diffusion steps: more is slower and finer. Leave at the default unless asked."),
+    .describe("Leave the default unless asked."),
   prompt_upsampling: z
     .boolean({ error: fieldError("prompt_upsampling", "true or false") })
     .default(false)
-    .describe("Let the upstream rewrite the prompt in more detail (more creative, less literal)."),
+    .describe("The upstream rewrites the prompt in more detail."),
   seed: z
     .number({ error: fieldError("seed", "an integer") })
     .int()
     .optional()
-    .describe("Integer seed for reproducible results; omit for a random one."),
+    .describe("Omit for a random one."),
   guidance: z
     .number({ error: fieldError("guidance", "a number from 1.5 to 100") })
     .min(1.5)
     .max(100)
     .default(60)
-    .describe("How strictly the fill follows the prompt: higher is more literal, lower more natural."),
+    .describe("Higher is more literal, lower more natural."),
   output_format: z
     .enum(["jpeg", "png"], {
       error: fieldError("output_format", '"jpeg" or "png"'),
     })
-    .default("jpeg")
-    .describe("File format of the result: jpeg (smaller) or png (lossless)."),
+    .default("jpeg"),
   safety_tolerance: z
     .number({
       error: fieldError("safety_tolerance", "an integer from 0 (strictest) to 6 (most permissive)"),
@@ -53,7 +55,7 @@ const sharedShape = {
     .min(0)
     .max(6)
     .default(2)
-    .describe("Moderation strictness from 0 (strictest) to 6 (most permissive)."),
+    .describe("Moderation: 0 strictest to 6 most permissive."),
   webhook_url: z
     .url({
       protocol: /^https?$/,
@@ -62,11 +64,8 @@ const sharedShape = {
     .min(1)
     .max(2083)
     .optional()
-    .describe("URL the upstream notifies when the task finishes. Only set when the user asks for a webhook."),
-  webhook_secret: z
-    .string({ error: fieldError("webhook_secret", "a string") })
-    .optional()
-    .describe("Secret used to sign webhook notifications. Only with webhook_url."),
+    .describe("Notified when done; only if the user asks."),
+  webhook_secret: z.string({ error: fieldError("webhook_secret", "a string") }).optional(),
 };
 
 const fillShape = {

@@ -9,13 +9,13 @@ import type { ExpandSides } from "../images/expand.js";
 import type { ServerDeps } from "./deps.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
 import { toolError } from "./result.js";
+import { listed, listedOutput } from "../schema/listing.js";
 
 export const FLUX_FILL_TOOL = "flux_fill";
 
-const DESCRIPTION = `Inpaint part of a photo with Black Forest Labs' FLUX.1 Fill [pro]: the marked area is repainted to match the prompt; the rest is kept.
-Give the image as a file path (preferred), URL or data URI. Mark the area in exactly one way: mask_regions (shapes, or the object in a box), mask_svg, a mask file, or the image's transparent pixels. Unsure the area is right? Check it first with preview_mask (free).
-Each call is a paid task (about 5 credits, ~$0.05; usually 5-30 s): do not repeat an edit. Repeating an identical call is free while its task runs or when you never received its result (e.g. after a timeout): you get that result. Once you received a result, an identical call runs and is charged again; change the seed for a fresh variant. Without BFL_API_KEY a free offline engine continues the surrounding texture and ignores the prompt (good for removing objects).
-The result is saved as a file; the reply gives its path, a resource link and a downscaled preview. Judge the edit by the preview; give the user the path. Only files under the server's allowed directories can be read.`;
+const DESCRIPTION = `Inpaint with FLUX.1 Fill [pro]: the marked area of a photo is repainted to match the prompt. Mark it one way: mask_regions, mask_svg, mask, or the image's transparency; check a mask you made with preview_mask (free).
+Paid: about 5 credits (~$0.05), 5-30 s. Don't repeat an edit: an identical call is free while it runs or if you never got its result (e.g. timeout), charged again after; change seed for a variant. Without BFL_API_KEY a free offline engine continues the surroundings, ignoring the prompt.
+Reply: the saved file's path (tell the user), a resource link, a preview to judge the edit by.`;
 
 /** Waits for the job unless the client gives up first; the job itself goes on and saves its result. */
 function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -155,10 +155,9 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
     {
       title: "Inpaint with FLUX.1 Fill [pro]",
       description: DESCRIPTION,
-      inputSchema: FluxFillToolInputSchema,
-      outputSchema: FluxFillOutput,
+      inputSchema: listed(FluxFillToolInputSchema),
+      outputSchema: listedOutput(FluxFillOutput),
       annotations: {
-        title: "Inpaint with FLUX.1 Fill [pro]",
         readOnlyHint: false,
         destructiveHint: false,
         idempotentHint: false,

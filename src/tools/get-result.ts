@@ -9,20 +9,14 @@ import { SavedResultOutput } from "../schema/tool.js";
 import type { ServerDeps } from "./deps.js";
 import { fillResult } from "./flux-fill.js";
 import { toolError } from "./result.js";
+import { listed, listedOutput } from "../schema/listing.js";
 
 export const GET_RESULT_TOOL = "get_result";
 
-const DESCRIPTION = `Fetch a result that flux_fill already saved, by id: returns the same summary, preview and resource link as flux_fill. Free and quick (no new inpainting).
-Use it when a flux_fill call timed out or was cancelled on your side: the fill goes on on the server and is saved. Wait a little, then call get_result with id "latest" (the newest saved result) or with the id from the flux-fill://results/{id} resource list.`;
+const DESCRIPTION = `Fetch a saved flux_fill or flux_expand result (free): same summary, preview and link. After a call timed out or was cancelled on your side, its task goes on and is saved: wait, then ask for "latest".`;
 
 const getResultShape = {
-  id: z
-    .string()
-    .min(1)
-    .max(200)
-    .describe(
-      'A result id as flux_fill returned it (e.g. "20261127-184716-1a2b3c4d"), its resource URI (flux-fill://results/<id>), or "latest" for the newest saved result.',
-    ),
+  id: z.string().min(1).max(200).describe('"latest", a result id or its URI.'),
 };
 
 export const GetResultInput = z
@@ -70,10 +64,9 @@ export function registerGetResultTool(server: McpServer, deps: ServerDeps): void
     {
       title: "Get a saved inpainting result",
       description: DESCRIPTION,
-      inputSchema: GetResultInput,
-      outputSchema: SavedResultOutput,
+      inputSchema: listed(GetResultInput),
+      outputSchema: listedOutput(SavedResultOutput),
       annotations: {
-        title: "Get a saved inpainting result",
         readOnlyHint: true,
         destructiveHint: false,
         idempotentHint: true,

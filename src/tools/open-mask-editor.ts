@@ -29,6 +29,7 @@ import { MaskOptionsShape, FluxFillToolInputSchema } from "../schema/tool.js";
 import type { ServerDeps } from "./deps.js";
 import { FLUX_FILL_TOOL } from "./flux-fill.js";
 import { toolError } from "./result.js";
+import { listed, listedOutput, outputInt, outputObject, saidInFluxFill } from "../schema/listing.js";
 
 export const OPEN_MASK_EDITOR_TOOL = "open_mask_editor";
 export const MASK_EDITOR_URI = "ui://flux-fill/mask-editor";
@@ -39,42 +40,35 @@ export const EDITOR_MAX_SIDE = 1536;
 /** The page, built by `npm run build` (src/app/build.ts); the same relative path from src/tools and dist/tools. */
 export const MASK_EDITOR_HTML_PATH = fileURLToPath(new URL("../../dist/app/mask-editor.html", import.meta.url));
 
-const DESCRIPTION = `Open an interactive mask editor so a person can show where to edit a photo: they paint the area (brush, eraser, rectangle, ellipse), type a prompt and apply the fill, then compare before and after. Free: nothing is inpainted until the person clicks apply (that runs flux_fill, a paid call).
-Use it when the user wants to mark the area themselves ("let me show you where"), or when a region is hard to describe. Give the image like flux_fill's (a file path is best); optionally a starting mask or starting shapes and a prompt to prefill.
-The editor appears in clients that support MCP Apps. Otherwise the reply still gives the image size and a preview, so you can make the mask yourself and call flux_fill.`;
+const DESCRIPTION = `Open a mask editor (free) where a person marks the area, types a prompt and applies flux_fill (paid, on their click), then compares. Use it when the user wants to show the area, or it is hard to describe. image, mask, mask_regions, units as in flux_fill (a starting area); prompt prefills. Without MCP Apps the reply still gives the size and a preview.`;
 
 export const OpenMaskEditorInput = z
   .object({
-    image: FluxFillToolInputSchema.shape.image.describe("As flux_fill's image (a file path is best)."),
-    mask: FluxFillToolInputSchema.shape.mask.describe(
-      "Optional starting mask, same size as the image (same reference forms): white = inpaint, black = keep.",
-    ),
-    mask_regions: MaskOptionsShape.mask_regions.describe("Optional starting area, as flux_fill's mask_regions."),
-    units: MaskOptionsShape.units.describe("As flux_fill's units."),
-    prompt: z.string().max(10_000).optional().describe("Optional prompt to prefill in the editor."),
+    // Described once, in flux_fill and in this tool's description.
+    image: saidInFluxFill(FluxFillToolInputSchema.shape.image),
+    mask: saidInFluxFill(FluxFillToolInputSchema.shape.mask),
+    mask_regions: saidInFluxFill(MaskOptionsShape.mask_regions),
+    units: saidInFluxFill(MaskOptionsShape.units),
+    prompt: z.string().max(10_000).optional(),
   })
   .strict();
 
 export type OpenMaskEditorInput = z.infer<typeof OpenMaskEditorInput>;
 
+/**
+ * `image` is the reference to give flux_fill (null when the image came inline); `editor_mask` is the
+ * resolution the editor paints at (scaled to the image when applied); `start_mask_coverage` is a fraction.
+ */
 export const OpenMaskEditorOutput = z.object({
-  image: z
-    .string()
-    .nullable()
-    .describe("The image reference to give flux_fill (absolute path or URL); null when the image was given inline."),
-  width: z.number().int().describe("Image width in pixels (as displayed, EXIF orientation applied)."),
-  height: z.number().int(),
-  format: z.string().describe("Image file format."),
-  preview: z.object({ width: z.number().int(), height: z.number().int() }).describe("Size of the inline preview."),
-  editor_mask: z
-    .object({ width: z.number().int(), height: z.number().int() })
-    .describe("Resolution the editor paints at; the mask is scaled to the image size when applied."),
-  start_mask_coverage: z
-    .number()
-    .nullable()
-    .describe("Fraction (0..1) of the image in the starting mask; null when there is none."),
+  image: z.string().nullable(),
+  width: outputInt(),
+  height: outputInt(),
+  format: z.string(),
+  preview: outputObject({ width: outputInt(), height: outputInt() }),
+  editor_mask: outputObject({ width: outputInt(), height: outputInt() }),
+  start_mask_coverage: z.number().nullable().describe("0..1; null without a starting mask."),
   prompt: z.string().nullable(),
-  fill_tool: z.literal(FLUX_FILL_TOOL).describe("The tool the editor calls to apply the fill."),
+  fill_tool: z.literal(FLUX_FILL_TOOL),
 });
 
 export type OpenMaskEditorOutput = z.infer<typeof OpenMaskEditorOutput>;
@@ -206,10 +200,9 @@ export function registerOpenMaskEditorTool(server: McpServer, deps: ServerDeps):
     {
       title: "Open the mask editor",
       description: DESCRIPTION,
-      inputSchema: OpenMaskEditorInput,
-      outputSchema: OpenMaskEditorOutput,
+      inputSchema: listed(OpenMaskEditorInput),
+      outputSchema: listedOutput(OpenMaskEditorOutput),
       annotations: {
-        title: "Open the mask editor",
         readOnlyHint: true,
         destructiveHint: false,
         idempotentHint: true,

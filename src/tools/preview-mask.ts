@@ -9,56 +9,51 @@ import { FluxFillToolInputSchema, MaskOptionsShape } from "../schema/tool.js";
 import { unknownFieldsError } from "../schema/issues.js";
 import type { ServerDeps } from "./deps.js";
 import { toolError } from "./result.js";
+import { listed, listedOutput, outputInt, outputObject, saidInFluxFill } from "../schema/listing.js";
 
 export const PREVIEW_MASK_TOOL = "preview_mask";
 
 /** Longest side of the returned picture: enough to judge an area, small enough for every client. */
 export const MASK_PREVIEW_MAX_SIDE = 512;
 
-const DESCRIPTION = `Check where flux_fill would repaint, for free (no upstream call, no cost, instant): takes flux_fill's image and mask fields and returns a small picture of the photo with the area tinted magenta and outlined in yellow, its coverage and bounding box, and what each object or wand entry selected.
-Use it before flux_fill whenever you made the mask yourself (mask_regions, mask_svg, invert/grow/feather) or are unsure it lines up.`;
+const DESCRIPTION = `Check where flux_fill would repaint (free, instant; its image and mask fields). Returns the photo small with the area tinted magenta, its coverage, bounding box, and what each object or wand entry selected. Use it before flux_fill when you made the mask yourself or are unsure.`;
 
-/** The same field as flux_fill's, described once there (tools/list carries every description to the model). */
-const asInFluxFill = <T extends z.ZodType>(field: T, name: string) => field.describe(`As flux_fill's ${name}.`);
-
-const previewShape = {
-  image: asInFluxFill(FluxFillToolInputSchema.shape.image, "image"),
-  mask: asInFluxFill(FluxFillToolInputSchema.shape.mask, "mask"),
-  ...MaskOptionsShape,
-  alpha_convention: asInFluxFill(MaskOptionsShape.alpha_convention, "alpha_convention"),
-  mask_regions: MaskOptionsShape.mask_regions.describe("As flux_fill's mask_regions: shapes, object, wand, op."),
-  units: asInFluxFill(MaskOptionsShape.units, "units"),
-  mask_svg: asInFluxFill(MaskOptionsShape.mask_svg, "mask_svg"),
-};
+/** flux_fill's image and mask fields, described once there (the tool's description says so). */
+const previewShape = Object.fromEntries(
+  Object.entries({
+    image: FluxFillToolInputSchema.shape.image,
+    mask: FluxFillToolInputSchema.shape.mask,
+    ...MaskOptionsShape,
+  }).map(([name, field]) => [name, saidInFluxFill(field)]),
+) as {
+  image: typeof FluxFillToolInputSchema.shape.image;
+  mask: typeof FluxFillToolInputSchema.shape.mask;
+} & typeof MaskOptionsShape;
 
 export const PreviewMaskInput = z
   .object(previewShape, { error: unknownFieldsError(() => Object.keys(previewShape)) })
   .strict();
 export type PreviewMaskInput = z.infer<typeof PreviewMaskInput>;
 
-const Box = z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() });
+const Box = outputObject({ x: outputInt(), y: outputInt(), width: outputInt(), height: outputInt() });
 
 export const PreviewMaskOutput = z.object({
-  width: z.number().int().describe("Image width in pixels (as displayed, EXIF orientation applied)."),
-  height: z.number().int(),
-  coverage: z.number().describe("Percentage (0..100) of the image's pixels that would be repainted."),
-  bbox: Box.nullable().describe("Smallest rectangle holding the area to repaint, in image pixels."),
-  bbox_fraction: Box.extend({ x: z.number(), y: z.number(), width: z.number(), height: z.number() })
-    .nullable()
-    .describe("The same rectangle as fractions 0..1 of the width and height."),
-  mask_source: z.string().describe("How the mask was given, and what was done to it."),
-  preview: z.object({ width: z.number().int(), height: z.number().int() }).describe("Size of the returned picture."),
-  notes: z.array(z.string()).describe("Warnings flux_fill would give for this image and mask."),
-  regions: z
-    .array(
-      z.object({
-        shape: z.string(),
-        op: z.enum(REGION_OPS),
-        decided: z.enum(["shape", "segmented", "fallback"]),
-        reason: z.string().nullable(),
-      }),
-    )
-    .describe("Per mask_regions entry: what decided its pixels."),
+  width: outputInt(),
+  height: outputInt(),
+  coverage: z.number().describe("Percent (0..100) repainted."),
+  bbox: Box.nullable(),
+  bbox_fraction: outputObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).nullable(),
+  mask_source: z.string(),
+  preview: outputObject({ width: outputInt(), height: outputInt() }),
+  notes: z.array(z.string()),
+  regions: z.array(
+    outputObject({
+      shape: z.string(),
+      op: z.enum(REGION_OPS),
+      decided: z.enum(["shape", "segmented", "fallback"]),
+      reason: z.string().nullable(),
+    }),
+  ),
 });
 export type PreviewMaskOutput = z.infer<typeof PreviewMaskOutput>;
 
@@ -70,10 +65,9 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
     {
       title: "Preview the inpainting mask",
       description: DESCRIPTION,
-      inputSchema: PreviewMaskInput,
-      outputSchema: PreviewMaskOutput,
+      inputSchema: listed(PreviewMaskInput),
+      outputSchema: listedOutput(PreviewMaskOutput),
       annotations: {
-        title: "Preview the inpainting mask",
         readOnlyHint: true,
         destructiveHint: false,
         idempotentHint: true,
