@@ -130,7 +130,7 @@ export const DEFAULTS = {
   baseUrl: "https://api.bfl.ai",
   timeoutS: 300,
   fetchTimeoutS: 30,
-  maxInputMB: 20,
+  maxInputMB: 50,
   maxInputMP: 50,
   previewMaxSize: 768,
   outputDirName: "flux-fill-output",

@@ -12,7 +12,7 @@ describe("loadConfig", () => {
     expect(config.outputDir).toBe(path.join(os.homedir(), "flux-fill-output"));
     expect(config.allowedDirs).toEqual(["/srv/project", config.outputDir, os.tmpdir()]);
     expect(config.timeoutMs).toBe(300_000);
-    expect(config.maxInputBytes).toBe(20 * 1024 * 1024);
+    expect(config.maxInputBytes).toBe(50 * 1024 * 1024);
     expect(config.allowPrivateUrls).toBe(false);
   });
 

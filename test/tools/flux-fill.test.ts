@@ -7,7 +7,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { describe, expect, it, vi } from "vitest";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { MAX_UPSTREAM_BODY_BYTES } from "../../src/images/upload-size.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { type Emulator, fillColour } from "../helpers/emulator.js";
 import { useEmulator } from "../helpers/use-emulator.js";
@@ -370,5 +372,87 @@ describe("flux_fill with the local engine", () => {
     for (let y = 22; y < 34; y += 2)
       for (let x = 42; x < 62; x += 2) inside.add(pixelAt(filled, x, y).slice(0, 3).join(","));
     expect(inside.size).toBeGreaterThan(10);
+  });
+});
+
+// First contact with big files: a 24 MP PNG export over 20 MB goes through with the default settings, and the
+// upstream request stays within MAX_UPSTREAM_BODY_BYTES.
+const WIDTH = 6000;
+const HEIGHT = 4000; // 24 MP
+
+/**
+ * A 24 MP RGB PNG of `noiseRows` rows of noise (incompressible: 3 bytes a pixel) over a vertical gradient
+ * (compresses to almost nothing), so its size is set by the noise and it builds in about a second.
+ */
+async function bigPng(noiseRows: number): Promise<Buffer> {
+  const data = Buffer.alloc(WIDTH * HEIGHT * 3);
+  noisePixels(WIDTH, noiseRows, 11).data.copy(data);
+  for (let y = noiseRows; y < HEIGHT; y++) {
+    const value = Math.round((y / HEIGHT) * 255);
+    data.fill(value, y * WIDTH * 3, (y + 1) * WIDTH * 3);
+  }
+  return sharp(data, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
+}
+
+/** flux_fill on `image` with a small area marked, nothing else set. */
+const fillBig = (server: TestServer, image: string) =>
+  call(server, {
+    image,
+    units: "fraction",
+    mask_regions: [{ shape: "rect", x: 0.4, y: 0.5, width: 0.2, height: 0.2 }],
+    prompt: "a bench",
+  });
+
+describe("flux_fill with a 24 MP PNG over 20 MB, default settings", () => {
+  let dir: string;
+  let file: string;
+  let bytes: Buffer;
+  /** Defaults but for where files live (and the default deadline instead of this file's 10 s). */
+  const bigEnv = () => ({ FLUX_FILL_OUTPUT_DIR: path.join(dir, "out"), FLUX_FILL_ALLOWED_DIRS: dir, FLUX_FILL_TIMEOUT_S: "300" });
+  beforeAll(async () => {
+    dir = await tempDir("flux-fill-big-");
+    file = path.join(dir, "export.png");
+    bytes = await bigPng(1260);
+    await writeFile(file, bytes);
+  });
+
+  it("accepts it, sends it as it is (lossless, within the body limit) and saves a 24 MP result", async () => {
+    expect(bytes.length).toBeGreaterThan(20 * 1024 * 1024); // what the former 20 MB default refused
+    const server = await start(bigEnv());
+    const result = await fillBig(server, file);
+    expect(result.isError, text(result)).toBeFalsy();
+    const out = FluxFillOutput.parse(result.structuredContent);
+    expect([out.width, out.height, out.provider]).toEqual([WIDTH, HEIGHT, "bfl"]);
+
+    const submit = emulator.submits.at(-1)!;
+    expect(submit.image?.equals(bytes)).toBe(true);
+    expect(Number(submit.headers["content-length"])).toBeLessThanOrEqual(MAX_UPSTREAM_BODY_BYTES);
+    expect(text(result)).not.toMatch(/re-encoded|as a JPEG/);
+  });
+
+  it("is refused by a 20 MB cap, the former default, before anything is sent", async () => {
+    const server = await start({ ...bigEnv(), FLUX_FILL_MAX_INPUT_MB: "20" });
+    const result = await fillBig(server, file);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/too large[\s\S]*FLUX_FILL_MAX_INPUT_MB/);
+    expect(emulator.submitCount).toBe(0);
+  });
+
+  it("sends a 42 MB PNG that no PNG encoding brings within the body limit as a quality-95 JPEG, and says so", async () => {
+    // 42 MB of noise: under the 50 MB input default, over the body limit as base64, and no PNG shrinks it.
+    const noisy = await bigPng(2300);
+    const noisyFile = path.join(dir, "noisy.png");
+    await writeFile(noisyFile, noisy);
+    expect(Math.ceil(noisy.length / 3) * 4).toBeGreaterThan(MAX_UPSTREAM_BODY_BYTES);
+    const server = await start(bigEnv());
+    const result = await fillBig(server, noisyFile);
+    expect(result.isError, text(result)).toBeFalsy();
+    const submit = emulator.submits.at(-1)!;
+    expect(Number(submit.headers["content-length"])).toBeLessThanOrEqual(MAX_UPSTREAM_BODY_BYTES);
+    const sent = await sharp(submit.image!).metadata();
+    expect([sent.format, sent.width, sent.height]).toEqual(["jpeg", WIDTH, HEIGHT]);
+    expect(text(result)).toMatch(/sent to Black Forest Labs as a JPEG at quality 95/);
   });
 });

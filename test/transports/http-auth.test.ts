@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
 import { FluxFillError } from "../../src/errors.js";
 import {
   allowedHostnames,
@@ -169,6 +170,10 @@ describe("maxHttpBodyBytes", () => {
       params: { arguments: { image: dataUri(cap), mask: dataUri(cap) } },
     });
     expect(Buffer.byteLength(body)).toBeLessThan(maxHttpBodyBytes({ maxInputBytes: cap }));
+  });
+
+  it("follows the input cap's default (50 MB): 141 MB, the figure the docs quote", () => {
+    expect(formatMegabytes(maxHttpBodyBytes(loadConfig({}, "/srv")))).toBe("141.0 MB");
   });
 
   it("formats sizes for messages", () => {

@@ -62,7 +62,7 @@ describe("stdio transport (built server)", () => {
     const cwd = await tempDir();
     const { client } = await startStdio({ FLUX_FILL_OUTPUT_DIR: path.join(cwd, "out") }, cwd);
     try {
-      // 12 MiB of base64 under the default 20 MB cap: not valid image data, so an input error — not a dead server.
+      // 12 MiB of base64 under the default 50 MB cap: not valid image data, so an input error — not a dead server.
       const big = `data:image/png;base64,${"A".repeat(12 * 1024 * 1024)}`;
       const result = (await client.callTool({ name: "flux_fill", arguments: { image: big } }, CallToolResultSchema)) as CallToolResult;
       expect(result.isError).toBe(true);

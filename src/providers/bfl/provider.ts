@@ -8,6 +8,8 @@
  * free and are retried with backoff. Everything runs inside one deadline (`timeoutMs`).
  */
 import { FluxFillError } from "../../errors.js";
+import { fitImageUpload, MAX_UPSTREAM_BODY_BYTES } from "../../images/upload-size.js";
+import { formatBytes } from "../../inputs/sizes.js";
 import { type FillContext, type FillOutput, outputSize, type Provider, type ProviderRequest } from "../types.js";
 import { redactError, redactText } from "./redact.js";
 import {
@@ -30,7 +32,7 @@ import {
   readyTimeEstimate,
 } from "./poll-schedule.js";
 import { checkSample } from "./sample.js";
-import { streamSubmitBody } from "./submit-body.js";
+import { base64Length, streamSubmitBody } from "./submit-body.js";
 
 export { buildSubmitBody } from "./submit-body.js";
 
@@ -59,6 +61,8 @@ export interface BflProviderOptions {
   pollRequestTimeoutMs?: number;
   /** Cap on downloading the result; independent of the deadline, since the result is already paid for. Default 60 000. */
   downloadTimeoutMs?: number;
+  /** Largest submit body; a larger upload is made smaller first (fitToBodyLimit). Default MAX_UPSTREAM_BODY_BYTES. */
+  maxBodyBytes?: number;
 }
 
 /** The submit endpoint of each request kind; polling and download are the same for both. */
@@ -140,6 +144,44 @@ function describeHost(url: string): string {
   }
 }
 
+/**
+ * The request as it is sent: when its body would pass `maxBodyBytes`, the image is made smaller first
+ * (losslessly when that is enough, else as a high-quality JPEG: images/upload-size.ts), and a note says so.
+ * The mask (a small greyscale PNG) and the parameters are sent as they are.
+ */
+export async function fitToBodyLimit(
+  request: ProviderRequest,
+  maxBodyBytes: number,
+): Promise<{ request: ProviderRequest; notes: string[] }> {
+  const length = streamSubmitBody(request).length;
+  if (length <= maxBodyBytes) return { request, notes: [] };
+  const image = request.upload.image;
+  // Bytes of image whose base64 fits beside the rest of the body.
+  const budget = Math.floor((maxBodyBytes - (length - base64Length(image.length))) / 4) * 3;
+  const fitted = budget > 0 ? await fitImageUpload(image, () => request.image.pixels(), budget) : undefined;
+  const limit = formatBytes(maxBodyBytes);
+  if (fitted === undefined) {
+    throw new FluxFillError(
+      "too_large",
+      `The image is too large to send to Black Forest Labs: even as a JPEG it would make the request larger than ${limit}. Nothing was sent or charged.`,
+      { suggestion: "Downscale the image (e.g. to 24 MP or less) and try again." },
+    );
+  }
+  const was = formatBytes(image.length);
+  const now = formatBytes(fitted.bytes.length);
+  const notes =
+    fitted.encoding === "as_is"
+      ? []
+      : fitted.encoding === "png"
+        ? [
+            `The image was re-encoded losslessly (PNG, ${was} → ${now}) to keep the request to Black Forest Labs within ${limit}.`,
+          ]
+        : [
+            `The image (${was}) was sent to Black Forest Labs as a JPEG at quality ${fitted.quality} (${now}) to keep the request within ${limit}; losslessly it would not fit.`,
+          ];
+  return { request: { ...request, upload: { ...request.upload, image: fitted.bytes } } as ProviderRequest, notes };
+}
+
 export function createBflProvider(options: BflProviderOptions): Provider {
   checkApiKey(options.apiKey);
   const doFetch = options.fetch ?? fetch;
@@ -150,6 +192,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
   const maxSubmitAttempts = options.maxSubmitAttempts ?? 5;
   const pollRequestTimeoutMs = options.pollRequestTimeoutMs ?? 30_000;
   const downloadTimeoutMs = options.downloadTimeoutMs ?? 60_000;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_UPSTREAM_BODY_BYTES;
   const fixedPollIntervalMs = options.pollIntervalMs;
   const durationHistory = options.durationHistory ?? new DurationHistory();
 
@@ -339,7 +382,14 @@ export function createBflProvider(options: BflProviderOptions): Provider {
       }
     };
 
-    const task = "resume" in work ? work.resume : await submit(work.request);
+    let task: SubmittedTask;
+    let uploadNotes: string[] = [];
+    if ("resume" in work) task = work.resume;
+    else {
+      const sending = await fitToBodyLimit(work.request, maxBodyBytes);
+      uploadNotes = sending.notes;
+      task = await submit(sending.request);
+    }
     if (request !== undefined) {
       try {
         await context.onSubmitted?.({ upstreamId: task.id, pollingUrl: task.pollingUrl, cost: task.cost });
@@ -556,7 +606,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     }
     progress("Downloading", `Task ${task.id} is ready; downloading the result.`, 1);
     const checked = await checkSample(await download(sample), task.id);
-    const notes = [...checked.notes];
+    const notes = [...uploadNotes, ...checked.notes];
     const expected = request === undefined ? undefined : outputSize(request);
     if (expected && (checked.width !== expected.width || checked.height !== expected.height)) {
       const asked = kind === "fill" ? "the input was" : "the expansion asked for";

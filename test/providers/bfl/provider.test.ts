@@ -6,7 +6,9 @@ import { FluxFillError } from "../../../src/errors.js";
 import { type BflProviderOptions, buildSubmitBody, createBflProvider } from "../../../src/providers/bfl/provider.js";
 import type { FillContext, FillOutput, FillProgress, FillRequest } from "../../../src/providers/types.js";
 import { type Emulator, fillColour, startEmulator } from "../../helpers/emulator.js";
-import { closeTo, makeRequest, pixelAt } from "./fixtures.js";
+import { fillRequest } from "../../helpers/fill-request.js";
+import { noisePixels, photoPixels } from "../../helpers/images.js";
+import { closeTo, DEFAULT_PARAMS, encodePng, makeRequest, pixelAt, rectMask } from "./fixtures.js";
 
 const KEY = "bfl-test-key-9f8e7d6c5b4a";
 const WEBHOOK_SECRET = "whsec-0a1b2c3d4e5f";
@@ -503,6 +505,65 @@ describe("createBflProvider: secrets", () => {
       expect((error as FluxFillError).kind).toBe("bad_input");
       expect((error as FluxFillError).message).not.toContain("abc def");
     }
+  });
+});
+
+describe("createBflProvider: the request body stays within maxBodyBytes", () => {
+  const width = 256;
+  const height = 192;
+  /** A fill request whose image is uploaded as an uncompressed PNG (148 KB, 197 KB of base64). */
+  async function uncompressed(pixels: ReturnType<typeof photoPixels>): Promise<FillRequest> {
+    const mask = rectMask(width, height, { left: 64, top: 48, width: 64, height: 48 });
+    const image = await sharp(pixels.data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    return fillRequest(pixels, mask, { image, mask: await encodePng(mask) }, DEFAULT_PARAMS);
+  }
+  const raw = async (bytes: Buffer) => (await sharp(bytes).raw().toBuffer({ resolveWithObject: true })).data;
+
+  it("re-encodes a PNG losslessly when that fits, and says so", async () => {
+    const pixels = photoPixels(width, height, 5);
+    const request = await uncompressed(pixels);
+    const { output, error } = await run(request, { overrides: { maxBodyBytes: 150_000 } });
+    expect(error).toBeUndefined();
+    const submit = emu.submits[0]!;
+    expect(Number(submit.headers["content-length"])).toBeLessThanOrEqual(150_000);
+    expect((await sharp(submit.image!).metadata()).format).toBe("png");
+    expect(submit.image!.length).toBeLessThan(request.upload.image.length);
+    expect((await raw(submit.image!)).equals(pixels.data)).toBe(true);
+    expect(submit.mask?.equals(request.upload.mask)).toBe(true);
+    expect(output?.notes).toEqual([
+      `The image was re-encoded losslessly (PNG, ${request.upload.image.length} bytes → ${submit.image!.length} bytes) to keep the request to Black Forest Labs within 150000 bytes.`,
+    ]);
+  });
+
+  it("sends a JPEG at the highest quality that fits when no lossless encoding does, and says so", async () => {
+    const pixels = noisePixels(width, height, 5);
+    const request = await uncompressed(pixels);
+    const { output, error } = await run(request, { overrides: { maxBodyBytes: 150_000 } });
+    expect(error).toBeUndefined();
+    const submit = emu.submits[0]!;
+    expect(Number(submit.headers["content-length"])).toBeLessThanOrEqual(150_000);
+    const meta = await sharp(submit.image!).metadata();
+    expect([meta.format, meta.width, meta.height, meta.chromaSubsampling]).toEqual(["jpeg", width, height, "4:4:4"]);
+    expect(output?.notes).toEqual([expect.stringContaining("as a JPEG at quality 95")]);
+  });
+
+  it("sends nothing when not even the lowest quality fits", async () => {
+    const request = await uncompressed(noisePixels(width, height, 5));
+    const { error } = await run(request, { overrides: { maxBodyBytes: 60_000 } });
+    expect(error?.kind).toBe("too_large");
+    expect(error?.message).toMatch(/Nothing was sent or charged/);
+    expect(emu.submitCount).toBe(0);
+  });
+
+  it("sends a body within the limit as it is, without decoding the image", async () => {
+    const request = await uncompressed(noisePixels(width, height, 5));
+    const { width: w, height: h } = request.image;
+    const { output } = await run(
+      { ...request, image: { width: w, height: h, pixels: () => Promise.reject(new Error("decoded")) } },
+      { overrides: { maxBodyBytes: 250_000 } },
+    );
+    expect(output?.notes).toEqual([]);
+    expect(emu.submits[0]?.image?.equals(request.upload.image)).toBe(true);
   });
 });
 
