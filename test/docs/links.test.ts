@@ -1,5 +1,5 @@
 /**
- * Every relative link and #anchor in README.md and docs/**.md leads somewhere: the file exists and the
+ * Every relative link and #anchor in README.md, CHANGELOG.md and docs/**.md leads somewhere: the file exists and the
  * anchor is a heading (GitHub's slug) or an explicit id on the page it names.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -10,7 +10,7 @@ import { tempDir } from "../helpers/mcp.js";
 import { REPO_ROOT } from "../helpers/package.js";
 
 describe("doc links", () => {
-  it("resolve in README.md and docs/", async () => {
+  it("resolve in README.md, CHANGELOG.md and docs/", async () => {
     let checked = 0;
     const broken = [];
     for (const page of await docPages(REPO_ROOT)) {

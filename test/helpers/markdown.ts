@@ -103,9 +103,11 @@ export async function brokenLinks(page: string): Promise<{ checked: number; brok
   return { checked, broken };
 }
 
-/** README.md and every .md under docs/ (if there is one). */
+/** README.md, CHANGELOG.md (if there is one) and every .md under docs/ (if there is one). */
 export async function docPages(root: string): Promise<string[]> {
   const pages = [path.join(root, "README.md")];
+  const changelog = path.join(root, "CHANGELOG.md");
+  if (await stat(changelog).then((s) => s.isFile(), () => false)) pages.push(changelog);
   const docs = path.join(root, "docs");
   const entries = await readdir(docs, { recursive: true }).catch(() => [] as string[]);
   for (const entry of entries.sort()) if (entry.endsWith(".md")) pages.push(path.join(docs, entry));
