@@ -118,7 +118,7 @@ export const MaskOptionsShape = {
     .max(MAX_REGIONS, { error: fieldError("mask_regions", `a list of at most ${MAX_REGIONS} shapes`) })
     .optional()
     .describe(
-      `In order (op: add, or subtract): rect {x,y,width,height}, ellipse {cx,cy,rx,ry}, polygon {points:[[x,y],…]} (≤${MAX_POLYGON_POINTS}); from the pixels (≤${MAX_SELECTIONS}): object {x,y,width,height,include?,exclude?} = the thing in that box, cut at its edges; wand {x,y,tolerance? 0-${WAND_TOLERANCE_MAX} (${WAND_DEFAULT_TOLERANCE}),contiguous? (true)} = the seed's colour (sky, wall). E.g. units "fraction", [{"shape":"object","x":0.3,"y":0.2,"width":0.3,"height":0.6}].`,
+      `In order (op: add, or subtract): shapes rect {x,y,width,height}, ellipse {cx,cy,rx,ry}, polygon {points:[[x,y],…]} (≤${MAX_POLYGON_POINTS}); from the pixels (≤${MAX_SELECTIONS}): object {x,y,width,height,include?,exclude?} = the thing in that box, cut at its edges (person, car); wand {x,y,tolerance? 0-${WAND_TOLERANCE_MAX} (${WAND_DEFAULT_TOLERANCE}),contiguous? (true)} = the seed's colour, for flat areas (sky, wall). Preview first. E.g. sky minus tree, units "fraction": [{"shape":"wand","x":0.5,"y":0.05},{"shape":"object","x":0.6,"y":0,"width":0.2,"height":0.5,"op":"subtract"}].`,
     ),
   units: z
     .enum(["px", "fraction"], { error: fieldError("units", '"px" or "fraction"') })

@@ -87,7 +87,10 @@ describe("tools/list", () => {
       expect(t.description, t.name).toMatch(/free|paid|credits/i);
     }
     expect(tool("flux_fill").description).toMatch(/about 5 credits/);
-    expect(String((tool("flux_fill").inputSchema as Schema).properties.mask_regions?.description)).toMatch(/\[\{"shape":"object"/);
+    // mask_regions' one example shows a selection of each kind and a subtraction (issue 12).
+    const regions = String((tool("flux_fill").inputSchema as Schema).properties.mask_regions?.description);
+    expect(regions).toMatch(/\[\{"shape":"wand".*\{"shape":"object".*"op":"subtract"\}\]/);
+    expect(regions).toMatch(/preview first/i);
     expect(tool("flux_expand").description).toMatch(/\{"image":.*"aspect_ratio"/);
   });
 });
