@@ -7,6 +7,7 @@ import { describeError } from "./errors.js";
 import { createLogger } from "./log.js";
 import { type PipelineJob, runFill } from "./pipeline.js";
 import { selectProvider } from "./providers/index.js";
+import { PROVIDER_NAMES, type ProviderName } from "./providers/types.js";
 import { FluxExpandToolInputSchema, FluxFillToolInputSchema } from "./schema/tool.js";
 import { createServer, SERVER_VERSION } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -147,12 +148,11 @@ const SHARED_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function providerOption(value: string | undefined, config: Config): "auto" | "bfl" | "local" {
+function providerOption(value: string | undefined, config: Config): "auto" | ProviderName {
   const provider = value ?? config.provider;
-  if (provider !== "auto" && provider !== "bfl" && provider !== "local") {
-    fail(`--provider must be auto, bfl or local, got "${provider}"`, 2);
-  }
-  return provider;
+  const known = provider === "auto" ? "auto" : PROVIDER_NAMES.find((name) => name === provider);
+  if (known === undefined) fail(`--provider must be auto, ${PROVIDER_NAMES.join(", ")}, got "${provider}"`, 2);
+  return known;
 }
 
 async function fillCommand(argv: string[], config: Config): Promise<void> {
@@ -237,7 +237,7 @@ async function expandCommand(argv: string[], config: Config): Promise<void> {
 async function runOnce(
   job: PipelineJob,
   config: Config,
-  provider: "auto" | "bfl" | "local",
+  provider: "auto" | ProviderName,
   out: string | undefined,
 ): Promise<void> {
   const chosen = effectiveProvider({ ...config, provider });

@@ -2,20 +2,27 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { FluxFillError } from "./errors.js";
+import { PROVIDER_NAMES, type ProviderName } from "./providers/types.js";
 
 /**
  * Every setting, parsed once from the environment into one validated object that is passed down
  * explicitly. Nothing else in src/ reads process.env.
  */
 export interface Config {
-  /** `auto` picks `bfl` when an API key is set, else `local`. */
-  provider: "auto" | "bfl" | "local";
+  /** `auto` picks `bfl`, then `fal`, then `replicate` by which key is set, else `local`. */
+  provider: "auto" | ProviderName;
   bfl: {
     apiKey: string | undefined;
     baseUrl: string;
     /** Fixed delay between polls of a pending task; undefined = the adaptive schedule. */
     pollIntervalMs: number | undefined;
   };
+  /** fal's queue API (FAL_KEY). */
+  fal: { apiKey: string | undefined; baseUrl: string };
+  /** Replicate's predictions API (REPLICATE_API_TOKEN). */
+  replicate: { apiKey: string | undefined; baseUrl: string };
+  /** Which FLUX.1 Fill model fal and Replicate run: Fill [pro] or Fill [dev]. */
+  model: "pro" | "dev";
   /** Where results and their JSON sidecars are saved (absolute). */
   outputDir: string;
   /** Roots under which local files may be read (absolute, symlinks not yet resolved). */
@@ -128,6 +135,8 @@ export function redactedRedisUrl(url: string): string {
 
 export const DEFAULTS = {
   baseUrl: "https://api.bfl.ai",
+  falBaseUrl: "https://queue.fal.run",
+  replicateBaseUrl: "https://api.replicate.com",
   timeoutS: 300,
   fetchTimeoutS: 30,
   maxInputMB: 50,
@@ -157,7 +166,12 @@ export function defaultMaxActivePerUser(maxActive: number, severalUsers: boolean
 export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "BFL_API_KEY", meaning: "Black Forest Labs API key; when set, the default provider is `bfl`." },
   { name: "BFL_API_BASE_URL", meaning: `Upstream host (default ${DEFAULTS.baseUrl}; EU https://api.eu.bfl.ai, US https://api.us.bfl.ai).` },
-  { name: "FLUX_FILL_PROVIDER", meaning: "`auto` (default), `bfl` or `local` (embedded offline engine)." },
+  { name: "FAL_KEY", meaning: "fal API key; runs FLUX.1 Fill on fal (provider `fal`, chosen by `auto` when no BFL_API_KEY is set)." },
+  { name: "REPLICATE_API_TOKEN", meaning: "Replicate API token; runs FLUX.1 Fill on Replicate (provider `replicate`, chosen by `auto` when neither BFL_API_KEY nor FAL_KEY is set)." },
+  { name: "FLUX_FILL_PROVIDER", meaning: "`auto` (default: bfl, then fal, then replicate by which key is set, else local), `bfl`, `fal`, `replicate` or `local` (embedded offline engine)." },
+  { name: "FLUX_FILL_FAL_BASE_URL", meaning: `fal queue host (default ${DEFAULTS.falBaseUrl}); for proxies and tests.` },
+  { name: "FLUX_FILL_REPLICATE_BASE_URL", meaning: `Replicate API host (default ${DEFAULTS.replicateBaseUrl}); for proxies and tests.` },
+  { name: "FLUX_FILL_MODEL", meaning: "`pro` (default) or `dev`: FLUX.1 Fill [pro] or [dev] on fal and Replicate (BFL's own API has only [pro])." },
   { name: "FLUX_FILL_OUTPUT_DIR", meaning: `Where results are saved (default ~/${DEFAULTS.outputDirName}).` },
   { name: "FLUX_FILL_ALLOWED_DIRS", meaning: "Directories files may be read from, separated by the OS path delimiter (default: working directory unless it is / or home, output directory, OS temp directory)." },
   { name: "FLUX_FILL_ALLOW_PRIVATE_URLS", meaning: "`1` lets http(s) inputs reach loopback/private addresses (default off)." },
@@ -255,32 +269,57 @@ const creditLimit = (name: string) =>
       return n;
     });
 
-const EnvSchema = z.object({
-  BFL_API_KEY: z
-    .string()
-    .optional()
-    .transform((v) => (v?.trim() ? v.trim() : undefined)),
-  BFL_API_BASE_URL: z
+/** A key: trimmed; unset or blank = undefined. */
+const apiKey = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+/** An upstream host: an http(s) URL, trailing slashes dropped; unset = `fallback`. */
+const baseUrl = (name: string, fallback: string) =>
+  z
     .string()
     .optional()
     .transform((v, ctx) => {
-      const raw = v?.trim() || DEFAULTS.baseUrl;
+      const raw = v?.trim() || fallback;
       try {
         const url = new URL(raw);
         if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("protocol");
         return raw.replace(/\/+$/, "");
       } catch {
-        ctx.addIssue({ code: "custom", message: `BFL_API_BASE_URL must be an http(s) URL, got "${raw}"` });
+        ctx.addIssue({ code: "custom", message: `${name} must be an http(s) URL, got "${raw}"` });
         return z.NEVER;
       }
+    });
+
+const EnvSchema = z.object({
+  BFL_API_KEY: apiKey,
+  BFL_API_BASE_URL: baseUrl("BFL_API_BASE_URL", DEFAULTS.baseUrl),
+  FAL_KEY: apiKey,
+  REPLICATE_API_TOKEN: apiKey,
+  FLUX_FILL_FAL_BASE_URL: baseUrl("FLUX_FILL_FAL_BASE_URL", DEFAULTS.falBaseUrl),
+  FLUX_FILL_REPLICATE_BASE_URL: baseUrl("FLUX_FILL_REPLICATE_BASE_URL", DEFAULTS.replicateBaseUrl),
+  FLUX_FILL_MODEL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = (v?.trim() || "pro").toLowerCase();
+      if (value === "pro" || value === "dev") return value;
+      ctx.addIssue({ code: "custom", message: `FLUX_FILL_MODEL must be pro or dev, got "${v}"` });
+      return z.NEVER;
     }),
   FLUX_FILL_PROVIDER: z
     .string()
     .optional()
-    .transform((v, ctx) => {
+    .transform((v, ctx): "auto" | ProviderName => {
       const value = (v?.trim() || "auto").toLowerCase();
-      if (value === "auto" || value === "bfl" || value === "local") return value;
-      ctx.addIssue({ code: "custom", message: `FLUX_FILL_PROVIDER must be auto, bfl or local, got "${v}"` });
+      if (value === "auto") return value;
+      const known = PROVIDER_NAMES.find((name) => name === value);
+      if (known !== undefined) return known;
+      ctx.addIssue({
+        code: "custom",
+        message: `FLUX_FILL_PROVIDER must be auto, ${PROVIDER_NAMES.join(", ")}, got "${v}"`,
+      });
       return z.NEVER;
     }),
   FLUX_FILL_OUTPUT_DIR: z.string().optional(),
@@ -448,6 +487,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     provider: e.FLUX_FILL_PROVIDER,
     bfl: { apiKey: e.BFL_API_KEY, baseUrl: e.BFL_API_BASE_URL, pollIntervalMs: e.FLUX_FILL_POLL_INTERVAL_MS },
+    fal: { apiKey: e.FAL_KEY, baseUrl: e.FLUX_FILL_FAL_BASE_URL },
+    replicate: { apiKey: e.REPLICATE_API_TOKEN, baseUrl: e.FLUX_FILL_REPLICATE_BASE_URL },
+    model: e.FLUX_FILL_MODEL,
     outputDir,
     allowedDirs: [...new Set(allowedDirs)],
     deniedDirs: [],
@@ -533,7 +575,16 @@ function oauthConfig(e: z.infer<typeof EnvSchema>): OAuthConfig | undefined {
 }
 
 /** The provider a config resolves to. */
-export function effectiveProvider(config: Config): "bfl" | "local" {
-  if (config.provider === "auto") return config.bfl.apiKey ? "bfl" : "local";
-  return config.provider;
+export function effectiveProvider(config: Config): ProviderName {
+  if (config.provider !== "auto") return config.provider;
+  if (config.bfl.apiKey) return "bfl";
+  if (config.fal.apiKey) return "fal";
+  if (config.replicate.apiKey) return "replicate";
+  return "local";
+}
+
+/** The key a provider needs (undefined for the local engine, or when it is not set). */
+export function providerKey(config: Config, provider: ProviderName): string | undefined {
+  if (provider === "local") return undefined;
+  return config[provider].apiKey;
 }

@@ -10,7 +10,7 @@ import {
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import { createAuditLog } from "./audit.js";
-import type { Config } from "./config.js";
+import { type Config, providerKey } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { DurationHistory } from "./providers/bfl/duration-history.js";
 import { type ProviderName, selectProvider } from "./providers/index.js";
@@ -111,11 +111,11 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
   const shared = { bflDurations: new DurationHistory() };
   // Users take turns in each queue; on the paid upstream one user may also hold only so many slots.
   const queued = (provider: Provider, user: string): Provider =>
-    provider.name === "bfl"
+    provider.name !== "local"
       ? queuedProvider(
           provider,
           queues.queue(
-            `bfl:${queueKey(config.bfl.apiKey ?? "")}`,
+            `${provider.name}:${queueKey(providerKey(config, provider.name) ?? "")}`,
             config.maxActive,
             undefined,
             config.maxActivePerUser,

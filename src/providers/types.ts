@@ -100,8 +100,14 @@ export interface SubmittedTaskInfo {
   cost?: number | undefined;
 }
 
+/** Hosts of FLUX.1 Fill other than Black Forest Labs itself. */
+export type HostedProviderName = "fal" | "replicate";
+/** Every provider: the upstream ones and the embedded engine. */
+export type ProviderName = "bfl" | HostedProviderName | "local";
+export const PROVIDER_NAMES: readonly ProviderName[] = ["bfl", "fal", "replicate", "local"];
+
 export interface FillOutput {
-  provider: "bfl" | "local";
+  provider: ProviderName;
   /** Encoded result image. */
   bytes: Buffer;
   format: "jpeg" | "png";
@@ -114,7 +120,7 @@ export interface FillOutput {
 }
 
 export interface Provider {
-  readonly name: "bfl" | "local";
+  readonly name: ProviderName;
   /** Runs one request of either kind (the name predates expansions). */
   fill(request: ProviderRequest, context: FillContext): Promise<FillOutput>;
   /** Credits one task of `kind` is known to cost before it is submitted; 0 = free. */

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { FluxFillError } from "../errors.js";
 import type { ExpandSides } from "../images/expand.js";
+import type { ProviderName } from "../providers/types.js";
 
 /** Result ids: sortable by time, unguessable enough, and safe as a file name and in a URI. */
 const ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{8}$/;
@@ -15,7 +16,7 @@ export type ResultFormat = "jpeg" | "png";
 export interface ResultMeta {
   id: string;
   file: string;
-  provider: "bfl" | "local";
+  provider: ProviderName;
   format: ResultFormat;
   mime_type: "image/jpeg" | "image/png";
   width: number;

@@ -178,7 +178,7 @@ export type FluxFillToolInput = z.infer<typeof FluxFillToolInputSchema>;
  */
 export const FluxFillOutput = z.object({
   id: z.string(),
-  provider: z.enum(["bfl", "local"]),
+  provider: z.enum(["bfl", "fal", "replicate", "local"]),
   path: z.string(),
   uri: z.string(),
   mime_type: z.enum(["image/jpeg", "image/png"]),

@@ -1,3 +1,4 @@
+import type { ProviderName } from "../providers/types.js";
 import type { ResultMeta } from "../results/store.js";
 
 /**
@@ -13,7 +14,7 @@ export interface JournalEntry {
   polling_url: string;
   /** The request identity (identity.ts), so a recovered result is handed to the identical retry. */
   identity: string;
-  provider: "bfl" | "local";
+  provider: ProviderName;
   /** The request kind ("fill", ...). */
   kind: string;
   submitted_at: string;

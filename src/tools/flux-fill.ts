@@ -6,6 +6,7 @@ import { renderPreview } from "../images/preview.js";
 import { type FillOutcome, type PipelineJob, runFill } from "../pipeline.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
 import type { ExpandSides } from "../images/expand.js";
+import type { ProviderName } from "../providers/types.js";
 import type { ServerDeps } from "./deps.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
 import { toolError } from "./result.js";
@@ -37,8 +38,10 @@ function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function providerLabel(provider: "bfl" | "local", expanded: boolean): string {
+function providerLabel(provider: ProviderName, expanded: boolean): string {
   if (provider === "local") return "the local offline engine";
+  if (provider === "fal") return "FLUX.1 Fill on fal";
+  if (provider === "replicate") return "FLUX.1 Fill on Replicate";
   return expanded ? "FLUX.1 Expand [pro]" : "FLUX.1 Fill [pro]";
 }
 

@@ -13,7 +13,7 @@ import { hostHeaderValidation } from "@modelcontextprotocol/sdk/server/middlewar
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import { type Config, effectiveProvider } from "../config.js";
+import { type Config, effectiveProvider, providerKey } from "../config.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { untilUtcMidnight } from "../pay-once.js";
@@ -200,7 +200,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
 
   app.get("/readyz", async (_req, res) => {
     const provider = effectiveProvider(config);
-    const upstreamConfigured = provider === "local" || config.bfl.apiKey !== undefined;
+    const upstreamConfigured = provider === "local" || providerKey(config, provider) !== undefined;
     const [results, redis] = await Promise.all([runtime.deps.results.check(), runtime.deps.slots.check()]);
     const ready = closing === undefined && upstreamConfigured && results.ok && (redis?.ok ?? true);
     const queue = Object.values(queuesOf(runtime.deps)?.snapshot() ?? {}).reduce(
@@ -213,7 +213,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         provider: {
           ok: upstreamConfigured,
           name: provider,
-          ...(upstreamConfigured ? {} : { problem: "BFL_API_KEY is not set" }),
+          ...(upstreamConfigured ? {} : { problem: `the ${provider} provider has no API key set` }),
         },
         // The results store: the output directory, or a bucket (with the results waiting to be uploaded).
         [config.results.kind === "s3" ? "results" : "output_dir"]: results,

@@ -635,6 +635,24 @@ async function generateSample(valid: ValidBody, seed: number): Promise<Buffer> {
   return valid.outputFormat === "png" ? out.png().toBuffer() : out.jpeg({ quality: 95 }).toBuffer();
 }
 
+/**
+ * A fill result as every emulator paints it (the other hosts' emulators too): the image with its mask's
+ * white area painted in `fillColour(prompt, seed)`, encoded as `outputFormat`.
+ */
+export async function paintFill(
+  image: Buffer,
+  mask: Buffer,
+  prompt: string,
+  seed: number,
+  outputFormat: "jpeg" | "png",
+): Promise<Buffer> {
+  const meta = await sharp(image).metadata();
+  return generateSample(
+    { image, mask, sides: undefined, width: meta.width ?? 0, height: meta.height ?? 0, prompt, seed, outputFormat },
+    seed,
+  );
+}
+
 function resolveBehaviour<T>(value: T | ((task: TaskInfo) => T), task: TaskInfo): T {
   return typeof value === "function" ? (value as (task: TaskInfo) => T)(task) : value;
 }

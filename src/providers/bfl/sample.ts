@@ -39,14 +39,18 @@ export interface CheckedSample {
  * Verifies the bytes are an image with a readable header and returns them as JPEG or PNG (other formats re-encoded to
  * PNG, with a note). Throws `upstream_failed` naming the task when they are not a usable image.
  */
-export async function checkSample(bytes: Buffer, taskId: string): Promise<CheckedSample> {
+export async function checkSample(
+  bytes: Buffer,
+  taskId: string,
+  source: { provider: string; label: string } = { provider: "bfl", label: "Black Forest Labs" },
+): Promise<CheckedSample> {
   const unusable = (why: string) =>
     new FluxFillError(
       "upstream_failed",
-      `The result of Black Forest Labs task ${taskId} is not a usable image: ${why}.`,
+      `The result of ${source.label} task ${taskId} is not a usable image: ${why}.`,
       {
         suggestion: "Try again; the upstream delivered a broken file.",
-        details: { provider: "bfl", taskId, bytes: bytes.length },
+        details: { provider: source.provider, taskId, bytes: bytes.length },
       },
     );
   const format = detectImageFormat(bytes);
