@@ -34,8 +34,10 @@ export type HostOutcome =
   | "ok"
   /** fal: has_nsfw_concepts [true]; Replicate: failed with an NSFW error. */
   | "nsfw"
-  /** The model's own error (fal: 500 + X-Fal-Error-Type; Replicate: failed). */
+  /** The model's own error (fal: 503 + X-Fal-Error-Type; Replicate: failed). */
   | "error"
+  /** fal only: the model refuses the input when it runs (422 from response_url). */
+  | "invalid"
   /** Replicate only: canceled / aborted by the host. */
   | "canceled"
   | "aborted"
@@ -459,7 +461,7 @@ export async function startFalEmulator(options: Partial<HostBehaviour> = {}): Pr
       };
       if (phase === "queued") return { status: 202, body: { status: "IN_QUEUE", queue_position: 0, ...common } };
       if (phase === "running") return { status: 202, body: { status: "IN_PROGRESS", logs: [], ...common } };
-      if (phase === "done" && !["ok", "nsfw", "error"].includes(job.outcome))
+      if (phase === "done" && !["ok", "nsfw", "error", "invalid"].includes(job.outcome))
         return { status: 200, body: { status: job.outcome, ...common } };
       return {
         status: 200,
@@ -484,6 +486,11 @@ export async function startFalEmulator(options: Partial<HostBehaviour> = {}): Pr
               { loc: ["body", "mask_url"], msg: "image and mask must have the same dimensions", type: "value_error" },
             ],
           },
+        };
+      if (job.outcome === "invalid")
+        return {
+          status: 422,
+          body: { detail: [{ loc: ["body", "image_url"], msg: "Image could not be processed", type: "value_error" }] },
         };
       if (job.outcome === "error")
         return {
