@@ -318,7 +318,7 @@ const EnvSchema = z.object({
       if (known !== undefined) return known;
       ctx.addIssue({
         code: "custom",
-        message: `FLUX_FILL_PROVIDER must be auto, ${PROVIDER_NAMES.join(", ")}, got "${v}"`,
+        message: `FLUX_FILL_PROVIDER must be auto, ${PROVIDER_NAMES.slice(0, -1).join(", ")} or ${PROVIDER_NAMES.at(-1)}, got "${v}"`,
       });
       return z.NEVER;
     }),

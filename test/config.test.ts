@@ -78,7 +78,7 @@ describe("loadConfig", () => {
       /FLUX_FILL_TIMEOUT_S must be a positive number, got "soon"/,
     );
     expect(() => loadConfig({ FLUX_FILL_PROVIDER: "openai" }, "/")).toThrow(
-      /FLUX_FILL_PROVIDER must be auto, bfl or local/,
+      /FLUX_FILL_PROVIDER must be auto, bfl, fal, replicate or local/,
     );
     expect(() => loadConfig({ BFL_API_BASE_URL: "ftp://x" }, "/")).toThrow(/BFL_API_BASE_URL/);
     expect(() => loadConfig({ FLUX_FILL_ALLOW_PRIVATE_URLS: "maybe" }, "/")).toThrow();

@@ -339,7 +339,7 @@ describe("provider choice", () => {
     expect(pick({ REPLICATE_API_TOKEN: "r" })).toBe("replicate");
     expect(pick({})).toBe("local");
     expect(pick({ ...keys, FLUX_FILL_PROVIDER: "replicate" })).toBe("replicate");
-    expect(() => loadConfig({ FLUX_FILL_PROVIDER: "falx" }, "/tmp")).toThrow(/auto, bfl, fal, replicate, local/);
+    expect(() => loadConfig({ FLUX_FILL_PROVIDER: "falx" }, "/tmp")).toThrow(/auto, bfl, fal, replicate or local/);
     expect(() => loadConfig({ FLUX_FILL_MODEL: "schnell" }, "/tmp")).toThrow(/FLUX_FILL_MODEL must be pro or dev/);
   });
 
