@@ -19,7 +19,7 @@ export interface SharedProviderState {
 const HOSTED_POLL_INTERVAL_MS = 1000;
 
 /** The setting each upstream's key lives in, and where to get one. */
-const KEYS = {
+export const KEYS = {
   bfl: { setting: "BFL_API_KEY", where: "https://dashboard.bfl.ai" },
   fal: { setting: "FAL_KEY", where: "https://fal.ai/dashboard/keys" },
   replicate: { setting: "REPLICATE_API_TOKEN", where: "https://replicate.com/account/api-tokens" },

@@ -14,6 +14,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { type Config, effectiveProvider, providerKey } from "../config.js";
+import { KEYS } from "../providers/index.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { untilUtcMidnight } from "../pay-once.js";
@@ -213,7 +214,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         provider: {
           ok: upstreamConfigured,
           name: provider,
-          ...(upstreamConfigured ? {} : { problem: `the ${provider} provider has no API key set` }),
+          ...(upstreamConfigured ? {} : { problem: `${KEYS[provider].setting} is not set` }),
         },
         // The results store: the output directory, or a bucket (with the results waiting to be uploaded).
         [config.results.kind === "s3" ? "results" : "output_dir"]: results,
