@@ -31,7 +31,7 @@ export function redactValue(value: unknown, secrets: readonly string[]): unknown
  * The error as a FluxFillError with no secret in its message, suggestion or details. Any other error is
  * a bug: it becomes `internal`, with its message redacted and its cause dropped (it may hold headers).
  */
-export function redactError(error: unknown, secrets: readonly string[]): FluxFillError {
+export function redactError(error: unknown, secrets: readonly string[], provider = "bfl"): FluxFillError {
   if (error instanceof FluxFillError) {
     const details =
       error.details === undefined ? undefined : (redactValue(error.details, secrets) as Record<string, unknown>);
@@ -44,5 +44,5 @@ export function redactError(error: unknown, secrets: readonly string[]): FluxFil
     return redacted;
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new FluxFillError("internal", `Unexpected error in the bfl provider: ${redactText(message, secrets)}`);
+  return new FluxFillError("internal", `Unexpected error in the ${provider} provider: ${redactText(message, secrets)}`);
 }

@@ -666,14 +666,14 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
       try {
         return await run({ request }, context);
       } catch (error) {
-        throw redactError(error, [...secrets, request.params.webhook_secret ?? ""]);
+        throw redactError(error, [...secrets, request.params.webhook_secret ?? ""], host.provider);
       }
     },
     async resume(task, submitted, context) {
       try {
         return await run({ resume: host.jobOf(task), submitted }, context);
       } catch (error) {
-        throw redactError(error, [...secrets, submitted.params.webhook_secret ?? ""]);
+        throw redactError(error, [...secrets, submitted.params.webhook_secret ?? ""], host.provider);
       }
     },
   };

@@ -259,6 +259,25 @@ describe.each(HOSTS)("the $name provider through a real client", (host) => {
     expect(savedResults(await server.client.listResources())).toEqual([]);
   });
 
+  it("collects and saves a job that had already completed when the caller cancelled (it is paid for)", async () => {
+    const server = await start({ ...host.env(), FLUX_FILL_POLL_INTERVAL_MS: "1500" });
+    emulator().configure({ queueMs: 10, generationMs: 50 });
+    const { image, mask } = await writeInputs(server.workDir);
+    const controller = new AbortController();
+    const pending = call(server, { image, mask, prompt: "done already" }, { signal: controller.signal });
+    await vi.waitFor(() => expect(emulator().jobs.size).toBe(1));
+    const job = [...emulator().jobs.values()][0]!;
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(job.createdAt + 60));
+    expect(job.polls).toBe(0); // the first poll is still 1.5 s away
+    controller.abort("user cancelled");
+    await expect(pending).rejects.toThrow();
+    await server.server.idle();
+    expect(emulator().requests.some((r) => r.url.endsWith("/cancel"))).toBe(true);
+    expect(job.cancelledAt).toBeUndefined();
+    expect(job.deliveries).toBe(1);
+    expect(savedResults(await server.client.listResources())).toHaveLength(1);
+  });
+
   it("refuses flux_expand clearly: the host has no FLUX.1 Expand", async () => {
     const server = await start(host.env());
     const { image } = await writeInputs(server.workDir);
