@@ -2,12 +2,11 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, DEFAULTS, effectiveProvider, loadConfig, SETTINGS } from "./config.js";
+import { type Config, DEFAULTS, effectiveProvider, loadConfig, PROVIDER_NAMES, type ProviderName, SETTINGS } from "./config.js";
 import { describeError } from "./errors.js";
 import { createLogger } from "./log.js";
 import { type PipelineJob, runFill } from "./pipeline.js";
 import { selectProvider } from "./providers/index.js";
-import { PROVIDER_NAMES, type ProviderName } from "./providers/types.js";
 import { FluxExpandToolInputSchema, FluxFillToolInputSchema } from "./schema/tool.js";
 import { createServer, SERVER_VERSION } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";

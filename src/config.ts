@@ -2,7 +2,12 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { FluxFillError } from "./errors.js";
-import { PROVIDER_NAMES, type ProviderName } from "./providers/types.js";
+
+/** Hosts of FLUX.1 Fill other than Black Forest Labs itself. */
+export type HostedProviderName = "fal" | "replicate";
+/** Every provider: the upstream ones and the embedded engine. */
+export type ProviderName = "bfl" | HostedProviderName | "local";
+export const PROVIDER_NAMES: readonly ProviderName[] = ["bfl", "fal", "replicate", "local"];
 
 /**
  * Every setting, parsed once from the environment into one validated object that is passed down

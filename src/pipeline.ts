@@ -16,15 +16,7 @@ import { type Preview, renderPreview } from "./images/preview.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
 import { type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
-import type {
-  ExpandRequest,
-  FillContext,
-  FillOutput,
-  FillProgress,
-  FillRequest,
-  Provider,
-  ProviderRequest,
-} from "./providers/types.js";
+import type { ExpandRequest, FillContext, FillOutput, FillProgress, FillRequest, Provider, ProviderRequest } from "./providers/types.js";
 import { localResultStore } from "./results/local.js";
 import {
   type KeptResults,

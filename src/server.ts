@@ -10,10 +10,10 @@ import {
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import { createAuditLog } from "./audit.js";
-import { type Config, providerKey } from "./config.js";
+import { type Config, type ProviderName, providerKey } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { DurationHistory } from "./providers/bfl/duration-history.js";
-import { type ProviderName, selectProvider } from "./providers/index.js";
+import { selectProvider } from "./providers/index.js";
 import { attachQueues, FillQueues, queuedProvider, queueKey } from "./providers/queue.js";
 import type { Provider } from "./providers/types.js";
 import { nothingSubmitted } from "./pay-once.js";

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { FluxFillError } from "../errors.js";
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "./raster.js";
 import { iccProfileDescription } from "./icc.js";
 import { dropOpaqueAlpha, maskFromLuminance } from "./mask.js";
 

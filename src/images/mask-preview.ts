@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "./raster.js";
 import { resizeRaster } from "./decode.js";
 import { MASK_THRESHOLD } from "./mask.js";
 import { PREVIEW_MAX_BASE64_CHARS } from "./preview.js";

@@ -1,5 +1,5 @@
 import { FluxFillError } from "../errors.js";
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "./raster.js";
 import { type MaskStats, maskFromAlpha, maskFromLuminance } from "./mask.js";
 import { featherMask, growMask, invertMask } from "./morphology.js";
 import {

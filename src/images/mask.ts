@@ -1,5 +1,5 @@
 import { FluxFillError } from "../errors.js";
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "./raster.js";
 
 /**
  * Pure pixel functions for masks: no I/O, no sharp. A mask is one channel, 255 = inpaint, 0 = keep,

@@ -1,4 +1,4 @@
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "./raster.js";
 import { MASK_THRESHOLD } from "./mask.js";
 
 /**

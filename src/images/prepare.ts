@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { FluxFillError } from "../errors.js";
-import type { InputImage, RasterImage } from "../providers/types.js";
+import type { InputImage, RasterImage } from "./raster.js";
 import {
   checkInputDecodes,
   type DecodedFacts,

@@ -1,5 +1,5 @@
 import { FluxFillError } from "../errors.js";
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "./raster.js";
 import { selectObject } from "./selection/object.js";
 import type { PixelPoint, SelectionImage, Selection, SelectionDecision } from "./selection/types.js";
 import { selectWand, WAND_DEFAULT_TOLERANCE, WAND_TOLERANCE_MAX } from "./selection/wand.js";

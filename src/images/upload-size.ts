@@ -6,7 +6,7 @@
  */
 import sharp from "sharp";
 import { detectImageSignature } from "../inputs/image-signature.js";
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "./raster.js";
 import { encodePng } from "./prepare.js";
 
 /**

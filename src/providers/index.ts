@@ -1,13 +1,11 @@
-import { type Config, effectiveProvider } from "../config.js";
+import { type Config, effectiveProvider, type ProviderName } from "../config.js";
 import { FluxFillError } from "../errors.js";
 import { createBflProvider } from "./bfl/index.js";
 import type { DurationHistory } from "./bfl/duration-history.js";
 import { createFalProvider } from "./fal/index.js";
 import { createLocalProvider } from "./local/index.js";
 import { createReplicateProvider } from "./replicate/index.js";
-import type { Provider, ProviderName } from "./types.js";
-
-export type { ProviderName } from "./types.js";
+import type { Provider } from "./types.js";
 
 /** What providers built for one process share. */
 export interface SharedProviderState {

@@ -1,24 +1,6 @@
+import type { ProviderName } from "../config.js";
+import type { InputImage } from "../images/raster.js";
 import type { ExpandParams, FillParams } from "../schema/upstream.js";
-
-/** Decoded pixels, 8 bits per channel, row-major, no padding. */
-export interface RasterImage {
-  data: Buffer;
-  width: number;
-  height: number;
-  channels: 1 | 3 | 4;
-}
-
-/**
- * An input raster: its size, known from the file's header, and its pixels only when asked for. Decoding a
- * 12 MP JPEG costs ~170 ms and 36 MB that a provider which uploads the file as it is never needs.
- */
-export interface InputImage {
-  /** Size as displayed (EXIF orientation applied). */
-  width: number;
-  height: number;
-  /** Decoded on the first call and kept (unless already decoded). */
-  pixels(): Promise<RasterImage>;
-}
 
 /** Everything a provider needs for one fill; produced by the pipeline, never by MCP code. */
 export interface FillRequest {
@@ -99,12 +81,6 @@ export interface SubmittedTaskInfo {
   /** Credits charged, when the upstream said. */
   cost?: number | undefined;
 }
-
-/** Hosts of FLUX.1 Fill other than Black Forest Labs itself. */
-export type HostedProviderName = "fal" | "replicate";
-/** Every provider: the upstream ones and the embedded engine. */
-export type ProviderName = "bfl" | HostedProviderName | "local";
-export const PROVIDER_NAMES: readonly ProviderName[] = ["bfl", "fal", "replicate", "local"];
 
 export interface FillOutput {
   provider: ProviderName;

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { FluxFillError } from "../errors.js";
 import type { ExpandSides } from "../images/expand.js";
-import type { ProviderName } from "../providers/types.js";
+import type { ProviderName } from "../config.js";
 
 /** Result ids: sortable by time, unguessable enough, and safe as a file name and in a URI. */
 const ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{8}$/;

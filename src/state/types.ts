@@ -1,4 +1,4 @@
-import type { ProviderName } from "../providers/types.js";
+import type { ProviderName } from "../config.js";
 import type { ResultMeta } from "../results/store.js";
 
 /**

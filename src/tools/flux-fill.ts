@@ -6,7 +6,7 @@ import { renderPreview } from "../images/preview.js";
 import { type FillOutcome, type PipelineJob, runFill } from "../pipeline.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
 import type { ExpandSides } from "../images/expand.js";
-import type { ProviderName } from "../providers/types.js";
+import type { ProviderName } from "../config.js";
 import type { ServerDeps } from "./deps.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
 import { toolError } from "./result.js";

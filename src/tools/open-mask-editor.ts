@@ -24,7 +24,7 @@ import { renderPreview } from "../images/preview.js";
 import { drawRegions, regionsNeedPixels } from "../images/regions.js";
 import { classifyReference } from "../inputs/reference.js";
 import { resolveReference } from "../inputs/resolve.js";
-import type { RasterImage } from "../providers/types.js";
+import type { RasterImage } from "../images/raster.js";
 import { MaskOptionsShape, FluxFillToolInputSchema } from "../schema/tool.js";
 import type { ServerDeps } from "./deps.js";
 import { FLUX_FILL_TOOL } from "./flux-fill.js";

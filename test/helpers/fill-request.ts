@@ -1,5 +1,6 @@
 import { decodedImage } from "../../src/images/prepare.js";
-import type { FillRequest, RasterImage } from "../../src/providers/types.js";
+import type { FillRequest } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 
 /** A provider request from decoded pixels, its checks already passed (as the pipeline hands one over). */
 export function fillRequest(

@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 
 /**
  * Image factories for tests: real, deterministic images encoded with sharp. Every generator takes a seed

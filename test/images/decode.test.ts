@@ -10,7 +10,7 @@ import {
   isPlainGrey,
 } from "../../src/images/decode.js";
 import { maskFromLuminance } from "../../src/images/mask.js";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 import {
   encodeRaster,
   makeMask,

@@ -1,7 +1,7 @@
 /** Image files for the image-stage tests that test/helpers/images.ts cannot make with sharp alone. */
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 
 function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
 import { applyMaskModifiers, checkCoverage, chooseMaskRoute, maskFromImageAlpha, maskFromMaskFile } from "../../src/images/mask-spec.js";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 
 const rgba = (pixels: number[][]): RasterImage => ({ data: Buffer.from(pixels.flat()), width: pixels.length, height: 1, channels: 4 });
 

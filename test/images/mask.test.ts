@@ -11,7 +11,7 @@ import {
   toRgb,
   toRgbInPlace,
 } from "../../src/images/mask.js";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 
 const raster = (width: number, height: number, channels: 1 | 3 | 4, values: number[]): RasterImage => {
   if (values.length !== width * height * channels) throw new Error("test raster has the wrong number of values");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { featherBoxRadius, featherMask, fitMaskTo, growMask, invertMask, squaredDistanceToMask } from "../../src/images/morphology.js";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 import { maskPixels, prng } from "../helpers/images.js";
 
 const mask = (width: number, height: number, data: Buffer): RasterImage => ({ data, width, height, channels: 1 });

@@ -4,7 +4,7 @@ import { FluxFillError } from "../../src/errors.js";
 import { decodeInput, resizeRaster } from "../../src/images/decode.js";
 import { maskStats } from "../../src/images/mask.js";
 import { encodePng, prepareFillImages } from "../../src/images/prepare.js";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 import {
   decodeRaw,
   encodeRaster,

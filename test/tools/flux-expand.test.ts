@@ -7,7 +7,7 @@ import path from "node:path";
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it, vi } from "vitest";
 import { laplacianStd } from "../../src/providers/local/engine/metrics.js";
-import type { RasterImage } from "../../src/providers/types.js";
+import type { RasterImage } from "../../src/images/raster.js";
 import { FluxExpandOutput } from "../../src/schema/tool.js";
 import { fillColour } from "../helpers/emulator.js";
 import { decodeRaw, encodeRaster, makePhoto, pixelAt } from "../helpers/images.js";

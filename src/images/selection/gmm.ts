@@ -1,4 +1,4 @@
-import { createRandom } from "../../providers/local/engine/rng.js";
+import { createRandom } from "../../random.js";
 
 /**
  * Colour models for GrabCut: a mixture of up to K = 5 full-covariance Gaussians over RGB triples (0..255),

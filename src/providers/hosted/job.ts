@@ -11,20 +11,20 @@
  *   cancelled (a queued job is then never run); a host answering "already completed" is collected instead.
  * Every message leaving here has the key redacted.
  */
+import type { HostedProviderName } from "../../config.js";
 import { FluxFillError } from "../../errors.js";
 import { redactError, redactText } from "../bfl/redact.js";
 import { parseJsonBody, upstreamMessage } from "../bfl/responses.js";
 import { backoffDelayMs, parseRetryAfter } from "../bfl/retry.js";
 import { checkSample } from "../bfl/sample.js";
-import type {
-  FillContext,
-  FillOutput,
-  HostedProviderName,
-  Provider,
-  ProviderRequest,
-  SubmittedTaskInfo,
+import {
+  type FillContext,
+  type FillOutput,
+  outputSize,
+  type Provider,
+  type ProviderRequest,
+  type SubmittedTaskInfo,
 } from "../types.js";
-import { outputSize } from "../types.js";
 import { FluxProFillInputs } from "../../schema/upstream.js";
 
 /** A job the host created: where to ask about it and how to cancel it. */

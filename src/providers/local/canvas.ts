@@ -1,4 +1,4 @@
-import type { RasterImage } from "../types.js";
+import type { RasterImage } from "../../images/raster.js";
 
 /** Pixels to add on each side (the pipeline's ExpandSides; this stage knows only plain data). */
 interface Sides {

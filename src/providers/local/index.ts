@@ -1,6 +1,7 @@
 import sharp from "sharp";
 import { FluxFillError } from "../../errors.js";
-import type { FillContext, FillOutput, Provider, ProviderRequest, RasterImage } from "../types.js";
+import type { FillContext, FillOutput, Provider, ProviderRequest } from "../types.js";
+import type { RasterImage } from "../../images/raster.js";
 import { padCanvas } from "./canvas.js";
 import { cancelledError, runEngine, warmEngineThread } from "./run.js";
 

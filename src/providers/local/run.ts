@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { FluxFillError } from "../../errors.js";
-import type { RasterImage } from "../types.js";
+import type { RasterImage } from "../../images/raster.js";
 import { type EngineProgress, inpaintSteps } from "./engine/index.js";
 
 /** One engine run: plain data, so it can cross into a worker thread. */

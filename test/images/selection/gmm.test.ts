@@ -6,7 +6,7 @@ import {
   logDensity,
   refitColourModel,
 } from "../../../src/images/selection/gmm.js";
-import { createRandom } from "../../../src/providers/local/engine/rng.js";
+import { createRandom } from "../../../src/random.js";
 
 type Vec3 = [number, number, number];
 

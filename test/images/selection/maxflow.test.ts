@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRandom, type Random } from "../../../src/providers/local/engine/rng.js";
+import { createRandom, type Random } from "../../../src/random.js";
 import { type FlowGraph, gridNeighbours, MinCutSolver, minCut, SLOTS } from "../../../src/images/selection/maxflow.js";
 
 /** A random graph on a width × height grid (8-neighbour arcs, some missing), with random terminal links. */

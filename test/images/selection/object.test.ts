@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { RasterImage } from "../../../src/providers/types.js";
+import type { RasterImage } from "../../../src/images/raster.js";
 import { selectObject } from "../../../src/images/selection/object.js";
 import type { PixelBox } from "../../../src/images/selection/types.js";
-import { createRandom } from "../../../src/providers/local/engine/rng.js";
+import { createRandom } from "../../../src/random.js";
 
 type Rgb = [number, number, number];
 

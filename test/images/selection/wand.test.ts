@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { srgbToLab } from "../../../src/images/selection/lab.js";
 import { selectWand, WAND_DELTA_E_PER_TOLERANCE } from "../../../src/images/selection/wand.js";
-import type { RasterImage } from "../../../src/providers/types.js";
+import type { RasterImage } from "../../../src/images/raster.js";
 import { prng } from "../../helpers/images.js";
 
 const rgb = (width: number, height: number, data: Buffer): RasterImage => ({ data, width, height, channels: 3 });

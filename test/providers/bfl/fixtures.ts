@@ -1,7 +1,8 @@
 /** Real images (made with sharp) and fill requests for the bfl provider's tests. */
 import sharp from "sharp";
 import type { FillParams } from "../../../src/schema/upstream.js";
-import type { FillRequest, RasterImage } from "../../../src/providers/types.js";
+import type { FillRequest } from "../../../src/providers/types.js";
+import type { RasterImage } from "../../../src/images/raster.js";
 import { fillRequest } from "../../helpers/fill-request.js";
 
 export interface Rect {

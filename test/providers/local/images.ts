@@ -1,4 +1,4 @@
-import type { RasterImage } from "../../../src/providers/types.js";
+import type { RasterImage } from "../../../src/images/raster.js";
 
 /** Small synthetic pictures and masks for the local engine's tests (pure, deterministic). */
 

@@ -1,4 +1,4 @@
-import type { RasterImage } from "../../types.js";
+import type { RasterImage } from "../../../images/raster.js";
 import { COLOR_CHANNELS, type Level, sharedFloat32Array } from "./level.js";
 import { copyColors, type Rect } from "./region.js";
 

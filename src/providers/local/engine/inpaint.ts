@@ -1,5 +1,5 @@
 import { FluxFillError } from "../../../errors.js";
-import type { RasterImage } from "../../types.js";
+import type { RasterImage } from "../../../images/raster.js";
 import { diffusionFill, matchBoundary } from "./diffusion.js";
 import { extractWithFeatures, halfLevelWithFeatures } from "./features.js";
 import { COLOR_CHANNELS, holeIndices, type Level, sharedFloat32Array } from "./level.js";
@@ -29,7 +29,7 @@ import {
   thicknessOf,
   UNREACHABLE,
 } from "./region.js";
-import { createRandom, type Random } from "./rng.js";
+import { createRandom, type Random } from "../../../random.js";
 import { type LevelSchedule, levelSchedule, levelWork } from "./schedule.js";
 import { bestProposal, vote, voteBest } from "./voting.js";
 

@@ -1,4 +1,4 @@
-import type { RasterImage } from "../../types.js";
+import type { RasterImage } from "../../../images/raster.js";
 
 /**
  * Quality measures of a fill against the original picture, over the hole (mask ≥ 128). Used by the tests

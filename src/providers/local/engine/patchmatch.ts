@@ -1,5 +1,5 @@
 import { type Level, sharedFloat32Array, sharedInt32Array, sharedUint8Array } from "./level.js";
-import { createRandom, type Random } from "./rng.js";
+import { createRandom, type Random } from "../../../random.js";
 
 /** Patches are (2·PATCH_RADIUS+1)² pixels; 7×7 is the usual trade-off between structure and speed. */
 export const PATCH_RADIUS = 3;

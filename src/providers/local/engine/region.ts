@@ -1,4 +1,4 @@
-import type { RasterImage } from "../../types.js";
+import type { RasterImage } from "../../../images/raster.js";
 import { COLOR_CHANNELS, createLevel, type Level, sharedInt32Array, sharedUint8Array } from "./level.js";
 
 export interface Rect {

@@ -4,7 +4,7 @@ import { inpaint, inpaintSteps, smoothFill } from "../../../../src/providers/loc
 import { textureRatio } from "../../../../src/providers/local/engine/metrics.js";
 import { Arena } from "../../../../src/providers/local/engine/arena.js";
 import { runBand } from "../../../../src/providers/local/engine/bands.js";
-import type { RasterImage } from "../../../../src/providers/types.js";
+import type { RasterImage } from "../../../../src/images/raster.js";
 import { emptyMask, maskImage, maxDifference, noisyTexture, rectMask, rgbImage, scribbleMask } from "../images.js";
 
 const isHole = (mask: RasterImage) => (i: number) => mask.data[i]! > 0;

@@ -12,7 +12,7 @@ import {
   refreshDistances,
   type SearchJob,
 } from "../../../../src/providers/local/engine/patchmatch.js";
-import { createRandom } from "../../../../src/providers/local/engine/rng.js";
+import { createRandom } from "../../../../src/random.js";
 import { seededRandom } from "../images.js";
 
 function noiseLevel(width: number, height: number): Level {

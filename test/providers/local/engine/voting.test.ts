@@ -8,7 +8,7 @@ import {
   type PatchSets,
   randomField,
 } from "../../../../src/providers/local/engine/patchmatch.js";
-import { createRandom } from "../../../../src/providers/local/engine/rng.js";
+import { createRandom } from "../../../../src/random.js";
 import { bestProposal, distancePercentile, vote, voteBest } from "../../../../src/providers/local/engine/voting.js";
 import { seededRandom } from "../images.js";
 

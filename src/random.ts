@@ -1,4 +1,7 @@
-/** A small seeded generator (mulberry32): the engine's only source of randomness, so a seed fixes the result. */
+/**
+ * A small seeded generator (mulberry32): the only source of randomness of the local engine and of the object
+ * selection, so a seed fixes their result.
+ */
 export type Random = () => number;
 
 export function createRandom(seed: number): Random {
