@@ -8,6 +8,7 @@
  * free and are retried with backoff. Everything runs inside one deadline (`timeoutMs`).
  */
 import { FluxFillError } from "../../errors.js";
+import { downloadResult, networkReason } from "../download.js";
 import { fitImageUpload, MAX_UPSTREAM_BODY_BYTES } from "../../images/upload-size.js";
 import { formatBytes } from "../../inputs/sizes.js";
 import { type FillContext, type FillOutput, outputSize, type Provider, type ProviderRequest } from "../types.js";
@@ -83,10 +84,6 @@ const MAX_POLL_BACKOFF_MS = 10_000;
 /** First wait after a failed poll on the adaptive schedule (doubles each time). */
 const ADAPTIVE_POLL_RETRY_BASE_MS = 250;
 const MAX_CONSECUTIVE_POLL_FAILURES = 8;
-const MAX_DOWNLOAD_ATTEMPTS = 3;
-const MAX_SAMPLE_BYTES = 100 * 1024 * 1024;
-/** For waits that the caller's signal must not cut short (retrying the paid-for download). */
-const NEVER_ABORTS = new AbortController().signal;
 const EXPIRY_NOTE = "Black Forest Labs keeps a result for 10 minutes after it is ready.";
 
 /** Waits `ms`, rejecting with the signal's reason as soon as it aborts. */
@@ -124,17 +121,6 @@ type HttpOutcome =
   | { kind: "aborted" }
   | { kind: "timeout" }
   | { kind: "network"; reason: string; refused: boolean };
-
-/** Network failure codes that prove the request never reached the server. */
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
-
-function networkReason(error: unknown): { reason: string; refused: boolean } {
-  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
-  const detail =
-    typeof cause?.message === "string" ? cause.message : error instanceof Error ? error.message : String(error);
-  return { reason: code ? `${code}: ${detail}` : detail, refused: code !== undefined && NOT_SENT_CODES.has(code) };
-}
 
 function describeHost(url: string): string {
   try {
@@ -531,8 +517,8 @@ export function createBflProvider(options: BflProviderOptions): Provider {
       }
     };
 
-    /** Downloads the signed result URL without the key. Not interrupted by the signal: the result is paid for. */
-    const download = async (sampleUrl: string): Promise<Buffer> => {
+    /** Downloads the signed result URL without the key (downloadResult). */
+    const download = (sampleUrl: string): Promise<Buffer> => {
       const failed = (why: string, httpStatus?: number) =>
         new FluxFillError(
           "upstream_failed",
@@ -542,54 +528,14 @@ export function createBflProvider(options: BflProviderOptions): Provider {
             details: { ...taskFacts, ...(httpStatus === undefined ? {} : { httpStatus }) },
           },
         );
-      let url: URL;
-      try {
-        url = new URL(sampleUrl);
-      } catch {
-        throw failed("the result URL is not a URL");
-      }
-      if (url.protocol !== "https:" && url.protocol !== "http:") throw failed(`the result URL uses ${url.protocol}`);
-      const downloadDeadline = now() + downloadTimeoutMs;
-      let lastWhy = "";
-      for (let attempt = 1; attempt <= MAX_DOWNLOAD_ATTEMPTS; attempt++) {
-        const left = downloadDeadline - now();
-        if (left <= 0) break;
-        try {
-          // A fresh header set: the key must never reach the delivery host.
-          const response = await doFetch(url, {
-            method: "GET",
-            headers: { accept: "image/*" },
-            signal: AbortSignal.timeout(left),
-          });
-          if (response.status === 200) {
-            const declared = Number(response.headers.get("content-length"));
-            if (declared > MAX_SAMPLE_BYTES)
-              throw failed(`it is ${declared} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
-            const bytes = Buffer.from(await response.arrayBuffer());
-            if (bytes.length > MAX_SAMPLE_BYTES)
-              throw failed(`it is ${bytes.length} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
-            return bytes;
-          }
-          const text = await response.text().catch(() => "");
-          const message = upstreamMessage(parseJsonBody(text), text);
-          const why = `HTTP ${response.status}${message ? ` (${message})` : ""}${response.status === 403 ? ", the signed URL may have expired" : ""}`;
-          if (response.status < 500 && response.status !== 429) throw failed(why, response.status);
-          lastWhy = why;
-        } catch (error) {
-          if (error instanceof FluxFillError) throw error;
-          lastWhy =
-            error instanceof Error && error.name === "TimeoutError"
-              ? "the download timed out"
-              : networkReason(error).reason;
-        }
-        if (attempt < MAX_DOWNLOAD_ATTEMPTS) {
-          await sleep(
-            Math.min(backoffDelayMs(attempt, 200, 2000), Math.max(0, downloadDeadline - now())),
-            NEVER_ABORTS,
-          );
-        }
-      }
-      throw failed(lastWhy || "the download timed out");
+      return downloadResult(sampleUrl, {
+        fetch: doFetch,
+        sleep,
+        now,
+        timeoutMs: downloadTimeoutMs,
+        failed,
+        expiryHint: (status) => (status === 403 ? ", the signed URL may have expired" : ""),
+      });
     };
 
     const result = await pollUntilReady();

@@ -13,6 +13,7 @@
  */
 import type { HostedProviderName } from "../../config.js";
 import { FluxFillError } from "../../errors.js";
+import { downloadResult, networkReason } from "../download.js";
 import { redactError, redactText } from "../bfl/redact.js";
 import { parseJsonBody, upstreamMessage } from "../bfl/responses.js";
 import { backoffDelayMs, parseRetryAfter } from "../bfl/retry.js";
@@ -107,10 +108,7 @@ export interface HostedProviderOptions {
 const MAX_RETRY_WAIT_MS = 30_000;
 const MAX_POLL_BACKOFF_MS = 10_000;
 const MAX_CONSECUTIVE_POLL_FAILURES = 8;
-const MAX_DOWNLOAD_ATTEMPTS = 3;
-const MAX_SAMPLE_BYTES = 100 * 1024 * 1024;
 const CANCEL_TIMEOUT_MS = 10_000;
-const NEVER_ABORTS = new AbortController().signal;
 
 /** The upstream parameters' defaults (from the schema), to tell a value the user chose from one left alone. */
 export const PARAM_DEFAULTS = FluxProFillInputs.parse({ image: "-" });
@@ -200,8 +198,6 @@ type Outcome =
   | { kind: "timeout" }
   | { kind: "network"; reason: string; refused: boolean };
 
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
-
 function describeHost(url: string): string {
   try {
     return new URL(url).host;
@@ -283,15 +279,7 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
     } catch (error) {
       if (signal?.aborted) return { kind: "aborted" };
       if (timeout.aborted) return { kind: "timeout" };
-      const cause =
-        error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-      const code = typeof cause?.code === "string" ? cause.code : undefined;
-      const detail = typeof cause?.message === "string" ? cause.message : String(error);
-      return {
-        kind: "network",
-        reason: code ? `${code}: ${detail}` : detail,
-        refused: code !== undefined && NOT_SENT_CODES.has(code),
-      };
+      return { kind: "network", ...networkReason(error) };
     }
   }
 
@@ -577,8 +565,8 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
       }
     };
 
-    /** Downloads the result URL without the key. Not interrupted by the signal: the result is paid for. */
-    const download = async (imageUrl: string): Promise<Buffer> => {
+    /** Downloads the result URL without the key; fal may answer with the image inline (downloadResult). */
+    const download = (imageUrl: string): Promise<Buffer> => {
       const failed = (why: string, httpStatus?: number) =>
         new FluxFillError(
           "upstream_failed",
@@ -588,50 +576,15 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
             details: { ...facts, ...(httpStatus === undefined ? {} : { httpStatus }) },
           },
         );
-      let url: URL;
-      try {
-        url = new URL(imageUrl);
-      } catch {
-        throw failed("the result URL is not a URL");
-      }
-      if (url.protocol === "data:") {
-        const comma = imageUrl.indexOf(",");
-        return Buffer.from(imageUrl.slice(comma + 1), "base64");
-      }
-      if (url.protocol !== "https:" && url.protocol !== "http:") throw failed(`the result URL uses ${url.protocol}`);
-      const downloadDeadline = now() + downloadTimeoutMs;
-      let lastWhy = "";
-      for (let attempt = 1; attempt <= MAX_DOWNLOAD_ATTEMPTS; attempt++) {
-        const left = downloadDeadline - now();
-        if (left <= 0) break;
-        try {
-          // A fresh header set: the key never goes to the delivery host.
-          const response = await doFetch(url, {
-            method: "GET",
-            headers: { accept: "image/*" },
-            signal: AbortSignal.timeout(left),
-          });
-          if (response.status === 200) {
-            const bytes = Buffer.from(await response.arrayBuffer());
-            if (bytes.length > MAX_SAMPLE_BYTES)
-              throw failed(`it is ${bytes.length} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
-            return bytes;
-          }
-          const text = await response.text().catch(() => "");
-          const why = `HTTP ${response.status}${response.status === 403 || response.status === 404 || response.status === 410 ? ", the result URL may have expired" : ""}`;
-          if (response.status < 500 && response.status !== 429) throw failed(why, response.status);
-          lastWhy = `${why}${text ? ` (${upstreamMessage(parseJsonBody(text), text)})` : ""}`;
-        } catch (error) {
-          if (error instanceof FluxFillError) throw error;
-          lastWhy = error instanceof Error && error.name === "TimeoutError" ? "the download timed out" : String(error);
-        }
-        if (attempt < MAX_DOWNLOAD_ATTEMPTS)
-          await sleep(
-            Math.min(backoffDelayMs(attempt, 200, 2000), Math.max(0, downloadDeadline - now())),
-            NEVER_ABORTS,
-          );
-      }
-      throw failed(lastWhy || "the download timed out");
+      return downloadResult(imageUrl, {
+        fetch: doFetch,
+        sleep,
+        now,
+        timeoutMs: downloadTimeoutMs,
+        failed,
+        expiryHint: (status) => (status === 403 || status === 404 || status === 410 ? ", the result URL may have expired" : ""),
+        allowDataUrl: true,
+      });
     };
 
     const ready = await pollUntilReady();

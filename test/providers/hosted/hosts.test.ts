@@ -235,7 +235,7 @@ describe.each(HOSTS)("the $name provider through a real client", (host) => {
     const { image, mask } = await writeInputs(server.workDir);
     const result = await call(server, { image, mask });
     expect(result.isError).toBe(true);
-    expect(text(result)).toMatch(/could not be downloaded: HTTP 404, the result URL may have expired/);
+    expect(text(result)).toMatch(/could not be downloaded: HTTP 404 \(File expired\), the result URL may have expired/);
     expect(emulator().submitCount).toBe(1);
   });
 
