@@ -235,26 +235,45 @@ const positive = (name: string, fallback: number) =>
       return n;
     });
 
-/**
- * An http(s) URL without fragment, kept exactly as written (issuers and audiences are compared as exact
- * strings, a trailing slash included); unset or empty = undefined.
- */
-const optionalUrl = (name: string) =>
+/** How a URL setting is checked: its schemes, and what the message says is accepted. */
+interface UrlRule {
+  schemes: readonly string[];
+  accepted: string;
+  noFragment?: boolean;
+  /** The value may hold a password: the message does not echo it. */
+  secret?: boolean;
+}
+
+const HTTP_SCHEMES = ["http:", "https:"];
+
+/** `raw` when it is a URL the rule accepts; else an issue naming the setting, and z.NEVER. */
+function checkedUrl(name: string, raw: string, rule: UrlRule, ctx: z.RefinementCtx): string {
+  try {
+    const url = new URL(raw);
+    if (rule.schemes.includes(url.protocol) && !(rule.noFragment === true && url.hash !== "")) return raw;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: "custom", message: `${name} must be ${rule.accepted}${rule.secret ? "" : `, got "${raw}"`}` });
+  return z.NEVER;
+}
+
+/** A URL setting kept exactly as written (trimmed); unset or empty = undefined. */
+const optionalUrl = (name: string, rule: UrlRule) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       const raw = v?.trim();
-      if (!raw) return undefined;
-      try {
-        const url = new URL(raw);
-        if ((url.protocol !== "https:" && url.protocol !== "http:") || url.hash !== "") throw new Error("form");
-        return raw;
-      } catch {
-        ctx.addIssue({ code: "custom", message: `${name} must be an http(s) URL without a fragment, got "${raw}"` });
-        return z.NEVER;
-      }
+      return raw ? checkedUrl(name, raw, rule, ctx) : undefined;
     });
+
+/**
+ * An http(s) URL without fragment, kept exactly as written (issuers and audiences are compared as exact
+ * strings, a trailing slash included).
+ */
+const exactHttpUrl = (name: string) =>
+  optionalUrl(name, { schemes: HTTP_SCHEMES, accepted: "an http(s) URL without a fragment", noFragment: true });
 
 /** Credits (0 or more); unset or empty = no limit. */
 const creditLimit = (name: string) =>
@@ -287,14 +306,8 @@ const baseUrl = (name: string, fallback: string) =>
     .optional()
     .transform((v, ctx) => {
       const raw = v?.trim() || fallback;
-      try {
-        const url = new URL(raw);
-        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("protocol");
-        return raw.replace(/\/+$/, "");
-      } catch {
-        ctx.addIssue({ code: "custom", message: `${name} must be an http(s) URL, got "${raw}"` });
-        return z.NEVER;
-      }
+      const checked = checkedUrl(name, raw, { schemes: HTTP_SCHEMES, accepted: "an http(s) URL" }, ctx);
+      return checked === raw ? raw.replace(/\/+$/, "") : checked;
     });
 
 const EnvSchema = z.object({
@@ -369,40 +382,17 @@ const EnvSchema = z.object({
       }
       return location;
     }),
-  AWS_ENDPOINT_URL_S3: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return undefined;
-      try {
-        const url = new URL(v.trim());
-        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("protocol");
-        return v.trim();
-      } catch {
-        ctx.addIssue({ code: "custom", message: `AWS_ENDPOINT_URL_S3 must be an http(s) URL, got "${v}"` });
-        return z.NEVER;
-      }
-    }),
+  AWS_ENDPOINT_URL_S3: optionalUrl("AWS_ENDPOINT_URL_S3", { schemes: HTTP_SCHEMES, accepted: "an http(s) URL" }),
   AWS_REGION: z.string().optional(),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   AWS_SESSION_TOKEN: z.string().optional(),
   FLUX_FILL_S3_FORCE_PATH_STYLE: flag,
-  FLUX_FILL_REDIS_URL: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return undefined;
-      try {
-        const url = new URL(v.trim());
-        if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error("protocol");
-        return v.trim();
-      } catch {
-        // The value may hold a password: it is not echoed.
-        ctx.addIssue({ code: "custom", message: "FLUX_FILL_REDIS_URL must be a redis:// or rediss:// URL" });
-        return z.NEVER;
-      }
-    }),
+  FLUX_FILL_REDIS_URL: optionalUrl("FLUX_FILL_REDIS_URL", {
+    schemes: ["redis:", "rediss:"],
+    accepted: "a redis:// or rediss:// URL",
+    secret: true,
+  }),
   FLUX_FILL_REDIS_LEASE_S: positive("FLUX_FILL_REDIS_LEASE_S", DEFAULTS.redisLeaseS),
   FLUX_FILL_HTTP_HOST: z.string().optional(),
   FLUX_FILL_HTTP_PORT: positive("FLUX_FILL_HTTP_PORT", DEFAULTS.httpPort),
@@ -410,8 +400,8 @@ const EnvSchema = z.object({
   FLUX_FILL_HTTP_ALLOWED_HOSTS: z.string().optional(),
   FLUX_FILL_HTTP_ALLOWED_ORIGINS: z.string().optional(),
   FLUX_FILL_HTTP_TOKENS_FILE: z.string().optional(),
-  FLUX_FILL_OAUTH_ISSUER: optionalUrl("FLUX_FILL_OAUTH_ISSUER"),
-  FLUX_FILL_PUBLIC_URL: optionalUrl("FLUX_FILL_PUBLIC_URL"),
+  FLUX_FILL_OAUTH_ISSUER: exactHttpUrl("FLUX_FILL_OAUTH_ISSUER"),
+  FLUX_FILL_PUBLIC_URL: exactHttpUrl("FLUX_FILL_PUBLIC_URL"),
   FLUX_FILL_OAUTH_USER_CLAIM: z.string().optional(),
   FLUX_FILL_OAUTH_REQUIRED_SCOPE: z.string().optional(),
   FLUX_FILL_MAX_ACTIVE_PER_USER: z
