@@ -81,10 +81,12 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
         const { prepared, maskSource } = await readMaskedImage(args, maskOptions, deps.config, extra.signal);
         const { width, height } = prepared.info;
         const { bbox, coverage } = prepared.stats;
-        const picture = await renderMaskPreview(
+        const units = args.mask_regions !== undefined ? args.units : "px";
+        const { main: picture, zoom } = await renderMaskPreview(
           prepared.image,
           prepared.mask,
           Math.min(MASK_PREVIEW_MAX_SIDE, deps.config.previewMaxSize),
+          { units, bbox },
         );
         const structured: PreviewMaskOutput = {
           width,
@@ -113,13 +115,14 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
         const text = [
           `The mask covers ${structured.coverage}% of the ${width}×${height} image; ${where}.`,
           `Mask from ${structured.mask_source}.`,
-          `In the picture (${picture.width}×${picture.height}) the area flux_fill would repaint is tinted magenta (${Math.round(TINT_STRENGTH * 100)}% at full strength) and outlined in yellow. Nothing was sent upstream.`,
+          `In the picture (${picture.width}×${picture.height}) the area flux_fill would repaint is tinted magenta (${Math.round(TINT_STRENGTH * 100)}%) and outlined (yellow inside, black outside); the rulers on the top and left edges give image coordinates in ${units === "px" ? "pixels" : "fractions (0..1)"}.${zoom ? ` The second picture zooms on the small area: x ${zoom.view.x}..${zoom.view.x + zoom.view.width}, y ${zoom.view.y}..${zoom.view.y + zoom.view.height} px, same outline and rulers.` : ""} Nothing was sent upstream.`,
           ...prepared.notes,
         ].join("\n");
         return {
           content: [
             { type: "text", text },
             { type: "image", data: picture.base64, mimeType: picture.mimeType },
+            ...(zoom ? [{ type: "image" as const, data: zoom.base64, mimeType: zoom.mimeType }] : []),
           ],
           structuredContent: structured,
         };

@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OUTLINE, TINT } from "../../src/images/mask-preview.js";
+import { OUTLINE, OUTLINE_OUTSIDE, TINT, TINT_STRENGTH } from "../../src/images/mask-preview.js";
 import { PreviewMaskOutput } from "../../src/tools/preview-mask.js";
 import { type Emulator, startEmulator } from "../helpers/emulator.js";
 import { decodeRaw, makePhoto, makeRgbaWithHole, noisePixels, encodeRaster, orientedAs, photoPixels, type Shape, insideShape } from "../helpers/images.js";
@@ -63,31 +63,63 @@ describe("preview_mask", () => {
     expect(tool.description).toMatch(/flux_fill.*image and mask fields/);
   });
 
-  it("tints exactly the masked pixels and outlines the edge; reports coverage and bbox; calls nothing upstream", async () => {
+  it("tints the masked pixels lightly, outlines the edge, rules the edges; reports coverage and bbox; calls nothing upstream", async () => {
     const image = await file("photo.png", makePhoto(96, 64, { seed: 9 }));
-    const shape: Shape = { kind: "rect", x: 24, y: 16, width: 32, height: 20 };
-    const result = await preview({ image, units: "fraction", mask_regions: [{ shape: "rect", x: 0.25, y: 0.25, width: 1 / 3, height: 0.3125 }] });
+    const shape: Shape = { kind: "rect", x: 24, y: 16, width: 48, height: 24 };
+    const result = await preview({ image, units: "fraction", mask_regions: [{ shape: "rect", x: 0.25, y: 0.25, width: 0.5, height: 0.375 }] });
     expect(result.isError, text(result)).toBeFalsy();
     const out = PreviewMaskOutput.parse(result.structuredContent);
-    expect(out).toMatchObject({ width: 96, height: 64, bbox: { x: 24, y: 16, width: 32, height: 20 }, preview: { width: 96, height: 64 } });
-    expect(out.coverage).toBeCloseTo(((32 * 20) / (96 * 64)) * 100, 2);
-    expect(text(result)).toContain(`covers ${out.coverage}% of the 96×64 image; bounding box x=24, y=16, 32×20 px`);
+    expect(out).toMatchObject({ width: 96, height: 64, bbox: { x: 24, y: 16, width: 48, height: 24 } });
+    expect(out.coverage).toBeCloseTo(((48 * 24) / (96 * 64)) * 100, 2);
+    expect(text(result)).toContain(`covers ${out.coverage}% of the 96×64 image; bounding box x=24, y=16, 48×24 px`);
+    expect(text(result)).toMatch(/rulers on the top and left edges give image coordinates in fractions/);
+    // The box is 19 % of the image (over 1/9): one picture, no zoom.
+    expect(result.content.filter((b) => b.type === "image")).toHaveLength(1);
 
     const { raster } = await picture(result);
+    expect([raster.width, raster.height]).toEqual([out.preview.width, out.preview.height]);
+    // The photo sits at full size after the ruler bands on the left and top.
+    const left = raster.width - 96;
+    const top = raster.height - 64;
+    expect(left).toBeGreaterThan(10);
+    expect(top).toBeGreaterThan(10);
     const original = photoPixels(96, 64, 9);
+    const at = (x: number, y: number) => [...raster.data.subarray(((top + y) * raster.width + left + x) * 3, ((top + y) * raster.width + left + x) * 3 + 3)];
     for (let y = 0; y < 64; y++) {
       for (let x = 0; x < 96; x++) {
         const o = (y * 96 + x) * 3;
-        const got = [...raster.data.subarray(o, o + 3)];
+        const got = at(x, y);
         const orig = [...original.data.subarray(o, o + 3)];
         const inside = insideShape(shape, x, y);
-        const edge = inside && (!insideShape(shape, x - 1, y) || !insideShape(shape, x + 1, y) || !insideShape(shape, x, y - 1) || !insideShape(shape, x, y + 1));
-        if (!inside) expect(got, `keep ${x},${y}`).toEqual(orig);
-        else if (edge) expect(got, `edge ${x},${y}`).toEqual([...OUTLINE]);
-        else expect(got, `tint ${x},${y}`).toEqual(orig.map((v, c) => Math.round(v / 2 + TINT[c]! / 2)));
+        const around = [insideShape(shape, x - 1, y), insideShape(shape, x + 1, y), insideShape(shape, x, y - 1), insideShape(shape, x, y + 1)];
+        if (inside && around.some((n) => !n)) expect(got, `edge ${x},${y}`).toEqual([...OUTLINE]);
+        else if (inside) expect(got, `tint ${x},${y}`).toEqual(orig.map((v, c) => Math.round(v * (1 - TINT_STRENGTH) + TINT[c]! * TINT_STRENGTH)));
+        else if (around.some(Boolean)) expect(got, `outside edge ${x},${y}`).toEqual([...OUTLINE_OUTSIDE]);
+        else expect(got, `keep ${x},${y}`).toEqual(orig);
       }
     }
+    // Rulers: white bands with dark ticks; the tick of fraction 0.5 marks image x 48 at the photo's top edge.
+    const band = (x: number, y: number) => raster.data[(y * raster.width + x) * 3]!;
+    expect(band(left + 48, top - 1)).toBeLessThan(64);
+    expect(band(left + 45, top - 1)).toBe(255);
+    // …and the tick of y = 0.5 (image y 32) at the photo's left edge.
+    expect(band(left - 1, top + 32)).toBeLessThan(64);
     expect(emulator.submitCount).toBe(0);
+  });
+
+  it("adds a zoomed picture only for a small area, ruled in the image's own coordinates", async () => {
+    const image = await file("wide.png", makePhoto(640, 400, { seed: 4 }));
+    const small = await preview({ image, mask_regions: [{ shape: "rect", x: 400, y: 100, width: 40, height: 30 }] });
+    expect(small.isError, text(small)).toBeFalsy();
+    const images = small.content.filter((b) => b.type === "image") as { data: string; mimeType: string }[];
+    expect(images).toHaveLength(2);
+    expect(text(small)).toMatch(/second picture zooms on the small area: x 380\.\.460, y 80\.\.150 px/);
+    const zoom = await decodeRaw(Buffer.from(images[1]!.data, "base64"));
+    // The zoom is enlarged: its photo part is far wider than the 80 px it shows.
+    expect(zoom.width).toBeGreaterThan(300);
+    const large = await preview({ image, mask_regions: [{ shape: "rect", x: 100, y: 50, width: 300, height: 200 }] });
+    expect(large.content.filter((b) => b.type === "image")).toHaveLength(1);
+    expect(JSON.stringify(small).length).toBeLessThan(1024 * 1024);
   });
 
   it("shows an EXIF-rotated photo and its shapes as displayed", async () => {
@@ -97,9 +129,10 @@ describe("preview_mask", () => {
     const out = PreviewMaskOutput.parse(result.structuredContent);
     expect(out).toMatchObject({ width: 96, height: 64, bbox: { x: 72, y: 0, width: 24, height: 32 } });
     const { raster } = await picture(result);
-    expect([raster.width, raster.height]).toEqual([96, 64]);
+    const left = raster.width - 96;
+    const top = raster.height - 64;
     // Top-right interior pixel is tinted (red and blue pulled up towards magenta), bottom-left is not.
-    const at = (x: number, y: number) => [...raster.data.subarray((y * 96 + x) * 3, (y * 96 + x) * 3 + 3)];
+    const at = (x: number, y: number) => [...raster.data.subarray(((top + y) * raster.width + left + x) * 3, ((top + y) * raster.width + left + x) * 3 + 3)];
     expect(at(85, 10)[1]).toBeLessThan(at(85, 10)[0]!);
     expect(at(5, 60)).not.toEqual([...OUTLINE]);
   });
@@ -119,7 +152,7 @@ describe("preview_mask", () => {
     expect(result.isError, text(result)).toBeFalsy();
     const { bytes, raster } = await picture(result);
     expect(bytes.length).toBeLessThan(1024 * 1024);
-    expect(Math.max(raster.width, raster.height)).toBeLessThanOrEqual(512);
+    expect(Math.max(raster.width, raster.height)).toBeLessThanOrEqual(512 + 64);
     expect(JSON.stringify(result).length).toBeLessThan(1024 * 1024);
   });
 
