@@ -1,7 +1,14 @@
 import sharp from "sharp";
 import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
-import { chooseMaskRoute, describeModifiers, MASK_OPTION_NAMES, type MaskOptions } from "./images/mask-spec.js";
+import {
+  chooseMaskRoute,
+  describeModifiers,
+  MASK_OPTION_NAMES,
+  type MaskOptions,
+  MIN_MASKED_PIXELS,
+  tinyMaskProblem,
+} from "./images/mask-spec.js";
 import { decodesCompletely } from "./images/decode.js";
 import { type Anchor, resolveExpansion } from "./images/expand.js";
 import {
@@ -129,6 +136,13 @@ export async function readMaskedImage(
 ): Promise<{ prepared: PreparedMask; imageSource: string; maskSource: string | undefined }> {
   const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
   const prepared = await prepareMask(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels }, maskOptions);
+  // The preview still shows a mask too small to send, and says plainly that flux_fill would refuse it.
+  const tiny = tinyMaskProblem(prepared.stats, prepared.info.width, prepared.info.height);
+  if (tiny) {
+    prepared.notes.push(
+      `Warning: flux_fill would refuse this mask: it marks only ${String(tiny.details?.masked_pixels)} pixels (at least ${MIN_MASKED_PIXELS} are needed). ${tiny.suggestion}`,
+    );
+  }
   return { prepared, imageSource: image.source, maskSource: mask?.source };
 }
 
@@ -243,7 +257,11 @@ async function prepareFillRequest(
     };
   };
   const early = await uploadFromHeaders(image.bytes, mask?.bytes, limits, maskOptions);
-  const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions);
+  const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions).then((prepared) => {
+    const tiny = tinyMaskProblem(prepared.stats, prepared.info.width, prepared.info.height);
+    if (tiny) throw tiny;
+    return prepared;
+  });
   if (early === undefined) {
     const prepared = await preparing;
     const upload = await encodeUploads(prepared, { image: image.bytes, mask: mask?.bytes });

@@ -107,6 +107,20 @@ describe("flux-fill-mcp command line", () => {
     expect(sidecar.inputs.mask.coverage).toBeCloseTo(ground / (120 * 80), 3);
   });
 
+  it("fill refuses fractions given in px (the default units) before running anything", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "in.png"), await makePhoto(80, 40, { seed: 3 }));
+    const regions = JSON.stringify([{ shape: "rect", x: 0.25, y: 0.25, width: 0.25, height: 0.5 }]);
+    const failure = await run(
+      process.execPath,
+      [CLI_PATH, "fill", "--image", "in.png", "--mask-regions", regions, "--provider", "local"],
+      { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out") } },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toContain('These look like fractions; add "units": "fraction".');
+    await expect(readdir(path.join(dir, "out"))).rejects.toThrow(/ENOENT/);
+  });
+
   it("fails clearly with a non-zero exit on bad input", async () => {
     const dir = await tempDir();
     const failure = await run(process.execPath, [CLI_PATH, "fill", "--image", "missing.png", "--steps", "99"], {

@@ -10,6 +10,7 @@ import {
   type RegionUnits,
   regionsNeedPixels,
 } from "./regions.js";
+import { checkRegionGeometry } from "./region-checks.js";
 import { renderSvgMask } from "./svg-mask.js";
 
 /**
@@ -140,9 +141,9 @@ export function maskFromMaskFile(
 }
 
 /**
- * The mask drawn by the model at the image's size, and what decided each mask_regions entry (none for SVG).
- * `pixels` gives the photo's opaque RGB
- * pixels; it is called only when an object or wand entry needs them.
+ * The mask drawn by the model at the image's size, what decided each mask_regions entry (none for SVG), and
+ * notes on entries clipped at the image's edge. `pixels` gives the photo's opaque RGB pixels; it is called
+ * only when an object or wand entry needs them.
  */
 export async function drawnMask(
   route: "mask_regions" | "mask_svg",
@@ -150,11 +151,15 @@ export async function drawnMask(
   width: number,
   height: number,
   pixels: () => Promise<RasterImage>,
-): Promise<DrawnRegions> {
-  if (route === "mask_svg") return { mask: await renderSvgMask(options.mask_svg ?? "", width, height), reports: [] };
+): Promise<DrawnRegions & { notes: string[] }> {
+  if (route === "mask_svg") {
+    return { mask: await renderSvgMask(options.mask_svg ?? "", width, height), reports: [], notes: [] };
+  }
   const regions = options.mask_regions ?? [];
+  const units = options.units ?? "px";
+  const notes = checkRegionGeometry(regions, units, width, height);
   const image = regionsNeedPixels(regions) ? await pixels() : undefined;
-  return drawRegions(regions, options.units ?? "px", width, height, image);
+  return { ...drawRegions(regions, units, width, height, image), notes };
 }
 
 /** Notes for the result text: what each object and wand entry selected, and where a fallback decided. */
@@ -183,6 +188,27 @@ export function describeModifiers(options: MaskOptions): string[] {
   if ((options.grow_mask ?? 0) > 0) done.push(`grown ${options.grow_mask} px`);
   if ((options.feather_mask ?? 0) > 0) done.push(`feathered ${options.feather_mask} px`);
   return done;
+}
+
+/** Fewest masked pixels flux_fill sends: fewer marks nothing visible and is almost always a unit mistake. */
+export const MIN_MASKED_PIXELS = 64;
+
+/**
+ * The refusal of a final mask (after every modifier) that marks fewer than MIN_MASKED_PIXELS pixels, or
+ * undefined. flux_fill throws it before paying; preview_mask shows the mask and says so.
+ */
+export function tinyMaskProblem(stats: MaskStats, width: number, height: number): FluxFillError | undefined {
+  const count = Math.round(stats.coverage * width * height);
+  if (count === 0 || count >= MIN_MASKED_PIXELS) return undefined;
+  return new FluxFillError(
+    "bad_input",
+    `The mask marks only ${count} pixel${count === 1 ? "" : "s"} of the ${width}×${height} image; flux_fill needs at least ${MIN_MASKED_PIXELS}, so nothing was sent.`,
+    {
+      suggestion:
+        'Mark the whole area to repaint (shape values are pixels unless "units": "fraction"); check it with preview_mask.',
+      details: { masked_pixels: count, width, height },
+    },
+  );
 }
 
 /** Share of pixels from which a mask counts as nearly everything (a warning, not an error). */

@@ -158,7 +158,7 @@ export async function prepareMask(
     );
     base = drawn.mask;
     regions = drawn.reports;
-    notes.push(...selectionNotes(regions));
+    notes.push(...drawn.notes, ...selectionNotes(regions));
   }
   if (route !== "alpha" && transparent) {
     notes.push(

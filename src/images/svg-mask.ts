@@ -120,6 +120,8 @@ function attribute(attrs: string, name: string): string | undefined {
  * The markup with the root element sized to `width`×`height` px. A viewBox the caller gave is kept (its
  * coordinates are scaled to the image, e.g. viewBox="0 0 1 1" for fractions); without one, the caller's
  * own width/height (or else the image size) becomes the viewBox, so plain coordinates are image pixels.
+ * Without a preserveAspectRatio of the caller's, the viewBox is stretched to the image ("none"): SVG's
+ * default (xMidYMid meet) would letterbox a square viewBox on a 3:2 photo, so x=0.5 would not be half-way.
  */
 export function sizeSvgRoot(svg: string, width: number, height: number): string {
   const root = /<\s*((?:[\w.-]+:)?svg)(\s[^>]*?)?(\/?)>/i.exec(svg);
@@ -130,6 +132,7 @@ export function sizeSvgRoot(svg: string, width: number, height: number): string 
   const viewBox = attribute(attrs, "viewBox");
   let rest = attrs.replace(/(^|\s)(width|height)\s*=\s*("[^"]*"|'[^']*')/gi, "");
   if (viewBox === undefined) rest += ` viewBox="0 0 ${ownWidth ?? width} ${ownHeight ?? height}"`;
+  if (attribute(attrs, "preserveAspectRatio") === undefined) rest += ' preserveAspectRatio="none"';
   if (!/(^|\s)xmlns\s*=/.test(rest)) rest += ' xmlns="http://www.w3.org/2000/svg"';
   const tag = `<${root[1]}${rest} width="${width}" height="${height}"${root[3]}>`;
   return svg.slice(0, root.index) + tag + svg.slice(root.index + root[0].length);

@@ -21,6 +21,7 @@ import { decodeInput, decodeMaskInput } from "../images/decode.js";
 import { toRgbInPlace } from "../images/mask.js";
 import { maskFromImageAlpha, selectionNotes } from "../images/mask-spec.js";
 import { renderPreview } from "../images/preview.js";
+import { checkRegionGeometry } from "../images/region-checks.js";
 import { drawRegions, regionsNeedPixels } from "../images/regions.js";
 import { classifyReference } from "../inputs/reference.js";
 import { resolveReference } from "../inputs/resolve.js";
@@ -131,10 +132,11 @@ export async function openMaskEditor(
   }
   let regionNotes: string[] = [];
   if (args.mask_regions !== undefined) {
+    const edgeNotes = checkRegionGeometry(args.mask_regions, args.units, width, height);
     // The alpha has been read above, so the raster can be packed to RGB for object and wand entries.
     const pixels = regionsNeedPixels(args.mask_regions) ? toRgbInPlace(decoded.raster) : undefined;
     const drawn = drawRegions(args.mask_regions, args.units, width, height, pixels);
-    regionNotes = selectionNotes(drawn.reports);
+    regionNotes = [...edgeNotes, ...selectionNotes(drawn.reports)];
     const shapes = await rasterToEditorMask(drawn.mask, editorSize);
     if (start) for (let i = 0; i < start.data.length; i++) start.data[i] = Math.max(start.data[i]!, shapes.data[i]!);
     else start = shapes;

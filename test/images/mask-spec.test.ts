@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
-import { applyMaskModifiers, checkCoverage, chooseMaskRoute, maskFromImageAlpha, maskFromMaskFile } from "../../src/images/mask-spec.js";
+import {
+  applyMaskModifiers,
+  checkCoverage,
+  chooseMaskRoute,
+  MIN_MASKED_PIXELS,
+  maskFromImageAlpha,
+  maskFromMaskFile,
+  tinyMaskProblem,
+} from "../../src/images/mask-spec.js";
 import type { RasterImage } from "../../src/images/raster.js";
 
 const rgba = (pixels: number[][]): RasterImage => ({ data: Buffer.from(pixels.flat()), width: pixels.length, height: 1, channels: 4 });
@@ -71,5 +79,17 @@ describe("modifiers and coverage", () => {
     expect(full.suggestion).toMatch(/invert_mask/);
     expect(checkCoverage({ coverage: 0.95, bbox: null }, "mask", {})[0]).toMatch(/covers 95.0%/);
     expect(checkCoverage({ coverage: 0.5, bbox: null }, "mask", {})).toEqual([]);
+  });
+});
+
+describe("tinyMaskProblem", () => {
+  it("refuses 1..63 masked pixels with the count and the image size; 0 and 64+ are not its business", () => {
+    const of = (count: number) => tinyMaskProblem({ coverage: count / (600 * 400), bbox: null }, 600, 400);
+    expect(MIN_MASKED_PIXELS).toBe(64);
+    expect(of(1)?.message).toBe("The mask marks only 1 pixel of the 600×400 image; flux_fill needs at least 64, so nothing was sent.");
+    expect(of(63)?.details).toEqual({ masked_pixels: 63, width: 600, height: 400 });
+    expect(of(63)?.kind).toBe("bad_input");
+    expect(of(0)).toBeUndefined();
+    expect(of(64)).toBeUndefined();
   });
 });

@@ -63,16 +63,55 @@ describe("checkSvgMarkup", () => {
 describe("sizeSvgRoot", () => {
   it("sets the image size, keeps a viewBox, and adds one from the caller's size or the image's", () => {
     expect(sizeSvgRoot('<svg viewBox="0 0 1 1"><rect/></svg>', 96, 64)).toBe(
-      '<svg viewBox="0 0 1 1" xmlns="http://www.w3.org/2000/svg" width="96" height="64"><rect/></svg>',
+      '<svg viewBox="0 0 1 1" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg" width="96" height="64"><rect/></svg>',
     );
     expect(sizeSvgRoot('<svg width="48" height="32" xmlns="http://www.w3.org/2000/svg"><rect/></svg>', 96, 64)).toBe(
-      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 32" width="96" height="64"><rect/></svg>',
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 32" preserveAspectRatio="none" width="96" height="64"><rect/></svg>',
     );
     expect(sizeSvgRoot("<svg><rect/></svg>", 96, 64)).toBe(
-      '<svg viewBox="0 0 96 64" xmlns="http://www.w3.org/2000/svg" width="96" height="64"><rect/></svg>',
+      '<svg viewBox="0 0 96 64" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg" width="96" height="64"><rect/></svg>',
+    );
+  });
+
+  it("keeps a preserveAspectRatio the caller gave", () => {
+    expect(sizeSvgRoot('<svg viewBox="0 0 1 1" preserveAspectRatio="xMidYMid meet"><rect/></svg>', 96, 64)).toBe(
+      '<svg viewBox="0 0 1 1" preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg" width="96" height="64"><rect/></svg>',
     );
   });
 });
+
+describe("renderSvgMask: a viewBox of another aspect is stretched to the image", () => {
+  it('viewBox="0 0 1 1" on 600×400: x=0, width=0.5 covers exactly columns 0..299, every row', async () => {
+    const m = await renderSvgMask('<svg viewBox="0 0 1 1"><rect x="0" width="0.5" height="1" fill="white"/></svg>', 600, 400);
+    expect(m.data.equals(maskPixels(600, 400, { kind: "rect", x: 0, y: 0, width: 300, height: 400 }).data)).toBe(true);
+  });
+
+  it("the error hint's own example marks the area it says (x 0.3..0.7, y 0.4..0.7)", async () => {
+    const hint = badSvgHint();
+    const example = /<svg viewBox.*?<\/svg>/s.exec(hint)![0];
+    const m = await renderSvgMask(example, 600, 400);
+    expect(m.data.equals(maskPixels(600, 400, { kind: "rect", x: 180, y: 160, width: 240, height: 120 }).data)).toBe(true);
+  });
+
+  it("an explicit meet still letterboxes (the caller asked for it)", async () => {
+    const m = await renderSvgMask(
+      '<svg viewBox="0 0 1 1" preserveAspectRatio="xMidYMid meet"><rect x="0" width="0.5" height="1" fill="white"/></svg>',
+      600,
+      400,
+    );
+    expect(m.data.equals(maskPixels(600, 400, { kind: "rect", x: 100, y: 0, width: 200, height: 400 }).data)).toBe(true);
+  });
+});
+
+/** The suggestion of a mask_svg error, which carries the example. */
+function badSvgHint(): string {
+  try {
+    checkSvgMarkup("not svg");
+  } catch (error) {
+    return `${(error as FluxFillError).message} ${(error as FluxFillError).suggestion ?? ""}`;
+  }
+  throw new Error("checkSvgMarkup accepted text without <svg>");
+}
 
 describe("renderSvgMask", () => {
   it("renders white shapes as 255 at the image size, in pixels and in viewBox fractions", async () => {

@@ -271,7 +271,7 @@ describe("bad mask inputs fail clearly, before any upstream call", () => {
     expect(text(result)).toMatch(/at most 10000/);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(emulator.submitCount).toBe(0);
-    const ok = await call({ image: await photo(), mask_regions: [{ shape: "rect", x: 1, y: 1, width: 5, height: 5 }] });
+    const ok = await call({ image: await photo(), mask_regions: [{ shape: "rect", x: 1, y: 1, width: 10, height: 10 }] });
     expect(ok.isError, text(ok)).toBeFalsy();
   });
 });
@@ -380,7 +380,7 @@ describe("sizes the model handles badly pass through unchanged, with a note", ()
     const { mask, image: sent, result } = await sentMask({
       image,
       units: "fraction",
-      mask_regions: [{ shape: "rect", x: 0.25, y: 0.25, width: 0.5, height: 0.5 }],
+      mask_regions: [{ shape: "rect", x: 0.1, y: 0.1, width: 0.8, height: 0.8 }],
     });
     expect([sent.width, sent.height, mask.width, mask.height]).toEqual([width, height, width, height]);
     const saved = FluxFillOutput.parse(result.structuredContent);
