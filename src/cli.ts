@@ -64,18 +64,19 @@ Options:
   -h, --help               This help
 `;
 
-const EXPAND_HELP = `Usage: flux-fill-mcp expand --image PATH (--aspect-ratio W:H [--anchor NAME] | --top N --bottom N --left N --right N) [options]
+const EXPAND_HELP = `Usage: flux-fill-mcp expand --image PATH [--top N --bottom N --left N --right N] [--aspect-ratio W:H [--anchor NAME]] [options]
 
 Runs the same pipeline as the flux_expand tool once and prints the saved file's path on stdout
 (progress on stderr). The photo's pixels are kept; new ones are added around it.
 
 Options:
   --image REF              Image: path, file:// or http(s):// URL, data: URI (required)
-  --aspect-ratio W:H       Shape to reach, e.g. 16:9, 1:1, 4:5; only the short dimension grows
+  --aspect-ratio W:H       Shape to reach after the sides, e.g. 16:9, 1:1, 4:5: the width grows if
+                           narrower, else the height
   --anchor NAME            Where the photo stays: center (default) | top | bottom | left | right |
                            top_left | top_right | bottom_left | bottom_right
   --top N, --bottom N, --left N, --right N
-                           Pixels to add on that side (0..2048), instead of --aspect-ratio
+                           Pixels to add on that side (0..2048), added before --aspect-ratio
   --prompt TEXT            What the new areas should show (ignored by the local engine)
   --out PATH               Also copy the result to PATH (its .png/.jpg extension sets the format)
   --provider NAME          auto | bfl | local (default: FLUX_FILL_PROVIDER, else auto)
@@ -228,7 +229,7 @@ async function expandCommand(argv: string[], config: Config): Promise<void> {
     ...sharedOptions(values),
   });
   if (!parsed.success) fail(parsed.error.issues.map((i) => i.message).join("\n"), 2);
-  const { image, aspect_ratio, anchor, ...params } = parsed.data;
+  const { image, aspect_ratio, anchor, dry_run: _dryRun, ...params } = parsed.data;
   await runOnce({ kind: "expand", image, params, aspectRatio: aspect_ratio, anchor }, config, provider, values.out);
 }
 

@@ -10,10 +10,11 @@ import {
   tinyMaskProblem,
 } from "./images/mask-spec.js";
 import { decodesCompletely } from "./images/decode.js";
-import { type Anchor, resolveExpansion } from "./images/expand.js";
+import { type Anchor, type ResolvedExpansion, resolveExpansion } from "./images/expand.js";
 import {
   decodedImage,
   encodeUploads,
+  type PreparedExpandImage,
   type PreparedMask,
   prepareExpandImage,
   prepareMask,
@@ -55,8 +56,8 @@ export interface FillJob {
 
 /**
  * One expansion as the pipeline sees it: the reference still unresolved, parameters validated with
- * defaults. The sides in `params` are used as given unless `aspectRatio` asks for a shape, in which case
- * they are computed from the image's size (and must all be 0).
+ * defaults. The sides in `params` are added first; `aspectRatio`, when given, then grows the dimension
+ * short of it (placed by `anchor`).
  */
 export interface ExpandJob {
   kind: "expand";
@@ -293,25 +294,43 @@ async function prepareFillRequest(
   return { request, facts };
 }
 
+/** An expansion worked out before anything is sent: the image read and checked, the sides resolved. */
+export interface ExpansionPlan {
+  imageSource: string;
+  prepared: PreparedExpandImage;
+  expansion: ResolvedExpansion;
+}
+
 /**
- * Reference → the provider's expansion request: the image read and checked, the sides resolved (from
- * `aspectRatio` when given) and checked against the limits, all before anything is sent.
+ * Reference → the checked image and the sides (from `aspectRatio` after the given sides, when asked) with
+ * the canvas they make, checked against the limits. Shared by a run and by flux_expand's dry run.
  */
-async function prepareExpandRequest(
-  job: ExpandJob,
+export async function planExpansion(
+  job: Omit<ExpandJob, "kind">,
   config: Config,
   signal: AbortSignal,
-  providerName: string,
-): Promise<PreparedRequest> {
+): Promise<ExpansionPlan> {
   const image = await resolveReference(job.image, { label: "image", config, signal });
   const prepared = await prepareExpandImage(image.bytes, { maxPixels: config.maxInputPixels });
-  const { width, height, imageFormat } = prepared.info;
+  const { width, height } = prepared.info;
   const expansion = resolveExpansion(
     width,
     height,
     { sides: job.params, aspectRatio: job.aspectRatio, anchor: job.anchor },
     config.maxInputPixels,
   );
+  return { imageSource: image.source, prepared, expansion };
+}
+
+/** Reference → the provider's expansion request, all checks made before anything is sent. */
+async function prepareExpandRequest(
+  job: ExpandJob,
+  config: Config,
+  signal: AbortSignal,
+  providerName: string,
+): Promise<PreparedRequest> {
+  const { imageSource, prepared, expansion } = await planExpansion(job, config, signal);
+  const { width, height, imageFormat } = prepared.info;
   const request: ExpandRequest = {
     kind: "expand",
     image: prepared.image,
@@ -321,8 +340,8 @@ async function prepareExpandRequest(
   };
   const { top, bottom, left, right } = expansion.sides;
   const facts: InputFacts = {
-    inputs: { image: { source: image.source, width, height, format: imageFormat }, expand: expansion.sides },
-    notes: prepared.notes,
+    inputs: { image: { source: imageSource, width, height, format: imageFormat }, expand: expansion.sides },
+    notes: [...prepared.notes, ...expansion.notes],
     summary: `expand: ${width}x${height} ${imageFormat} to ${expansion.width}x${expansion.height} (top ${top}, bottom ${bottom}, left ${left}, right ${right}), provider ${providerName}`,
   };
   return { request, facts: Promise.resolve(facts) };

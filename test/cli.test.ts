@@ -158,11 +158,22 @@ describe("flux-fill-mcp command line", () => {
     const meta = JSON.parse(await readFile(path.join(dir, "out", sidecar!), "utf8"));
     expect(meta.inputs.expand).toEqual({ top: 35, bottom: 0, left: 0, right: 0 });
 
-    const both = await run(process.execPath, [CLI_PATH, "expand", "--image", "in.png", "--aspect-ratio", "1:1", "--top", "8"], {
+    // Sides first, then the ratio: 60×40 + top 8 = 60×48, 1:1 adds 12 rows, centred (6 + 6).
+    const both = await run(
+      process.execPath,
+      [CLI_PATH, "expand", "--image", "in.png", "--top", "8", "--aspect-ratio", "1:1", "--out", "square.png"],
+      { cwd: dir, env: { ...baseEnv, FLUX_FILL_OUTPUT_DIR: path.join(dir, "out"), FLUX_FILL_PROVIDER: "local" } },
+    );
+    expect(both.stdout.trim()).toBe(path.join(dir, "square.png"));
+    const square = await decodeRaw(await readFile(path.join(dir, "square.png")));
+    expect([square.width, square.height]).toEqual([60, 60]);
+    expect(square.data.subarray(14 * 60 * 3, 54 * 60 * 3).equals(photo.data)).toBe(true);
+
+    const already = await run(process.execPath, [CLI_PATH, "expand", "--image", "in.png", "--aspect-ratio", "3:2"], {
       cwd: dir,
       env: { ...baseEnv, FLUX_FILL_PROVIDER: "local" },
     }).catch((error: { code: number; stderr: string }) => error);
-    expect(both).toMatchObject({ code: 1 });
-    expect((both as { stderr: string }).stderr).toMatch(/either aspect_ratio or the sides/);
+    expect(already).toMatchObject({ code: 1 });
+    expect((already as { stderr: string }).stderr).toMatch(/already 3:2 \(to the nearest pixel\)/);
   });
 });

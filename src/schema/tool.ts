@@ -203,20 +203,31 @@ export const ExpandSidesOutput = outputObject({
 
 /**
  * The `flux_expand` tool input: the upstream Expand model with `image` widened to a reference (as in
- * `flux_fill`), plus `aspect_ratio` and `anchor`, which the pipeline turns into sides before anything is
- * sent. Every upstream field, bound and default comes from `FluxProExpandInputs` itself; the tool's
- * description says them once, pointing at flux_fill's, so the fields are listed without descriptions.
+ * `flux_fill`), plus `aspect_ratio`, `anchor` and `dry_run`, which the server handles before anything is
+ * sent. Every upstream field, bound and default comes from `FluxProExpandInputs` itself; the fields it
+ * shares with Fill are described once, in flux_fill, and the sides keep their own descriptions.
  */
 const expandToolShape = {
   ...(Object.fromEntries(
-    Object.entries(FluxProExpandInputs.shape).map(([name, field]) => [name, saidInFluxFill(field)]),
+    Object.entries(FluxProExpandInputs.shape).map(([name, field]) => [
+      name,
+      name in FluxProFillInputs.shape ? saidInFluxFill(field) : field,
+    ]),
   ) as typeof FluxProExpandInputs.shape),
   image: reference("image"),
   aspect_ratio: z
     .string({ error: fieldError("aspect_ratio", 'a ratio such as "16:9", "1:1" or "4:5"') })
     .min(1, { error: fieldError("aspect_ratio", 'a ratio such as "16:9", "1:1" or "4:5"') })
-    .optional(),
-  anchor: z.enum(ANCHORS, { error: fieldError("anchor", ANCHORS.map((a) => `"${a}"`).join(", ")) }).optional(),
+    .optional()
+    .describe('W:H, e.g. "16:9". After the sides, the width grows if narrower, else the height.'),
+  anchor: z
+    .enum(ANCHORS, { error: fieldError("anchor", ANCHORS.map((a) => `"${a}"`).join(", ")) })
+    .optional()
+    .describe("Where the photo stays as aspect_ratio grows the canvas (center)."),
+  dry_run: z
+    .boolean({ error: fieldError("dry_run", "true or false") })
+    .optional()
+    .describe("Free: size, sides, price and a canvas picture; nothing sent."),
 };
 
 export const FluxExpandToolInputSchema = z
@@ -225,10 +236,28 @@ export const FluxExpandToolInputSchema = z
 
 export type FluxExpandToolInput = z.infer<typeof FluxExpandToolInputSchema>;
 
-/** `flux_fill`'s output plus the sides that were added. */
+/** `flux_fill`'s output plus the sides that were added: a saved expansion. */
 export const FluxExpandOutput = FluxFillOutput.extend({ sides: ExpandSidesOutput });
 
 export type FluxExpandOutput = z.infer<typeof FluxExpandOutput>;
+
+/** What `dry_run` answers: the canvas, the sides and the price in credits (null where the provider cannot expand). */
+export const FluxExpandDryRunOutput = FluxExpandOutput.pick({ provider: true, width: true, height: true, cost: true, sides: true }).extend({
+  dry_run: z.literal(true),
+});
+
+export type FluxExpandDryRunOutput = z.infer<typeof FluxExpandDryRunOutput>;
+
+/** flux_expand's output schema: a saved expansion, or a dry run (`dry_run` true, no saved-result fields). */
+export const FluxExpandReplyOutput = FluxExpandOutput.partial({
+  id: true,
+  path: true,
+  uri: true,
+  mime_type: true,
+  seed: true,
+  upstream_id: true,
+  elapsed_ms: true,
+}).extend({ dry_run: z.boolean().optional() });
 
 /** What `get_result` returns for a saved fill or expansion: `flux_fill`'s output, with `sides` for an expansion. */
 export const SavedResultOutput = FluxFillOutput.extend({

@@ -98,7 +98,7 @@ describe("the model matches the upstream's published rules", () => {
   });
 });
 
-describe("flux_expand's input schema: the upstream Expand model, image widened, plus aspect_ratio and anchor", () => {
+describe("flux_expand's input schema: the upstream Expand model, image widened, plus aspect_ratio, anchor and dry_run", () => {
   let expandListed: JsonSchema;
   beforeAll(async () => {
     const { tools } = await server.client.listTools();
@@ -106,18 +106,23 @@ describe("flux_expand's input schema: the upstream Expand model, image widened, 
   });
   const model = z.toJSONSchema(FluxProExpandInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
 
-  it("has exactly the upstream model's fields plus aspect_ratio and anchor, and requires only image", () => {
+  it("has exactly the upstream model's fields plus aspect_ratio, anchor and dry_run, and requires only image", () => {
     expect(Object.keys(expandListed.properties).sort()).toEqual(
-      [...Object.keys(FluxProExpandInputs.shape), "aspect_ratio", "anchor"].sort(),
+      [...Object.keys(FluxProExpandInputs.shape), "aspect_ratio", "anchor", "dry_run"].sort(),
     );
     expect(expandListed.additionalProperties).toBe(false);
     expect(expandListed.required).toEqual(["image"]);
-    // Same definitions as the upstream model; the descriptions are flux_fill's, which flux_expand points to.
+    // Same definitions as the upstream model; the fields Fill shares are described in flux_fill, which
+    // flux_expand points to; the sides and the tool's own fields carry their descriptions.
     const withoutDescription = ({ description: _d, ...rest }: Record<string, unknown>) => rest;
     for (const field of Object.keys(FluxProExpandInputs.shape)) {
       if (field === "image") continue;
-      expect(expandListed.properties[field], field).toEqual(withoutDescription(model.properties[field]!));
+      const shared = field in FluxProFillInputs.shape;
+      expect(expandListed.properties[field], field).toEqual(shared ? withoutDescription(model.properties[field]!) : model.properties[field]);
     }
+    for (const field of ["top", "bottom", "left", "right", "aspect_ratio", "anchor", "dry_run"])
+      expect(expandListed.properties[field]?.description, field).toBeTruthy();
+    expect(expandListed.properties.aspect_ratio?.description).toMatch(/width grows if narrower, else the height/);
     expect(expandListed.properties.anchor?.enum).toEqual([...ANCHORS]);
     expect(expandListed.properties.image).toEqual(withoutDescription(listed.properties.image!));
   });
@@ -153,7 +158,8 @@ describe("flux_expand's input schema: the upstream Expand model, image widened, 
     const { tools } = await server.client.listTools();
     const tool = tools.find((t) => t.name === "flux_expand")!;
     expect(tool.description!.length).toBeLessThan(600);
-    expect(tool.description).toMatch(/aspect_ratio.*anchor/s);
+    expect(tool.description).toMatch(/aspect_ratio, or both \(sides first.*dry_run/s);
     expect(tool.outputSchema?.properties).toHaveProperty("sides");
+    expect(tool.outputSchema?.properties).toHaveProperty("dry_run");
   });
 });

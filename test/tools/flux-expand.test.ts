@@ -2,13 +2,17 @@
  * flux_expand end to end through the SDK's real Client (in memory) against the real server, with the
  * upstream emulator on 127.0.0.1 standing in for api.bfl.ai, and the local engine offline.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import sharp from "sharp";
 import { describe, expect, it, vi } from "vitest";
 import { laplacianStd } from "../../src/providers/local/engine/metrics.js";
 import type { RasterImage } from "../../src/images/raster.js";
-import { FluxExpandOutput } from "../../src/schema/tool.js";
+import { ANCHORS } from "../../src/images/expand.js";
+import { NEW_AREA_STRIPES, PHOTO_OUTLINE } from "../../src/images/expand-canvas.js";
+import { STATE_DIR_NAME } from "../../src/state/files.js";
+import { FluxExpandDryRunOutput, FluxExpandOutput } from "../../src/schema/tool.js";
 import { fillColour } from "../helpers/emulator.js";
 import { decodeRaw, encodeRaster, makePhoto, pixelAt } from "../helpers/images.js";
 import { savedResults, startInMemory, type TestServer } from "../helpers/mcp.js";
@@ -116,6 +120,9 @@ describe("flux_expand with the bfl provider (upstream emulator)", () => {
     expect(link).toMatchObject({ uri: structured.uri, title: `Expanded image ${structured.id}` });
     const sidecar = JSON.parse(await readFile(structured.path.replace(/\.png$/, ".json"), "utf8"));
     expect(sidecar.inputs).toMatchObject({ image: { width: 160, height: 120 }, expand: sides });
+    // The four sides and nothing else (not the other upstream parameters), in the sidecar and the reply.
+    expect(sidecar.inputs.expand).toEqual(sides);
+    expect((result.structuredContent as { sides: unknown }).sides).toEqual(sides);
     expect(JSON.stringify(sidecar)).not.toContain(KEY);
   });
 
@@ -142,6 +149,76 @@ describe("flux_expand with the bfl provider (upstream emulator)", () => {
     const structured = FluxExpandOutput.parse(result.structuredContent);
     expect(structured.sides).toEqual(sides);
     expect([structured.width, structured.height]).toEqual([160 + sides.left + sides.right, height + sides.top + sides.bottom]);
+  });
+
+  it("adds the given sides first, then grows the width to reach the ratio: 16:9 with more sky on a 3:2 photo", async () => {
+    const server = await start();
+    const image = await writePhoto(server.workDir, 640, 427);
+    const result = await call(server, { image, top: 113, aspect_ratio: "16:9", prompt: "clear blue sky", output_format: "png" });
+    expect(result.isError, text(result)).toBeFalsy();
+    // 640×427 + 113 rows = 640×540; 16:9 of 540 rows is 960 wide: 320 new columns, centred.
+    const sides = { top: 113, bottom: 0, left: 160, right: 160 };
+    expect(emulator.submitCount).toBe(1);
+    expect(submittedSides()).toEqual(sides);
+    const sent = await decodeRaw(emulator.submits[0]!.image!);
+    expect([sent.width, sent.height]).toEqual([640, 427]);
+    const structured = FluxExpandOutput.parse(result.structuredContent);
+    expect(structured).toMatchObject({ width: 960, height: 540, sides });
+    const saved = await decodeRaw(await readFile(structured.path));
+    expect([saved.width, saved.height]).toEqual([960, 540]);
+    // The photo sits below the new sky, between the new columns.
+    const photo = await decodeRaw(await readFile(image));
+    expect(pixelAt(saved, 160, 113)).toEqual(pixelAt(photo, 0, 0));
+    expect(pixelAt(saved, 160 + 639, 113 + 426)).toEqual(pixelAt(photo, 639, 426));
+    expect(pixelAt(saved, 480, 50).slice(0, 3)).toEqual(fillColour("clear blue sky", structured.seed!));
+    expect(text(result)).not.toMatch(/anchor/);
+  });
+
+  it.each(ANCHORS.map((anchor) => [anchor]))(
+    "sides + aspect_ratio with anchor %s: the emulator receives the sides and the photo unpadded",
+    async (anchor) => {
+      const server = await start();
+      const image = await writePhoto(server.workDir, 160, 120);
+      // 160×120 + left 20 = 180×120; 1:1 needs 60 more rows, placed by the anchor (the photo stays at it).
+      const result = await call(server, { image, left: 20, aspect_ratio: "1:1", anchor });
+      expect(result.isError, text(result)).toBeFalsy();
+      const rows =
+        anchor.startsWith("top") ? { top: 0, bottom: 60 } : anchor.startsWith("bottom") ? { top: 60, bottom: 0 } : { top: 30, bottom: 30 };
+      const sides = { ...rows, left: 20, right: 0 };
+      expect(submittedSides()).toEqual(sides);
+      const sent = await decodeRaw(emulator.submits[0]!.image!);
+      expect([sent.width, sent.height]).toEqual([160, 120]);
+      const structured = FluxExpandOutput.parse(result.structuredContent);
+      expect(structured).toMatchObject({ width: 180, height: 180, sides });
+      // Only "left" and "right" name an edge across the growing height: they get the note, centred.
+      if (anchor === "left" || anchor === "right") {
+        expect(text(result)).toMatch(new RegExp(`anchor "${anchor}" could not apply: reaching 1:1 from 180×120 grows the height \\(top 30, bottom 30 px, centred\\)`));
+      } else {
+        expect(text(result)).not.toMatch(/could not apply/);
+      }
+    },
+  );
+
+  it("the issue's call (16:9, anchor bottom) widens the photo and the reply says how to add sky; the sidecar keeps the note", async () => {
+    const server = await start();
+    const image = await writePhoto(server.workDir, 640, 427);
+    const result = await call(server, { image, aspect_ratio: "16:9", anchor: "bottom" });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(submittedSides()).toEqual({ top: 0, bottom: 0, left: 59, right: 60 });
+    expect(text(result)).toMatch(/Note: anchor "bottom" could not apply: reaching 16:9 from 640×427 grows the width \(left 59, right 60 px, centred\)\. To add rows above the photo \(e\.g\. sky\), give "top" in pixels/);
+    const structured = FluxExpandOutput.parse(result.structuredContent);
+    const sidecar = JSON.parse(await readFile(structured.path.replace(/\.jpg$/, ".json"), "utf8"));
+    expect(sidecar.notes.join("\n")).toMatch(/anchor "bottom" could not apply/);
+  });
+
+  it('refuses "3:2" on a 640×427 photo (one new column) before paying', async () => {
+    const server = await start();
+    const image = await writePhoto(server.workDir, 640, 427);
+    const result = await call(server, { image, aspect_ratio: "3:2" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/Nothing worth expanding: the 640×427 image is already 3:2 \(to within 1 px\)/);
+    expect(emulator.submitCount).toBe(0);
+    expect(emulator.requestsTo("api")).toEqual([]);
   });
 
   it("a cancelled call stops waiting, but the paid result is still downloaded and saved", async () => {
@@ -178,14 +255,15 @@ describe("flux_expand with the bfl provider (upstream emulator)", () => {
 
 describe("flux_expand input errors: a clear tool error, nothing submitted", () => {
   it.each([
-    ["both aspect_ratio and sides", { aspect_ratio: "16:9", left: 10 }, /either aspect_ratio or the sides.*left 10/],
     ["an unparsable ratio", { aspect_ratio: "widescreen" }, /aspect_ratio must be width:height.*"widescreen"/],
     ["an unknown anchor", { aspect_ratio: "16:9", anchor: "middle" }, /anchor must be "center", "top".*"bottom_right"; got "middle"/],
     ["an anchor without a ratio", { top: 10, anchor: "top" }, /anchor only applies with aspect_ratio/],
     ["a side over 2048", { top: 3000 }, /top must be an integer from 0 to 2048 \(pixels\); got 3000/],
     ["a negative side", { left: -4 }, /left must be an integer from 0 to 2048 \(pixels\); got -4/],
     ["nothing to expand", {}, /Nothing to expand: top, bottom, left and right are all 0/],
-    ["a ratio the photo already has", { aspect_ratio: "4:3" }, /Nothing to expand: the 160×120 image is already 4:3/],
+    ["a ratio the photo already has", { aspect_ratio: "4:3" }, /Nothing worth expanding: the 160×120 image is already 4:3/],
+    ["fewer than 8 px in total", { top: 3, right: 4 }, /adds 7 px in total; fewer than 8 are refused/],
+    ["fewer than 8 px, and a dry run of it", { top: 3, right: 4, dry_run: true }, /adds 7 px in total; fewer than 8 are refused/],
     ["a mask (not an expand field)", { top: 10, mask: "mask.png" }, /Unknown field\(s\): mask/],
   ])("rejects %s", async (_name, args, message) => {
     const server = await start();
@@ -206,6 +284,77 @@ describe("flux_expand input errors: a clear tool error, nothing submitted", () =
     expect(over.isError).toBe(true);
     expect(text(over)).toMatch(/260×120 .* over this server's limit of 0\.0 MP \(FLUX_FILL_MAX_INPUT_MP\)/);
     expect(emulator.submitCount).toBe(1);
+  });
+});
+
+/** Files under the server's state directory (journal, credit ledger), relative to it. */
+async function stateFiles(outputDir: string): Promise<string[]> {
+  const dir = path.join(outputDir, STATE_DIR_NAME);
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+describe("flux_expand dry_run: the plan and a picture of the canvas, nothing submitted or charged", () => {
+  it("answers the size, the sides, the price and the canvas with the new area striped; submits nothing", async () => {
+    const server = await start({ FLUX_FILL_DAILY_CREDIT_LIMIT: "100" });
+    const image = await writePhoto(server.workDir, 640, 427);
+    const result = await call(server, { image, top: 113, aspect_ratio: "16:9", anchor: "bottom", dry_run: true });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(emulator.submitCount).toBe(0);
+    expect(emulator.requestsTo("api")).toEqual([]);
+    expect(savedResults(await server.client.listResources())).toEqual([]);
+    // Nothing journalled, nothing reserved against the credit limit.
+    expect(await stateFiles(server.config.outputDir)).toEqual([]);
+
+    const structured = FluxExpandDryRunOutput.parse(result.structuredContent);
+    expect(structured).toEqual({
+      dry_run: true,
+      provider: "bfl",
+      width: 960,
+      height: 540,
+      sides: { top: 113, bottom: 0, left: 160, right: 160 },
+      cost: 5,
+    });
+    const said = text(result);
+    expect(said).toMatch(/^Dry run: nothing was submitted or charged\./);
+    expect(said).toContain("Would expand the 640×427 photo to 960×540: added top 113, bottom 0, left 160, right 160 px.");
+    expect(said).toMatch(/Price: about 5 credits \(~\$0\.05\) with FLUX\.1 Expand \[pro\]/);
+    expect(said).toMatch(/anchor "bottom" could not apply/);
+
+    // The picture: 384×216 (960×540 scaled by 0.4); the photo's box at (64, 45)..(320, 216), outlined.
+    const picture = result.content.find((b) => b.type === "image") as { data: string; mimeType: string };
+    expect(picture.mimeType).toBe("image/png");
+    const drawn = await decodeRaw(Buffer.from(picture.data, "base64"));
+    expect([drawn.width, drawn.height]).toEqual([384, 216]);
+    const stripes = NEW_AREA_STRIPES.map((c) => [...c].join());
+    for (const [x, y] of [[5, 5], [380, 200], [30, 150], [200, 20]] as const)
+      expect(stripes, `new area at ${x},${y}`).toContain(pixelAt(drawn, x, y).slice(0, 3).join());
+    expect(pixelAt(drawn, 64, 120).slice(0, 3)).toEqual([...PHOTO_OUTLINE]);
+    expect(pixelAt(drawn, 200, 45).slice(0, 3)).toEqual([...PHOTO_OUTLINE]);
+    // Inside the box, the photo scaled to it.
+    const small = await decodeRaw(await sharp(await readFile(image)).resize(256, 171, { fit: "fill" }).png().toBuffer());
+    for (const [x, y] of [[128, 85], [10, 10], [250, 165]] as const)
+      expect(pixelAt(drawn, 64 + x, 45 + y).slice(0, 3), `photo at ${x},${y}`).toEqual(pixelAt(small, x, y).slice(0, 3));
+
+    // The same call for real is then paid once, with the sides the dry run announced.
+    const real = await call(server, { image, top: 113, aspect_ratio: "16:9", anchor: "bottom" });
+    expect(real.isError, text(real)).toBeFalsy();
+    expect(emulator.submitCount).toBe(1);
+    expect(submittedSides()).toEqual(structured.sides);
+    expect((await stateFiles(server.config.outputDir)).some((f) => f.startsWith("credits/"))).toBe(true);
+  });
+
+  it("with the local engine the price is nothing, and the same checks refuse what a real call would", async () => {
+    const server = await start({ BFL_API_KEY: "", FLUX_FILL_PROVIDER: "local" });
+    const image = await writePhoto(server.workDir, 640, 427);
+    const result = await call(server, { image, aspect_ratio: "16:9", dry_run: true });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(FluxExpandDryRunOutput.parse(result.structuredContent)).toMatchObject({ provider: "local", cost: 0, width: 759, height: 427 });
+    expect(text(result)).toMatch(/Price: free/);
+    expect(savedResults(await server.client.listResources())).toEqual([]);
+    const tooSmall = await call(server, { image, aspect_ratio: "3:2", dry_run: true });
+    expect(tooSmall.isError).toBe(true);
+    expect(text(tooSmall)).toMatch(/already 3:2 \(to within 1 px\)/);
   });
 });
 
