@@ -1,5 +1,3 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { DataType, type Node, type Tensor, writeOnnxModel } from "./onnx-writer.js";
 
 /**
@@ -120,9 +118,22 @@ export function tinySamDecoder(): Uint8Array {
   });
 }
 
-/** Writes the two tiny models into `dir` under the given file names. */
-export async function writeTinySamModels(dir: string, names: { encoder: string; decoder: string }): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, names.encoder), tinySamEncoder());
-  await writeFile(path.join(dir, names.decoder), tinySamDecoder());
+/**
+ * The tiny models installed in `modelsDir` the way users get the real ones: zipped as the host publishes
+ * them, served from 127.0.0.1 and fetched with `pullModel` (so a manifest with their SHA-256 is written).
+ */
+export async function installTinySam(modelsDir: string): Promise<void> {
+  const { SAM21_TINY } = await import("../../src/models/catalogue.js");
+  const { pullModel } = await import("../../src/models/store.js");
+  const { startModelHost, zipOf } = await import("./model-host.js");
+  const archive = zipOf({
+    [SAM21_TINY.files.encoder.entry]: tinySamEncoder(),
+    [SAM21_TINY.files.decoder.entry]: tinySamDecoder(),
+  });
+  const host = await startModelHost({ [SAM21_TINY.archive.file]: archive });
+  try {
+    await pullModel(SAM21_TINY, { dir: modelsDir, baseUrl: host.url });
+  } finally {
+    await host.close();
+  }
 }

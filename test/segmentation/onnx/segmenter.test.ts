@@ -1,0 +1,164 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isFluxFillError } from "../../../src/errors.js";
+import type { SegmentImage } from "../../../src/images/selection/segmenter.js";
+import { checkOnnxWeights, createOnnxSegmenter } from "../../../src/segmentation/onnx/index.js";
+import { loadOnnxRuntime } from "../../../src/segmentation/onnx/runtime.js";
+import { installTinySam, TINY_SAM } from "../../helpers/sam-models.js";
+
+let modelsDir: string;
+beforeAll(async () => {
+  modelsDir = await mkdtemp(path.join(os.tmpdir(), "onnx-seg-"));
+  await installTinySam(modelsDir);
+});
+afterAll(async () => {
+  await rm(modelsDir, { recursive: true, force: true });
+});
+
+function flatImage(width: number, height: number, key: string, channels: 1 | 3 | 4 = 3): SegmentImage {
+  return { data: new Uint8Array(width * height * channels).fill(128), width, height, channels, key };
+}
+
+/** Intersection over union of two 0/255 masks. */
+function iou(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] && b[i]) inter++;
+    if (a[i] || b[i]) union++;
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+function maskOf(width: number, height: number, inside: (x: number, y: number) => boolean): Uint8Array {
+  const mask = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (inside(x + 0.5, y + 0.5)) mask[y * width + x] = 255;
+  return mask;
+}
+
+async function failure(promise: Promise<unknown>): Promise<{ kind: string; text: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isFluxFillError(error)) return { kind: error.kind, text: `${error.message}\n${error.suggestion ?? ""}` };
+    throw error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("onnx segmenter on a tiny SAM 2.1-shaped model", () => {
+  it("a box becomes the corners labelled 2 and 3; the candidate inside the box wins over better-scoring ones", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir });
+    const box = { x: 200, y: 150, width: 300, height: 200 };
+    const result = await segmenter.segment(flatImage(800, 600, "box"), { box });
+    // The decoder's candidate 2 is the rectangle between the first and the last point: the box's corners.
+    expect(result).toMatchObject({ decided: "segmented", candidates: 3, segmenter: "onnx", costUsd: 0 });
+    expect(result.confidence).toBeCloseTo(TINY_SAM.scores[1], 5);
+    expect(result.reason).toContain("candidate 2 of 3, predicted IoU 0.80");
+    const expected = maskOf(800, 600, (x, y) => x > 200 && x < 500 && y > 150 && y < 350);
+    expect(iou(result.mask, expected)).toBeGreaterThan(0.99);
+    // Away from the corners the upscaled edges land on the exact pixels.
+    const row = 250 * 800;
+    expect(result.mask[row + 199]).toBe(0);
+    expect(result.mask[row + 200]).toBe(255);
+    expect(result.mask[row + 499]).toBe(255);
+    expect(result.mask[row + 500]).toBe(0);
+  });
+
+  it("an include point alone: the best-scoring candidate, mapped back through the 1024 frame (an ellipse on a 4:3 photo)", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir });
+    const result = await segmenter.segment(flatImage(800, 600, "point"), { include: [[400, 300]] });
+    expect(result.confidence).toBeCloseTo(TINY_SAM.scores[2], 5);
+    const r = TINY_SAM.largeRadius;
+    const expected = maskOf(800, 600, (x, y) => Math.hypot(((x - 400) * 1024) / 800, ((y - 300) * 1024) / 600) < r);
+    expect(iou(result.mask, expected)).toBeGreaterThan(0.98);
+  });
+
+  it("an exclude point rules out the candidates that contain it", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir });
+    const result = await segmenter.segment(flatImage(800, 600, "exclude"), { include: [[400, 300]], exclude: [[550, 300]] });
+    // The large disc holds (550, 300); the rectangle between the two points is empty; the small disc is left.
+    expect(result.confidence).toBeCloseTo(TINY_SAM.scores[0], 5);
+    const r = TINY_SAM.smallRadius;
+    const expected = maskOf(800, 600, (x, y) => Math.hypot(((x - 400) * 1024) / 800, ((y - 300) * 1024) / 600) < r);
+    expect(iou(result.mask, expected)).toBeGreaterThan(0.95);
+  });
+
+  it("computes the embedding once per image and reuses it for every prompt on it", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir });
+    const width = 640;
+    const height = 480;
+    const data = new Uint8Array(width * height * 3).map((_, i) => (i * 7) % 251);
+    const image: SegmentImage = { data, width, height, channels: 3, key: "gradient" };
+    const box = { x: image.width * 0.3, y: image.height * 0.3, width: image.width * 0.3, height: image.height * 0.3 };
+    const [preview, fill] = await Promise.all([segmenter.segment(image, { box }), segmenter.segment(image, { box })]);
+    await segmenter.segment(image, { include: [[image.width / 2, image.height / 2]] });
+    expect(segmenter.encoderRuns).toBe(1);
+    expect(Buffer.compare(preview.mask, fill.mask)).toBe(0);
+    await segmenter.segment({ ...image, key: "another" }, { box });
+    expect(segmenter.encoderRuns).toBe(2);
+  });
+
+  it("takes grey and RGBA pixels as well as RGB", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir });
+    const box = { x: 10, y: 10, width: 40, height: 30 };
+    for (const channels of [1, 4] as const) {
+      const result = await segmenter.segment(flatImage(64, 48, `c${channels}`, channels), { box });
+      expect(result.mask.length).toBe(64 * 48);
+      expect(result.decided).toBe("segmented");
+    }
+  });
+
+  it("refuses text, and a prompt with neither a box nor an include point", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir });
+    const text = await failure(segmenter.segment(flatImage(10, 10, "t"), { text: "the spoon", box: { x: 0, y: 0, width: 5, height: 5 } }));
+    expect(text.kind).toBe("bad_input");
+    expect(text.text).toContain("FLUX_FILL_SEGMENTER=fal");
+    const none = await failure(segmenter.segment(flatImage(10, 10, "n"), { exclude: [[1, 1]] }));
+    expect(none.text).toContain("needs a box");
+  });
+});
+
+describe("onnx segmenter failures name the fix", () => {
+  it("no weights", async () => {
+    const empty = await mkdtemp(path.join(os.tmpdir(), "onnx-none-"));
+    try {
+      expect(await checkOnnxWeights(empty)).toMatchObject({ present: false, fix: "flux-fill-mcp models pull sam2.1-tiny" });
+      const error = await failure(createOnnxSegmenter({ modelsDir: empty }).segment(flatImage(10, 10, "x"), { include: [[5, 5]] }));
+      expect(error.kind).toBe("service_unavailable");
+      expect(error.text).toContain("has no weights");
+      expect(error.text).toContain("flux-fill-mcp models pull sam2.1-tiny");
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("a corrupt weight file (its SHA-256 no longer matches)", async () => {
+    const copy = await mkdtemp(path.join(os.tmpdir(), "onnx-bad-"));
+    try {
+      await installTinySam(copy);
+      const file = path.join(copy, "sam2.1-tiny", "encoder.onnx");
+      const bytes = await readFile(file);
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+      await writeFile(file, bytes);
+      expect((await checkOnnxWeights(copy)).present).toBe(true); // the cheap check sees sizes only
+      const error = await failure(createOnnxSegmenter({ modelsDir: copy }).segment(flatImage(10, 10, "x"), { include: [[5, 5]] }));
+      expect(error.text).toContain("weights are damaged");
+      expect(error.text).toContain("does not match its SHA-256");
+      expect(error.text).toContain("flux-fill-mcp models pull sam2.1-tiny");
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it("ONNX Runtime not installed", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir, loadRuntime: () => loadOnnxRuntime("onnxruntime-node-not-installed") });
+    const error = await failure(segmenter.segment(flatImage(10, 10, "x"), { include: [[5, 5]] }));
+    expect(error.kind).toBe("service_unavailable");
+    expect(error.text).toContain("needs ONNX Runtime (the onnxruntime-node-not-installed package), which is not installed");
+    expect(error.text).toContain("npm install -g flux-fill-mcp onnxruntime-node --onnxruntime-node-install=skip");
+    expect(error.text).toContain("FLUX_FILL_SEGMENTER=classic");
+  });
+});
