@@ -18,6 +18,7 @@ Usage:
   flux-fill-mcp --http [options] Run it over Streamable HTTP at /mcp (see flux-fill-mcp --http --help).
   flux-fill-mcp fill [options]   Inpaint one image from the shell and print the saved path.
   flux-fill-mcp expand [options] Expand (outpaint) one image from the shell and print the saved path.
+  flux-fill-mcp models list|pull Model weights for the onnx object segmenter (flux-fill-mcp models --help).
   flux-fill-mcp <command> --help Help for a command.
   flux-fill-mcp --version
 
@@ -331,6 +332,12 @@ async function main(): Promise<void> {
   }
   if (command === "fill") return fillCommand(rest, loadConfig());
   if (command === "expand") return expandCommand(rest, loadConfig());
+  if (command === "models") {
+    const { modelsCommand } = await import("./models/command.js");
+    const io = { out: (t: string) => process.stdout.write(t), err: (t: string) => process.stderr.write(t), interactive: process.stderr.isTTY === true };
+    process.exitCode = await modelsCommand(rest, loadConfig(), io);
+    return;
+  }
   if (command === "--http" || ((command === undefined || command === "serve") && rest.includes("--http"))) {
     return httpCommand(command === "--http" ? [command, ...rest] : rest, loadConfig());
   }

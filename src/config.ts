@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { FluxFillError } from "./errors.js";
+import { DEFAULT_MODELS_BASE_URL } from "./models/catalogue.js";
 
 /** Hosts of FLUX.1 Fill other than Black Forest Labs itself. */
 export type HostedProviderName = "fal" | "replicate";
@@ -65,6 +66,8 @@ export interface Config {
   results: { kind: "local" } | { kind: "s3"; s3: S3Settings };
   /** Shared state of replicas (upstream slot leases); undefined = this process alone (in memory). */
   redis: RedisSettings | undefined;
+  /** Model weights for the onnx segmenter (`flux-fill-mcp models pull`). */
+  models: { dir: string; baseUrl: string };
   http: {
     host: string;
     port: number;
@@ -212,6 +215,10 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS", meaning: `Most open HTTP sessions (default ${DEFAULTS.maxSessions}); at the cap the least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", meaning: `Most open HTTP sessions of one user (default with named tokens or OAuth ${DEFAULTS.maxSessionsPerUser}, else the global cap); at the cap that user's least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_REPLAY_MB", meaning: `Memory for resumable-stream replay events across all sessions, in MB (default ${DEFAULTS.replayBudgetMB}); the oldest are dropped first.` },
+  { name: "FLUX_FILL_MODELS_DIR", meaning: "Folder of the onnx segmenter's model weights (`flux-fill-mcp models pull sam2.1-tiny`; default: the user's cache folder, e.g. ~/.cache/flux-fill-mcp/models)." },
+  { name: "FLUX_FILL_MODELS_BASE_URL", meaning: `Where \`models pull\` downloads weights from (default ${DEFAULT_MODELS_BASE_URL}); for mirrors and tests.` },
+  { name: "XDG_CACHE_HOME", meaning: "The user's cache folder on Linux (the default FLUX_FILL_MODELS_DIR is under it; default ~/.cache)." },
+  { name: "LOCALAPPDATA", meaning: "The user's local application data folder on Windows (the default FLUX_FILL_MODELS_DIR is under it)." },
   { name: "FLUX_FILL_AUDIT_LOG", meaning: "File the audit log (one JSON line per fill) is appended to; default stderr." },
   { name: "FLUX_FILL_AUDIT_PROMPTS", meaning: "`1` puts prompts in the audit log (default off)." },
 ];
@@ -425,6 +432,10 @@ const EnvSchema = z.object({
   FLUX_FILL_HTTP_REPLAY_MB: positive("FLUX_FILL_HTTP_REPLAY_MB", DEFAULTS.replayBudgetMB),
   FLUX_FILL_AUDIT_LOG: z.string().optional(),
   FLUX_FILL_AUDIT_PROMPTS: flag,
+  FLUX_FILL_MODELS_DIR: z.string().optional(),
+  FLUX_FILL_MODELS_BASE_URL: baseUrl("FLUX_FILL_MODELS_BASE_URL", DEFAULT_MODELS_BASE_URL),
+  XDG_CACHE_HOME: z.string().optional(),
+  LOCALAPPDATA: z.string().optional(),
 });
 
 /** The names of every environment variable the server reads (the keys of its schema). */
@@ -449,6 +460,24 @@ export function isTooBroadForDefaultRoot(dir: string, home = os.homedir()): bool
  */
 export function isUnfilledPlaceholder(value: string | undefined): boolean {
   return value !== undefined && /^\$\{user_config\.[^}]*\}$/.test(value.trim());
+}
+
+/**
+ * Where model weights go by default: the platform's per-user cache folder — $XDG_CACHE_HOME (else
+ * ~/.cache) on Linux and other Unixes, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows — then
+ * flux-fill-mcp/models.
+ */
+export function defaultModelsDir(
+  env: { xdgCacheHome?: string | undefined; localAppData?: string | undefined },
+  platform: NodeJS.Platform = process.platform,
+  home = os.homedir(),
+): string {
+  const p = platform === "win32" ? path.win32 : path.posix;
+  let cache: string;
+  if (platform === "win32") cache = env.localAppData?.trim() || p.join(home, "AppData", "Local");
+  else if (platform === "darwin") cache = p.join(home, "Library", "Caches");
+  else cache = env.xdgCacheHome?.trim() && p.isAbsolute(env.xdgCacheHome.trim()) ? env.xdgCacheHome.trim() : p.join(home, ".cache");
+  return p.join(cache, "flux-fill-mcp", "models");
 }
 
 /** Options that come from the command line rather than the environment. */
@@ -523,6 +552,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
                   : undefined,
             },
           },
+    models: {
+      dir: e.FLUX_FILL_MODELS_DIR?.trim()
+        ? path.resolve(cwd, e.FLUX_FILL_MODELS_DIR.trim())
+        : defaultModelsDir({ xdgCacheHome: e.XDG_CACHE_HOME, localAppData: e.LOCALAPPDATA }),
+      baseUrl: e.FLUX_FILL_MODELS_BASE_URL,
+    },
     redis:
       e.FLUX_FILL_REDIS_URL === undefined
         ? undefined

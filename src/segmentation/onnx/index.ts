@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { FluxFillError } from "../../errors.js";
@@ -11,7 +12,7 @@ import {
 } from "../../images/selection/segmenter.js";
 import type { SelectionImage } from "../../images/selection/types.js";
 import { type ModelSpec, SAM21_TINY } from "../../models/catalogue.js";
-import { inspectModel, modelFolder, PULL_FIX } from "../../models/store.js";
+import { inspectModel, MANIFEST_FILE, type ModelManifest, modelFolder, PULL_FIX } from "../../models/store.js";
 import { EmbeddingCache } from "./embedding-cache.js";
 import { loadOnnxRuntime, type OrtModule } from "./runtime.js";
 import {
@@ -77,7 +78,21 @@ export interface OnnxSegmenter extends Segmenter {
   readonly encoderRuns: number;
 }
 
-/** Whether the weights are there, cheaply (sizes, not hashes): what `auto` asks at start-up. */
+/**
+ * Whether the weights are there, synchronously and cheaply (the manifest and both files at their recorded
+ * sizes; hashes are checked when the segmenter first loads them): what `auto` asks at start-up.
+ */
+export function onnxWeightsPresent(modelsDir: string, model: ModelSpec = SAM21_TINY): boolean {
+  try {
+    const folder = modelFolder(modelsDir, model);
+    const manifest = JSON.parse(readFileSync(path.join(folder, MANIFEST_FILE), "utf8")) as ModelManifest;
+    return [manifest.files.encoder, manifest.files.decoder].every((f) => statSync(path.join(folder, f.file)).size === f.bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the weights are there, with what is wrong and the fix (sizes, not hashes). */
 export async function checkOnnxWeights(
   modelsDir: string,
   model: ModelSpec = SAM21_TINY,

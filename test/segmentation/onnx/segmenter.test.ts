@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isFluxFillError } from "../../../src/errors.js";
 import type { SegmentImage } from "../../../src/images/selection/segmenter.js";
-import { checkOnnxWeights, createOnnxSegmenter } from "../../../src/segmentation/onnx/index.js";
+import { checkOnnxWeights, createOnnxSegmenter, onnxWeightsPresent } from "../../../src/segmentation/onnx/index.js";
 import { loadOnnxRuntime } from "../../../src/segmentation/onnx/runtime.js";
 import { installTinySam, TINY_SAM } from "../../helpers/sam-models.js";
 
@@ -126,6 +126,8 @@ describe("onnx segmenter failures name the fix", () => {
     const empty = await mkdtemp(path.join(os.tmpdir(), "onnx-none-"));
     try {
       expect(await checkOnnxWeights(empty)).toMatchObject({ present: false, fix: "flux-fill-mcp models pull sam2.1-tiny" });
+      expect(onnxWeightsPresent(empty)).toBe(false);
+      expect(onnxWeightsPresent(modelsDir)).toBe(true);
       const error = await failure(createOnnxSegmenter({ modelsDir: empty }).segment(flatImage(10, 10, "x"), { include: [[5, 5]] }));
       expect(error.kind).toBe("service_unavailable");
       expect(error.text).toContain("has no weights");
@@ -143,7 +145,8 @@ describe("onnx segmenter failures name the fix", () => {
       const bytes = await readFile(file);
       bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
       await writeFile(file, bytes);
-      expect((await checkOnnxWeights(copy)).present).toBe(true); // the cheap check sees sizes only
+      expect((await checkOnnxWeights(copy)).present).toBe(true); // the cheap checks see sizes only
+      expect(onnxWeightsPresent(copy)).toBe(true);
       const error = await failure(createOnnxSegmenter({ modelsDir: copy }).segment(flatImage(10, 10, "x"), { include: [[5, 5]] }));
       expect(error.text).toContain("weights are damaged");
       expect(error.text).toContain("does not match its SHA-256");

@@ -1,0 +1,110 @@
+import { parseArgs } from "node:util";
+import type { Config } from "../config.js";
+import { FluxFillError } from "../errors.js";
+import { findModel, MODELS } from "./catalogue.js";
+import { inspectModel, type ModelState, modelFolder, pullModel } from "./store.js";
+
+/**
+ * `flux-fill-mcp models list|pull NAME`: the onnx segmenter's weights in FLUX_FILL_MODELS_DIR. Output for
+ * people: progress on stderr, results on stdout.
+ */
+
+export const MODELS_HELP = `Usage: flux-fill-mcp models list
+       flux-fill-mcp models pull NAME
+
+Model weights for the onnx object segmenter (FLUX_FILL_SEGMENTER=onnx, or auto when they are present),
+kept in FLUX_FILL_MODELS_DIR.
+
+Commands:
+  list         What is there: each known model, its state, size on disk, licence, and whether its files
+               match their SHA-256 (measured now)
+  pull NAME    Download NAME from FLUX_FILL_MODELS_BASE_URL, check its SHA-256, unpack it; an interrupted
+               download is resumed by running the command again
+
+Models: ${MODELS.map((m) => `${m.name} (${m.title}, ${m.licence})`).join("; ")}
+ONNX Runtime is needed to run them: npm install -g flux-fill-mcp onnxruntime-node --onnxruntime-node-install=skip
+`;
+
+export interface ModelsIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** stderr is a terminal (progress on one line). */
+  interactive: boolean;
+}
+
+const MB = 1024 * 1024;
+const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+
+function describeState(state: ModelState): string {
+  const { spec } = state;
+  const verified =
+    state.status !== "ready"
+      ? ""
+      : state.pinned
+        ? "verified: download matched the pinned SHA-256; files match their SHA-256"
+        : "files match their SHA-256; download unverified (no published SHA-256 pinned yet)";
+  const status =
+    state.status === "ready"
+      ? `ready, ${mb(state.bytes)}, ${verified}`
+      : state.status === "missing"
+        ? `not pulled${state.partialBytes > 0 ? ` (${mb(state.partialBytes)} downloaded; pull resumes)` : ""}`
+        : `corrupt: ${state.problem}`;
+  return `${spec.name.padEnd(14)} ${status}\n${" ".repeat(15)}${spec.title}; licence ${spec.licence} (${spec.licenceUrl})`;
+}
+
+async function list(config: Config, io: ModelsIo): Promise<number> {
+  io.out(`Models folder: ${config.models.dir}\n`);
+  let bad = 0;
+  for (const spec of MODELS) {
+    const state = await inspectModel(spec, config.models.dir, { hash: true });
+    if (state.status === "corrupt") bad++;
+    io.out(`${describeState(state)}\n`);
+  }
+  return bad > 0 ? 1 : 0;
+}
+
+async function pull(name: string | undefined, config: Config, io: ModelsIo): Promise<number> {
+  const spec = name === undefined ? undefined : findModel(name);
+  if (!spec) {
+    throw new FluxFillError("bad_input", `models pull needs a model name${name ? `; "${name}" is not one` : ""}.`, {
+      suggestion: `Known: ${MODELS.map((m) => m.name).join(", ")} (e.g. flux-fill-mcp models pull ${MODELS[0]!.name}).`,
+    });
+  }
+  io.err(`Pulling ${spec.name} from ${config.models.baseUrl} into ${modelFolder(config.models.dir, spec)}\n`);
+  let lastShown = 0;
+  const { manifest, resumedFrom } = await pullModel(spec, config.models, {
+    onProgress: (received, total) => {
+      if (received - lastShown < 8 * MB && received !== total) return;
+      lastShown = received;
+      const line = `${mb(received)}${total ? ` of ${mb(total)}` : ""}`;
+      io.err(io.interactive ? `\r\x1b[K${line}` : `${line}\n`);
+    },
+  });
+  if (io.interactive) io.err("\n");
+  if (resumedFrom > 0) io.err(`Resumed an earlier download at ${mb(resumedFrom)}.\n`);
+  io.err(
+    manifest.source.pinned
+      ? `Verified: SHA-256 ${manifest.source.sha256} matches the pinned value.\n`
+      : `Not verified: no SHA-256 is published for ${spec.archive.file} yet, so none is pinned; downloaded SHA-256 ${manifest.source.sha256}.\n`,
+  );
+  io.out(`${modelFolder(config.models.dir, spec)}\n`);
+  return 0;
+}
+
+export async function modelsCommand(argv: string[], config: Config, io: ModelsIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [sub, name, ...extra] = positionals;
+  if (values.help || sub === undefined || sub === "help") {
+    io.out(MODELS_HELP);
+    return sub === undefined && !values.help ? 2 : 0;
+  }
+  if (extra.length > 0) throw new FluxFillError("bad_input", `Unexpected arguments: ${extra.join(" ")}`, { suggestion: "See flux-fill-mcp models --help." });
+  if (sub === "list") return list(config, io);
+  if (sub === "pull") return pull(name, config, io);
+  throw new FluxFillError("bad_input", `Unknown models command "${sub}".`, { suggestion: "Use list or pull (flux-fill-mcp models --help)." });
+}
