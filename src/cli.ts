@@ -333,7 +333,7 @@ async function main(): Promise<void> {
   if (command === "fill") return fillCommand(rest, loadConfig());
   if (command === "expand") return expandCommand(rest, loadConfig());
   if (command === "models") {
-    const { modelsCommand } = await import("./models/command.js");
+    const { modelsCommand } = await import("./models-command.js");
     const io = { out: (t: string) => process.stdout.write(t), err: (t: string) => process.stderr.write(t), interactive: process.stderr.isTTY === true };
     process.exitCode = await modelsCommand(rest, loadConfig(), io);
     return;

@@ -2,7 +2,6 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { FluxFillError } from "./errors.js";
-import { DEFAULT_MODELS_BASE_URL } from "./models/catalogue.js";
 
 /** Hosts of FLUX.1 Fill other than Black Forest Labs itself. */
 export type HostedProviderName = "fal" | "replicate";
@@ -160,6 +159,8 @@ export const DEFAULTS = {
   replayBudgetMB: 16,
   awsRegion: "us-east-1",
   redisLeaseS: 30,
+  /** The public home of the model weights `flux-fill-mcp models pull` fetches (src/models/catalogue.ts). */
+  modelsBaseUrl: "https://huggingface.co/vietanhdev/segment-anything-2.1-onnx-models/resolve/main",
 } as const;
 
 /**
@@ -216,7 +217,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", meaning: `Most open HTTP sessions of one user (default with named tokens or OAuth ${DEFAULTS.maxSessionsPerUser}, else the global cap); at the cap that user's least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_REPLAY_MB", meaning: `Memory for resumable-stream replay events across all sessions, in MB (default ${DEFAULTS.replayBudgetMB}); the oldest are dropped first.` },
   { name: "FLUX_FILL_MODELS_DIR", meaning: "Folder of the onnx segmenter's model weights (`flux-fill-mcp models pull sam2.1-tiny`; default: the user's cache folder, e.g. ~/.cache/flux-fill-mcp/models)." },
-  { name: "FLUX_FILL_MODELS_BASE_URL", meaning: `Where \`models pull\` downloads weights from (default ${DEFAULT_MODELS_BASE_URL}); for mirrors and tests.` },
+  { name: "FLUX_FILL_MODELS_BASE_URL", meaning: `Where \`models pull\` downloads weights from (default ${DEFAULTS.modelsBaseUrl}); for mirrors and tests.` },
   { name: "XDG_CACHE_HOME", meaning: "The user's cache folder on Linux (the default FLUX_FILL_MODELS_DIR is under it; default ~/.cache)." },
   { name: "LOCALAPPDATA", meaning: "The user's local application data folder on Windows (the default FLUX_FILL_MODELS_DIR is under it)." },
   { name: "FLUX_FILL_AUDIT_LOG", meaning: "File the audit log (one JSON line per fill) is appended to; default stderr." },
@@ -433,7 +434,7 @@ const EnvSchema = z.object({
   FLUX_FILL_AUDIT_LOG: z.string().optional(),
   FLUX_FILL_AUDIT_PROMPTS: flag,
   FLUX_FILL_MODELS_DIR: z.string().optional(),
-  FLUX_FILL_MODELS_BASE_URL: baseUrl("FLUX_FILL_MODELS_BASE_URL", DEFAULT_MODELS_BASE_URL),
+  FLUX_FILL_MODELS_BASE_URL: baseUrl("FLUX_FILL_MODELS_BASE_URL", DEFAULTS.modelsBaseUrl),
   XDG_CACHE_HOME: z.string().optional(),
   LOCALAPPDATA: z.string().optional(),
 });

@@ -5,7 +5,7 @@
  * SAM 2.1 Hiera-Tiny in the samexporter export (encoder `image` → `high_res_feats_0`, `high_res_feats_1`,
  * `image_embed`; decoder `point_coords`, `point_labels`, `mask_input`, `has_mask_input` → `masks`,
  * `iou_predictions`) is published by the exporter's author as one zip per backbone in the Hugging Face
- * repository below (AnyLabeling uses the same files). Its SHA-256 is not published anywhere we could read
+ * repository below (AnyLabeling uses the same files); FLUX_FILL_MODELS_BASE_URL defaults to it (config.ts). Its SHA-256 is not published anywhere we could read
  * (the LFS pointer page of this file was not available): `archive.sha256` stays undefined until it is, and
  * pinning it is this one line. Until then `models pull` says the download is unverified, and the files'
  * own SHA-256 measured at extraction (kept in manifest.json) catch later corruption.
@@ -30,8 +30,6 @@ export interface ModelSpec {
   /** Base names of the archive entries to keep, and the names they get in the model's folder. */
   files: { encoder: { entry: string; file: string }; decoder: { entry: string; file: string } };
 }
-
-export const DEFAULT_MODELS_BASE_URL = "https://huggingface.co/vietanhdev/segment-anything-2.1-onnx-models/resolve/main";
 
 export const SAM21_TINY: ModelSpec = {
   name: "sam2.1-tiny",

@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultModelsDir, loadConfig } from "../../src/config.js";
-import { DEFAULT_MODELS_BASE_URL, SAM21_TINY } from "../../src/models/catalogue.js";
+import { DEFAULTS, defaultModelsDir, loadConfig } from "../../src/config.js";
+import { SAM21_TINY } from "../../src/models/catalogue.js";
 import { type ModelHost, startModelHost, zipOf } from "../helpers/model-host.js";
 import { CLI_PATH } from "../helpers/mcp.js";
 import { tinySamDecoder, tinySamEncoder } from "../helpers/sam-models.js";
@@ -44,6 +44,7 @@ describe("flux-fill-mcp models", () => {
   it("list shows what is missing; pull fetches it; list then shows it ready with size, licence and checks", async () => {
     const before = await cli(["models", "list"]);
     expect(before.stdout).toContain(`Models folder: ${dir}`);
+    expect(before.stdout).toMatch(/ONNX Runtime: onnxruntime-node \d+\.\d+\.\d+/); // a dev dependency here
     expect(before.stdout).toMatch(/sam2\.1-tiny\s+not pulled/);
     expect(before.stdout).toContain("licence Apache-2.0");
 
@@ -99,7 +100,24 @@ describe("models settings", () => {
 
   it("FLUX_FILL_MODELS_DIR is resolved against the working directory; the base URL must be http(s)", () => {
     const config = loadConfig({ FLUX_FILL_MODELS_DIR: "weights" }, "/srv/app");
-    expect(config.models).toEqual({ dir: "/srv/app/weights", baseUrl: DEFAULT_MODELS_BASE_URL });
+    expect(config.models).toEqual({ dir: "/srv/app/weights", baseUrl: DEFAULTS.modelsBaseUrl });
     expect(() => loadConfig({ FLUX_FILL_MODELS_BASE_URL: "ftp://mirror" }, "/")).toThrow(/FLUX_FILL_MODELS_BASE_URL must be an http\(s\) URL/);
+  });
+});
+
+describe("models list without ONNX Runtime", () => {
+  it("says how to install it", async () => {
+    const { modelsCommand } = await import("../../src/models-command.js");
+    const { loadOnnxRuntime } = await import("../../src/segmentation/onnx/runtime.js");
+    const out: string[] = [];
+    const code = await modelsCommand(["list"], loadConfig({ FLUX_FILL_MODELS_DIR: dir }, dir), {
+      out: (t) => out.push(t),
+      err: () => {},
+      interactive: false,
+      loadRuntime: () => loadOnnxRuntime("onnxruntime-node-not-installed"),
+    });
+    expect(code).toBe(0);
+    expect(out.join("")).toContain("ONNX Runtime: The onnx segmenter needs ONNX Runtime");
+    expect(out.join("")).toContain("npm install -g flux-fill-mcp onnxruntime-node --onnxruntime-node-install=skip");
   });
 });

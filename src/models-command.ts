@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
-import type { Config } from "../config.js";
-import { FluxFillError } from "../errors.js";
-import { findModel, MODELS } from "./catalogue.js";
-import { inspectModel, type ModelState, modelFolder, pullModel } from "./store.js";
+import type { Config } from "./config.js";
+import { FluxFillError } from "./errors.js";
+import { loadOnnxRuntime, type OrtModule, RUNTIME_FIX, RUNTIME_PACKAGE } from "./segmentation/onnx/runtime.js";
+import { findModel, MODELS } from "./models/catalogue.js";
+import { inspectModel, type ModelState, modelFolder, pullModel } from "./models/store.js";
 
 /**
  * `flux-fill-mcp models list|pull NAME`: the onnx segmenter's weights in FLUX_FILL_MODELS_DIR. Output for
@@ -30,6 +31,8 @@ export interface ModelsIo {
   err: (text: string) => void;
   /** stderr is a terminal (progress on one line). */
   interactive: boolean;
+  /** Tests: another way to load ONNX Runtime (default: the installed onnxruntime-node). */
+  loadRuntime?: () => Promise<OrtModule>;
 }
 
 const MB = 1024 * 1024;
@@ -52,8 +55,19 @@ function describeState(state: ModelState): string {
   return `${spec.name.padEnd(14)} ${status}\n${" ".repeat(15)}${spec.title}; licence ${spec.licence} (${spec.licenceUrl})`;
 }
 
+/** One line on the runtime the models need: its version, or the install line. */
+async function runtimeLine(loadRuntime: () => Promise<OrtModule>): Promise<string> {
+  try {
+    const ort = await loadRuntime();
+    return `ONNX Runtime: ${RUNTIME_PACKAGE} ${ort.env.versions.node ?? ort.env.versions.common}`;
+  } catch (error) {
+    return `ONNX Runtime: ${error instanceof FluxFillError ? error.message : String(error)} ${RUNTIME_FIX}`;
+  }
+}
+
 async function list(config: Config, io: ModelsIo): Promise<number> {
   io.out(`Models folder: ${config.models.dir}\n`);
+  io.out(`${await runtimeLine(io.loadRuntime ?? (() => loadOnnxRuntime()))}\n`);
   let bad = 0;
   for (const spec of MODELS) {
     const state = await inspectModel(spec, config.models.dir, { hash: true });
