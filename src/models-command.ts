@@ -11,7 +11,7 @@ import { inspectModel, type ModelState, modelFolder, pullModel } from "./models/
  */
 
 export const MODELS_HELP = `Usage: flux-fill-mcp models list
-       flux-fill-mcp models pull NAME
+       flux-fill-mcp models pull NAME [--force]
 
 Model weights for the onnx object segmenter (FLUX_FILL_SEGMENTER=onnx, or auto when they are present),
 kept in FLUX_FILL_MODELS_DIR.
@@ -20,7 +20,8 @@ Commands:
   list         What is there: each known model, its state, size on disk, licence, and whether its files
                match their SHA-256 (measured now)
   pull NAME    Download NAME from FLUX_FILL_MODELS_BASE_URL, check its SHA-256, unpack it; an interrupted
-               download is resumed by running the command again
+               download is resumed by running the command again; a model already there (files
+               matching their SHA-256) is not downloaded again unless --force
 
 Models: ${MODELS.map((m) => `${m.name} (${m.title}, ${m.licence})`).join("; ")}
 ONNX Runtime is needed to run them: npm install -g flux-fill-mcp onnxruntime-node --onnxruntime-node-install=skip
@@ -77,12 +78,17 @@ async function list(config: Config, io: ModelsIo): Promise<number> {
   return bad > 0 ? 1 : 0;
 }
 
-async function pull(name: string | undefined, config: Config, io: ModelsIo): Promise<number> {
+async function pull(name: string | undefined, force: boolean, config: Config, io: ModelsIo): Promise<number> {
   const spec = name === undefined ? undefined : findModel(name);
   if (!spec) {
     throw new FluxFillError("bad_input", `models pull needs a model name${name ? `; "${name}" is not one` : ""}.`, {
       suggestion: `Known: ${MODELS.map((m) => m.name).join(", ")} (e.g. flux-fill-mcp models pull ${MODELS[0]!.name}).`,
     });
+  }
+  if (!force && (await inspectModel(spec, config.models.dir, { hash: true })).status === "ready") {
+    io.err(`${spec.name} is already there and its files match their SHA-256 (--force downloads it again).\n`);
+    io.out(`${modelFolder(config.models.dir, spec)}\n`);
+    return 0;
   }
   io.err(`Pulling ${spec.name} from ${config.models.baseUrl} into ${modelFolder(config.models.dir, spec)}\n`);
   let lastShown = 0;
@@ -108,7 +114,7 @@ async function pull(name: string | undefined, config: Config, io: ModelsIo): Pro
 export async function modelsCommand(argv: string[], config: Config, io: ModelsIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { help: { type: "boolean", short: "h" } },
+    options: { help: { type: "boolean", short: "h" }, force: { type: "boolean" } },
     allowPositionals: true,
     strict: true,
   });
@@ -119,6 +125,6 @@ export async function modelsCommand(argv: string[], config: Config, io: ModelsIo
   }
   if (extra.length > 0) throw new FluxFillError("bad_input", `Unexpected arguments: ${extra.join(" ")}`, { suggestion: "See flux-fill-mcp models --help." });
   if (sub === "list") return list(config, io);
-  if (sub === "pull") return pull(name, config, io);
+  if (sub === "pull") return pull(name, values.force === true, config, io);
   throw new FluxFillError("bad_input", `Unknown models command "${sub}".`, { suggestion: "Use list or pull (flux-fill-mcp models --help)." });
 }

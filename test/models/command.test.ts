@@ -53,6 +53,12 @@ describe("flux-fill-mcp models", () => {
     expect(pulled.stderr).toContain(`Pulling sam2.1-tiny from ${host.url}`);
     expect(pulled.stderr).toContain("Not verified: no SHA-256 is published");
 
+    const again = await cli(["models", "pull", "sam2.1-tiny"]);
+    expect(again.stderr).toContain("sam2.1-tiny is already there and its files match their SHA-256");
+    const requests = host.requests.length;
+    await cli(["models", "pull", "sam2.1-tiny", "--force"]);
+    expect(host.requests.length).toBe(requests + 1);
+
     const after = await cli(["models", "list"]);
     expect(after.stdout).toMatch(/sam2\.1-tiny\s+ready, 0\.\d MB, files match their SHA-256; download unverified/);
   });
