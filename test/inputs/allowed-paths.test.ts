@@ -4,49 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
-import { isPathInside, isPermitted, resolveAllowedPath } from "../../src/inputs/allowed-paths.js";
-
-describe("isPathInside (posix)", () => {
-  it.each<[string, string, boolean]>([
-    ["/tmp/a/b.png", "/tmp/a", true],
-    ["/tmp/a", "/tmp/a", true],
-    ["/tmp/a/", "/tmp/a", true],
-    ["/tmp/a", "/tmp/a/", true],
-    ["/tmp/a/b/c/d.png", "/tmp/a/", true],
-    ["/tmp/ab", "/tmp/a", false],
-    ["/tmp/ab/c.png", "/tmp/a", false],
-    ["/tmp/a", "/tmp/ab", false],
-    ["/tmp", "/tmp/a", false],
-    ["/tmp/a/../b.png", "/tmp/a", false],
-    ["/tmp/a/../a/b.png", "/tmp/a", true],
-    ["/tmp/a/./b.png", "/tmp/a", true],
-    ["/tmp/a/b/../../a/c", "/tmp/a", true],
-    ["/tmp/a/..b.png", "/tmp/a", true],
-    ["/tmp/a/..", "/tmp/a", false],
-    ["/etc/passwd", "/", true],
-    ["/", "/tmp", false],
-    ["/TMP/A/b.png", "/tmp/a", false],
-    ["/tmp/a/b\0.png", "/tmp/a", false],
-  ])("%s inside %s → %s", (child, parent, expected) => {
-    expect(isPathInside(child, parent, path.posix)).toBe(expected);
-  });
-});
-
-describe("isPathInside (win32)", () => {
-  it.each<[string, string, boolean]>([
-    ["C:\\Users\\me\\Pictures\\a.png", "C:\\Users\\me", true],
-    ["C:\\Users\\me", "C:\\Users\\me\\", true],
-    ["C:\\Users\\meme\\a.png", "C:\\Users\\me", false],
-    ["C:\\Users\\me\\..\\you\\a.png", "C:\\Users\\me", false],
-    ["D:\\Users\\me\\a.png", "C:\\Users\\me", false],
-    ["c:\\users\\ME\\a.png", "C:\\Users\\me", true],
-    ["C:/Users/me/a.png", "C:\\Users\\me", true],
-    ["\\\\server\\share\\a.png", "\\\\server\\share", true],
-    ["\\\\server\\other\\a.png", "\\\\server\\share", false],
-  ])("%s inside %s → %s", (child, parent, expected) => {
-    expect(isPathInside(child, parent, path.win32)).toBe(expected);
-  });
-});
+import { isPermitted, resolveAllowedPath } from "../../src/inputs/allowed-paths.js";
 
 describe("resolveAllowedPath", () => {
   let base: string;
@@ -276,5 +234,118 @@ describe("resolveAllowedPath with deniedDirs", () => {
     ]) {
       await expect(resolveAllowedPath(p, options)).rejects.toMatchObject({ kind: "not_allowed" });
     }
+  });
+});
+
+describe("resolveAllowedPath: did you mean a file of that name in an allowed directory", () => {
+  let base: string;
+  let photos: string;
+  let elsewhere: string;
+
+  beforeAll(async () => {
+    base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "flux-fill-hint-")));
+    photos = path.join(base, "photos");
+    elsewhere = path.join(base, "elsewhere");
+    await fs.mkdir(path.join(photos, "2026", "december", "deep"), { recursive: true });
+    await fs.mkdir(path.join(photos, ".hidden"), { recursive: true });
+    await fs.mkdir(path.join(photos, "out", "users", "bob"), { recursive: true });
+    await fs.mkdir(elsewhere, { recursive: true });
+    await fs.writeFile(path.join(photos, "coffee.png"), "x");
+    await fs.writeFile(path.join(photos, "2026", "december", "cat.png"), "x");
+    await fs.writeFile(path.join(photos, "2026", "december", "deep", "deep.png"), "x");
+    await fs.writeFile(path.join(photos, ".hidden", "secret.png"), "x");
+    await fs.writeFile(path.join(photos, "out", "users", "bob", "bobs.png"), "x");
+  });
+  afterAll(async () => {
+    await fs.rm(base, { recursive: true, force: true });
+  });
+
+  async function refusal(p: string, options: Parameters<typeof resolveAllowedPath>[1]) {
+    const error = await resolveAllowedPath(p, options).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(FluxFillError);
+    return error as FluxFillError;
+  }
+
+  it("a relative name read from a working folder outside the roots: names the file, not the working folder", async () => {
+    const error = await refusal("coffee.png", { cwd: elsewhere, allowedDirs: [photos] });
+    expect(error.kind).toBe("not_allowed");
+    expect(error.message).toBe(
+      `The image file "${path.join(elsewhere, "coffee.png")}" (a relative path is read from the server's working folder, ${elsewhere}) is outside the directories this server may read (${photos}). Did you mean "${path.join(photos, "coffee.png")}"? It is in an allowed directory. Allowed directories are set with FLUX_FILL_ALLOWED_DIRS (separated by "${path.delimiter}").`,
+    );
+    expect(error.suggestion).toBe(`Pass "${path.join(photos, "coffee.png")}" as the image.`);
+    expect(error.message).not.toContain('"env"');
+  });
+
+  it("a missing relative name inside a root: found two folders down", async () => {
+    const error = await refusal("cat.png", { cwd: photos, allowedDirs: [photos], label: "mask" });
+    expect(error.kind).toBe("bad_input");
+    expect(error.message).toBe(
+      `The mask file "${path.join(photos, "cat.png")}" does not exist (file not found). Did you mean "${path.join(photos, "2026", "december", "cat.png")}"?`,
+    );
+    expect(error.suggestion).toMatch(/^A file of that name is in an allowed directory: pass ".*cat\.png" as the mask\.$/);
+  });
+
+  it("a relative path with folders is tried under each root as given", async () => {
+    const error = await refusal(path.join("december", "cat.png"), { cwd: elsewhere, allowedDirs: [path.join(photos, "2026")] });
+    expect(error.message).toContain(`Did you mean "${path.join(photos, "2026", "december", "cat.png")}"?`);
+  });
+
+  it("an absolute path outside the roots gets the hint too (from its name only)", async () => {
+    const error = await refusal(path.join(elsewhere, "Downloads", "coffee.png"), { cwd: elsewhere, allowedDirs: [photos] });
+    expect(error.kind).toBe("not_allowed");
+    expect(error.message).toContain(`Did you mean "${path.join(photos, "coffee.png")}"?`);
+  });
+
+  it("bounded: not three folders down, not in hidden folders, never in a denied directory", async () => {
+    const options = { cwd: photos, allowedDirs: [photos], deniedDirs: [path.join(photos, "out", "users")] };
+    for (const name of ["deep.png", "secret.png", "bobs.png"]) {
+      const error = await refusal(name, options);
+      expect(error.kind).toBe("bad_input");
+      expect(error.message).not.toMatch(/Did you mean/);
+      expect(error.suggestion).toBe(`Check the path; relative paths are resolved against ${photos}.`);
+    }
+  });
+});
+
+describe("resolveAllowedPath: never suggests allowing a system or private folder", () => {
+  const home = "/home/flux-fill-test-user";
+  // An empty allowed folder: no file of any name there, so no "did you mean" takes the place of the advice.
+  let empty: string;
+  beforeAll(async () => {
+    empty = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "flux-fill-empty-")));
+  });
+  afterAll(async () => {
+    await fs.rm(empty, { recursive: true, force: true });
+  });
+  const refuse = async (p: string) =>
+    (await resolveAllowedPath(p, { cwd: empty, allowedDirs: [empty], home }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as FluxFillError;
+
+  it.each(["/etc/passwd", "/etc/ssl/private/key.pem", "/proc/self/environ", "/usr/share/pixmaps/x.png", "/x.png", "/var/log/syslog"])(
+    "%s: names the setting, says why the folder is not to be allowed, shows no config line",
+    async (p) => {
+      const error = await refuse(p);
+      expect(error.kind).toBe("not_allowed");
+      expect(error.message).toContain("FLUX_FILL_ALLOWED_DIRS");
+      expect(error.message).toMatch(/is (a system folder|the root of the file system): do not allow it\.$/);
+      expect(error.message).not.toContain('"env"');
+      expect(error.suggestion).toMatch(/^Copy the file into one of the allowed directories/);
+    },
+  );
+
+  it("home itself, and its private folders", async () => {
+    expect((await refuse(`${home}/photo.png`)).message).toContain(`${home} is your home folder, which holds private files`);
+    expect((await refuse(`${home}/.ssh/id_ed25519`)).message).toContain(`${home}/.ssh is a private folder of your home`);
+    expect((await refuse("~/.aws/credentials")).message).toContain(`${home}/.aws is a private folder of your home`);
+  });
+
+  it("an ordinary folder is still suggested with the config line", async () => {
+    const error = await refuse(`${home}/Pictures/cat.png`);
+    expect(error.message).toContain(`"env": { "FLUX_FILL_ALLOWED_DIRS": ${JSON.stringify(`${empty}${path.delimiter}${home}/Pictures`)} }`);
   });
 });

@@ -2,15 +2,16 @@
  * Geometry mistakes caught before paying (issue 21), through a real SDK Client against the real server and
  * the bfl emulator, which counts what reaches it: fractions written in px, a final mask of a few pixels, an
  * object box written as two corners, entries clipped at the edge (a note), a square SVG viewBox on a 3:2
- * photo (stretched to the image).
+ * photo (stretched to the image), and paths: a relative name found in an allowed folder, a system folder
+ * never suggested.
  */
-import { writeFile } from "node:fs/promises";
+import { mkdir, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Emulator, startEmulator } from "../helpers/emulator.js";
 import { decodeRaw, encodeRaster, makeMask, makePhoto, makeRgbaWithHole, maskPixels } from "../helpers/images.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { startInMemory, tempDir, type TestServer } from "../helpers/mcp.js";
 
 const KEY = "test-guards-key-21";
 let emulator: Emulator;
@@ -191,5 +192,56 @@ describe("mask_svg with a viewBox of another aspect is stretched to the image", 
     const sent = await decodeRaw(emulator.submits[0]!.mask!);
     expect([sent.width, sent.height]).toEqual([W, H]);
     expect(sent.data.equals(maskPixels(W, H, { kind: "rect", x: 0, y: 0, width: 300, height: 400 }).data)).toBe(true);
+  });
+});
+
+describe("paths: the file the caller meant, and no system folder suggested", () => {
+  let pathsServer: TestServer;
+  let photos: string;
+
+  beforeAll(async () => {
+    // The server's working folder (its workDir) is outside the one allowed folder, as under a desktop client.
+    photos = await realpath(await tempDir("flux-fill-photos-"));
+    await mkdir(path.join(photos, "kitchen"));
+    await writeFile(path.join(photos, "kitchen", "coffee.png"), await makePhoto(W, H, { seed: 5 }));
+    pathsServer = await startInMemory({
+      BFL_API_KEY: KEY,
+      BFL_API_BASE_URL: emulator.apiBaseUrl,
+      FLUX_FILL_POLL_INTERVAL_MS: "10",
+      FLUX_FILL_ALLOWED_DIRS: photos,
+    });
+  });
+  afterAll(async () => {
+    await pathsServer.close();
+  });
+
+  const callOn = async (args: Record<string, unknown>) =>
+    (await pathsServer.client.callTool(
+      { name: "flux_fill", arguments: { prompt: "p", mask_regions: [{ shape: "rect", x: 10, y: 10, width: 50, height: 50 }], ...args } },
+      CallToolResultSchema,
+    )) as CallToolResult;
+
+  it('a relative "coffee.png": the error names the allowed file, not the working folder; nothing submitted', async () => {
+    const result = await callOn({ image: "coffee.png" });
+    expect(result.isError).toBe(true);
+    const meant = path.join(photos, "kitchen", "coffee.png");
+    expect(text(result)).toContain(`Did you mean "${meant}"?`);
+    expect(text(result)).toContain("FLUX_FILL_ALLOWED_DIRS");
+    expect(text(result)).not.toContain('"env"');
+    await expectNothingSubmitted();
+    // Following the hint works.
+    const ok = await callOn({ image: meant });
+    expect(ok.isError, text(ok)).toBeFalsy();
+    expect(emulator.submitCount).toBe(1);
+  });
+
+  it("/etc/passwd: names the setting, never suggests allowing /etc", async () => {
+    const result = await callOn({ image: "/etc/passwd" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^Error \(not_allowed\): The image file "\/etc\/passwd" is outside the directories this server may read/);
+    expect(text(result)).toContain("Allowed directories are set with FLUX_FILL_ALLOWED_DIRS");
+    expect(text(result)).toContain("/etc is a system folder: do not allow it.");
+    expect(text(result)).not.toMatch(/"FLUX_FILL_ALLOWED_DIRS": /);
+    await expectNothingSubmitted();
   });
 });
