@@ -299,3 +299,65 @@ export function renderGoals(rows: readonly GoalRow[]): string {
   }
   return lines.join("\n");
 }
+
+/** A polygon in pixels, [[x, y], …] (closed implicitly). */
+export type Polygon = ReadonlyArray<readonly [number, number]>;
+
+/**
+ * The union of `polygons` as a mask: a pixel is selected when its centre (x + 0.5, y + 0.5) lies inside at
+ * least one of them (even-odd rule per polygon, scanline crossings).
+ */
+export function polygonMask(width: number, height: number, polygons: ReadonlyArray<Polygon>): Mask {
+  const data = new Uint8Array(width * height);
+  for (const polygon of polygons) {
+    for (let y = 0; y < height; y++) {
+      const cy = y + 0.5;
+      const crossings: number[] = [];
+      for (let i = 0; i < polygon.length; i++) {
+        const [x0, y0] = polygon[i]!;
+        const [x1, y1] = polygon[(i + 1) % polygon.length]!;
+        if (y0 <= cy === y1 <= cy) continue;
+        crossings.push(x0 + ((cy - y0) * (x1 - x0)) / (y1 - y0));
+      }
+      crossings.sort((a, b) => a - b);
+      for (let k = 0; k + 1 < crossings.length; k += 2) {
+        const from = Math.max(0, Math.ceil(crossings[k]! - 0.5));
+        const to = Math.min(width - 1, Math.floor(crossings[k + 1]! - 0.5));
+        if (to >= from) data.fill(255, y * width + from, y * width + to + 1);
+      }
+    }
+  }
+  return { data, width, height };
+}
+
+/** Ranks 1..n, ties sharing their average rank. */
+export function ranks(values: readonly number[]): number[] {
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const out = new Array<number>(values.length);
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1]![0] === order[start]![0]) end++;
+    for (let k = start; k <= end; k++) out[order[k]![1]] = (start + end) / 2 + 1;
+    start = end + 1;
+  }
+  return out;
+}
+
+/** Spearman's rank correlation: Pearson's correlation of the (tie-averaged) ranks; NaN under 2 pairs or a constant side. */
+export function spearman(xs: readonly number[], ys: readonly number[]): number {
+  if (xs.length !== ys.length) throw new RangeError(`spearman: ${xs.length} vs ${ys.length} values`);
+  if (xs.length < 2) return Number.NaN;
+  const rx = ranks(xs);
+  const ry = ranks(ys);
+  const mx = mean(rx);
+  const my = mean(ry);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < rx.length; i++) {
+    sxy += (rx[i]! - mx) * (ry[i]! - my);
+    sxx += (rx[i]! - mx) ** 2;
+    syy += (ry[i]! - my) ** 2;
+  }
+  return sxx === 0 || syy === 0 ? Number.NaN : sxy / Math.sqrt(sxx * syy);
+}

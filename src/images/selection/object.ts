@@ -1,4 +1,5 @@
 import { tidyMask } from "./cleanup.js";
+import { cutConfidence, cutExtent } from "./confidence.js";
 import { coreRingSeparation, ellipseRadius, grabCut, hintGrid } from "./grabcut.js";
 import { refineAtFullResolution } from "./refine.js";
 import type { ObjectHints, PixelBox, PixelPoint, SelectObject, Selection, SelectionImage } from "./types.js";
@@ -16,8 +17,8 @@ import { clipBox, prepareWork, type Rect } from "./working-grid.js";
  * Colour separation (see coreRingSeparation) → weight of the ellipse prior: 0 at or above SEPARATED,
  * rising linearly to PRIOR_WEIGHT at or below AMBIGUOUS.
  */
-const SEPARATED = 0.9;
-const AMBIGUOUS = 0.4;
+const SEPARATED = 0.45;
+const AMBIGUOUS = 0.25;
 const PRIOR_WEIGHT = 2;
 /** Below this separation the colours decided nothing: the result is the prior snapped to edges ("fallback"). */
 const FALLBACK_SEPARATION = 0.25;
@@ -29,6 +30,8 @@ const MIN_LARGEST_SHARE = 0.5;
 /** Tidying: keep pieces ≥ this fraction of the largest; fill holes ≤ this fraction of the object. */
 const KEEP_FRACTION = 0.1;
 const HOLE_FRACTION = 0.1;
+/** A shape fitted to the box is a guess: always doubtful (≤ DOUBTFUL_CONFIDENCE). */
+const FALLBACK_CONFIDENCE = 0.3;
 /** Boxes narrower or lower than this (px) are not segmented: the ellipse is all there is to say. */
 const MIN_BOX_SIDE = 4;
 
@@ -77,6 +80,7 @@ export const selectObject: SelectObject = (
       mask: ellipseMask(image.width, image.height, clipped, hints, 0.5),
       decided: "fallback",
       reason: `the box is too small to segment (${bw} × ${bh} px); used an ellipse fitted to the box`,
+      confidence: FALLBACK_CONFIDENCE,
     };
   }
   const work = prepareWork(image, clipped);
@@ -96,6 +100,8 @@ export const selectObject: SelectObject = (
   for (const v of seg.labels) area += v;
   const fraction = area / (gw * gh);
   const sep = separation.toFixed(2);
+  const { gap } = cutExtent(work, seg.labels);
+  const confidence = cutConfidence({ separation, fill: fraction, gap });
   const implausible =
     fraction < MIN_FRACTION
       ? `the cut kept only ${percent(fraction)} of the box`
@@ -109,6 +115,7 @@ export const selectObject: SelectObject = (
       mask: ellipseMask(image.width, image.height, clipped, hints, hintRadius * ((clipped.x1 - clipped.x0) / gw)),
       decided: "fallback",
       reason: `${implausible}, not a plausible object (colour separation ${sep}); used an ellipse fitted to the box`,
+      confidence: FALLBACK_CONFIDENCE,
     };
   }
   const mask = refineAtFullResolution(image, clipped, work, seg, hints, hintRadius);
@@ -117,11 +124,13 @@ export const selectObject: SelectObject = (
       mask,
       decided: "fallback",
       reason: `colours inside and outside the box overlap too much (separation ${sep}); followed the strongest edges near an ellipse fitted to the box`,
+      confidence: Math.min(FALLBACK_CONFIDENCE, confidence),
     };
   }
   return {
     mask,
     decided: "segmented",
     reason: `object segmented: ${percent(fraction)} of the box (colour separation ${sep})`,
+    confidence,
   };
 };

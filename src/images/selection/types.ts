@@ -43,6 +43,11 @@ export interface Selection {
   decided: SelectionDecision;
   /** One sentence for the person or model: what was selected and, for a fallback, why. */
   reason: string;
+  /**
+   * 0..1: how likely the mask is what was asked for (object selection's own estimate, see confidence.ts;
+   * ≤ DOUBTFUL_CONFIDENCE in segmenter.ts means doubtful). The wand selects exactly what its rule says: 1.
+   */
+  confidence: number;
 }
 
 /** Object inside a box: colour models + edge-aware graph cut, with a shape prior where colours cannot tell. */

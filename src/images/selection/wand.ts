@@ -134,6 +134,7 @@ export const selectWand: SelectWand = (image, seed, tolerance, contiguous): Sele
   return {
     mask,
     decided: "segmented",
+    confidence: 1,
     reason:
       `magic wand at (${x}, ${y}): colours within ΔE ${maxDeltaE.toFixed(1)} of rgb(${rgb.join(", ")}) ` +
       `(tolerance ${tolerance}), ${where}: ${percent(selected, mask.length)} of the image`,
