@@ -1,12 +1,12 @@
-import { type ColourModel, type ColourSet, fitColourModel, fitGaussian, logDensity, refitColourModel } from "./gmm.js";
+import { type ColourModel, type ColourSet, fitColourModel, logDensity, refitColourModel } from "./gmm.js";
+import type { HintField } from "./hints.js";
 import { gridNeighbours, MinCutSolver, SLOT_OFFSETS, SLOTS } from "./maxflow.js";
-import type { ObjectHints, PixelPoint } from "./types.js";
 import { outsideSample, type Rect, type Work } from "./working-grid.js";
 
 /**
  * GrabCut on the working grid (Rother et al. 2004, as OpenCV's grabCut does it): colour models of the box
  * and of the ring, an 8-neighbour graph cut with edge-aware smoothness, iterated; plus what OpenCV lacks:
- * an ellipse prior in the unary costs (weighted by the caller), hint points' colours, and a measure of how
+ * an ellipse prior in the unary costs (weighted by the caller), hint points' geodesic pull (hints.ts), and a measure of how
  * well colour separates the box's core from its ring.
  */
 
@@ -65,50 +65,12 @@ export interface Segmentation {
   fg: ColourModel;
   bg: ColourModel;
   priorWeight: number;
-  hintColours: HintColour[];
-}
-
-/**
- * The colour of what a hint point touches, as a wide Gaussian: pixels of that colour elsewhere in the box
- * are pushed the same way (GrabCut reads a scribble as "this colour is object / background"; a point is a
- * very short scribble, so its colour is what carries it beyond its own disk).
- */
-export interface HintColour {
-  model: ColourModel;
-  /** Where the hint is (full-resolution pixels) and how far its pull reaches (σ of a Gaussian falloff). */
-  x: number;
-  y: number;
-  reach: number;
-  /** 1: include (pushes towards the object), −1: exclude. */
-  value: 1 | -1;
-}
-
-/** Cost pushed onto a pixel whose colour matches a hint's, at most (nats). */
-const HINT_WEIGHT = 10;
-/** Variance added to a hint's colour Gaussian: shading across a surface is wider than a small disk shows. */
-const HINT_SPREAD = 100;
-
-/** Reach of a hint's colour: σ = this fraction of the box's diagonal (a point means "this thing here"). */
-const HINT_REACH = 0.2;
-
-/**
- * [added cost of background, added cost of object] at full-resolution point (x, y) of colour (r, g, b),
- * from the hints whose colour it shares, fading with the distance from each hint.
- */
-export function hintPush(hints: HintColour[], x: number, y: number, r: number, g: number, b: number): [number, number] {
-  let toObject = 0;
-  let toBackground = 0;
-  for (const hint of hints) {
-    const near = ((x - hint.x) ** 2 + (y - hint.y) ** 2) / (2 * hint.reach * hint.reach);
-    const similarity = Math.exp(logDensity(hint.model, r, g, b) - hint.model.logScales[0]! - near);
-    if (hint.value === 1) toObject = Math.max(toObject, HINT_WEIGHT * similarity);
-    else toBackground = Math.max(toBackground, HINT_WEIGHT * similarity);
-  }
-  return [toObject, toBackground];
+  hints: HintField;
 }
 
 /** GrabCut on the working grid: the box's nodes are unknown, the ring outside it is background. */
-export function grabCut(work: Work, hard: Int8Array, hintColours: HintColour[], priorWeight: number): Segmentation {
+export function grabCut(work: Work, hints: HintField, priorWeight: number): Segmentation {
+  const { hard } = hints;
   const { cols, rows, box, colours } = work;
   const bw = box.x1 - box.x0;
   const bh = box.y1 - box.y0;
@@ -177,18 +139,6 @@ export function grabCut(work: Work, hard: Int8Array, hintColours: HintColour[], 
   let [fgSet, bgSet] = sets();
   let fg = fitColourModel(fgSet);
   let bg = fitColourModel(bgSet);
-  const hintSource = new Float64Array(nodes);
-  const hintSink = new Float64Array(nodes);
-  if (hintColours.length > 0) {
-    for (let node = 0; node < nodes; node++) {
-      const p = pixelOf[node]! * 3;
-      const fx = fullBox.x0 + ((node % bw) + 0.5) * scaleX;
-      const fy = fullBox.y0 + (Math.floor(node / bw) + 0.5) * scaleY;
-      const [s, t] = hintPush(hintColours, fx, fy, colours[p]!, colours[p + 1]!, colours[p + 2]!);
-      hintSource[node] = s;
-      hintSink[node] = t;
-    }
-  }
   const source = new Float64Array(nodes);
   const sink = new Float64Array(nodes);
   const solver = new MinCutSolver({
@@ -206,8 +156,8 @@ export function grabCut(work: Work, hard: Int8Array, hintColours: HintColour[], 
       const r = colours[p]!;
       const g = colours[p + 1]!;
       const b = colours[p + 2]!;
-      let s = -logDensity(bg, r, g, b) + priorWeight * priorBg[node]! + hintSource[node]!;
-      let t = -logDensity(fg, r, g, b) + priorWeight * priorFg[node]! + toBackground[node]! + hintSink[node]!;
+      let s = -logDensity(bg, r, g, b) + priorWeight * priorBg[node]! + hints.toObject[node]!;
+      let t = -logDensity(fg, r, g, b) + priorWeight * priorFg[node]! + toBackground[node]! + hints.toBackground[node]!;
       if (hard[node] === 1) s = HARD;
       else if (hard[node] === -1) t = HARD;
       const floor = Math.min(s, t);
@@ -224,45 +174,7 @@ export function grabCut(work: Work, hard: Int8Array, hintColours: HintColour[], 
     [fgSet, bgSet] = sets();
     if (iteration > 0 && changed <= nodes * 0.001) break;
   }
-  return { labels, fg, bg, priorWeight, hintColours };
-}
-
-/**
- * Disk of `radius` working pixels around each hint, on the box grid (`grid`: 1 for include, −1 for exclude,
- * 0 elsewhere; a later hint wins), and each hint's colour model.
- */
-export function hintGrid(work: Work, hints: ObjectHints, radius: number): { grid: Int8Array; colours: HintColour[] } {
-  const { box, region, cols, rows } = work;
-  const bw = box.x1 - box.x0;
-  const bh = box.y1 - box.y0;
-  const grid = new Int8Array(bw * bh);
-  const colours: HintColour[] = [];
-  const scaleX = cols / (region.x1 - region.x0);
-  const scaleY = rows / (region.y1 - region.y0);
-  const reach = HINT_REACH * Math.hypot((box.x1 - box.x0) / scaleX, (box.y1 - box.y0) / scaleY);
-  const mark = (points: ReadonlyArray<PixelPoint> | undefined, value: 1 | -1) => {
-    for (const [px, py] of points ?? []) {
-      const cx = (px + 0.5 - region.x0) * scaleX - box.x0;
-      const cy = (py + 0.5 - region.y0) * scaleY - box.y0;
-      const r = Math.ceil(radius);
-      const members: number[] = [];
-      for (let y = Math.max(0, Math.floor(cy) - r); y <= Math.min(bh - 1, Math.floor(cy) + r); y++) {
-        for (let x = Math.max(0, Math.floor(cx) - r); x <= Math.min(bw - 1, Math.floor(cx) + r); x++) {
-          if ((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 > radius * radius) continue;
-          grid[y * bw + x] = value;
-          members.push((y + box.y0) * cols + x + box.x0);
-        }
-      }
-      // A hint outside the box only pins what it covers inside it (nothing, if it is further out).
-      if (members.length > 0) {
-        const model = fitGaussian({ colours: work.colours, members: Int32Array.from(members) }, HINT_SPREAD);
-        colours.push({ model, value, x: px + 0.5, y: py + 0.5, reach });
-      }
-    }
-  };
-  mark(hints.include, 1);
-  mark(hints.exclude, -1);
-  return { grid, colours };
+  return { labels, fg, bg, priorWeight, hints };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { tidyMask } from "./cleanup.js";
 import { cutConfidence, cutExtent } from "./confidence.js";
-import { coreRingSeparation, ellipseRadius, grabCut, hintGrid } from "./grabcut.js";
+import { coreRingSeparation, ellipseRadius, grabCut } from "./grabcut.js";
+import { hintField } from "./hints.js";
 import { refineAtFullResolution } from "./refine.js";
 import type { ObjectHints, PixelBox, PixelPoint, SelectObject, Selection, SelectionImage } from "./types.js";
 import { clipBox, prepareWork, type Rect } from "./working-grid.js";
@@ -85,10 +86,11 @@ export const selectObject: SelectObject = (
   }
   const work = prepareWork(image, clipped);
   const hintRadius = Math.max(1.5, 0.03 * Math.min(work.box.x1 - work.box.x0, work.box.y1 - work.box.y0));
-  const { grid: hard, colours: hintColours } = hintGrid(work, hints, hintRadius);
+  const field = hintField(work, hints, hintRadius);
+  const { hard } = field;
   const separation = coreRingSeparation(work);
   const priorWeight = PRIOR_WEIGHT * Math.min(1, Math.max(0, (SEPARATED - separation) / (SEPARATED - AMBIGUOUS)));
-  const seg = grabCut(work, hard, hintColours, priorWeight);
+  const seg = grabCut(work, field, priorWeight);
   const gw = work.box.x1 - work.box.x0;
   const gh = work.box.y1 - work.box.y0;
   let area = 0;

@@ -1,4 +1,4 @@
-import { GAMMA, HARD, ellipseRadius, hintPush, priorCosts, type Segmentation } from "./grabcut.js";
+import { GAMMA, HARD, ellipseRadius, priorCosts, type Segmentation } from "./grabcut.js";
 import { logDensity } from "./gmm.js";
 import { gridNeighbours, minCut, SLOT_OFFSETS, SLOTS } from "./maxflow.js";
 import type { ObjectHints, PixelPoint, SelectionImage } from "./types.js";
@@ -167,10 +167,10 @@ export function refineAtFullResolution(
       s += seg.priorWeight * g;
       t += seg.priorWeight * f;
     }
-    if (seg.hintColours.length > 0) {
-      const [toObject, toBackground] = hintPush(seg.hintColours, x + 0.5, y + 0.5, a[0]!, f1, f2);
-      s += toObject;
-      t += toBackground;
+    if (seg.hints.any) {
+      const cell = cellY[by]! * gw + cellX[bx]!;
+      s += seg.hints.toObject[cell]!;
+      t += seg.hints.toBackground[cell]!;
     }
     for (let slot = 0; slot < SLOTS; slot++) {
       const [dx, dy] = SLOT_OFFSETS[slot]!;
