@@ -11,12 +11,15 @@ import {
   flipHorizontal,
   maskBounds,
   padRect,
+  polygonMask,
   randomBlob,
+  ranks,
   rectMask,
   renderGoals,
   scaleMaskNearest,
   scaleRect,
   score,
+  spearman,
   summarise,
 } from "../../bench/select/figures.js";
 
@@ -160,5 +163,70 @@ describe("scores and summaries", () => {
         "| 12 MP ≤ 3 s | n/a | n/a |",
       ].join("\n"),
     );
+  });
+});
+
+describe("polygon ground truth", () => {
+  const count = (data: Uint8Array) => data.reduce((n, v) => n + (v === 255 ? 1 : 0), 0);
+
+  it("selects the pixels whose centre lies inside: a 10 × 6 rectangle is 60 pixels, at its place", () => {
+    const mask = polygonMask(20, 12, [
+      [
+        [3, 2],
+        [13, 2],
+        [13, 8],
+        [3, 8],
+      ],
+    ]);
+    expect(count(mask.data)).toBe(60);
+    expect(maskBounds(mask)).toEqual({ x: 3, y: 2, width: 10, height: 6 });
+  });
+
+  it("unites several polygons (overlaps counted once) and fills a triangle to about its area", () => {
+    const square = (x: number, y: number, side: number): Array<[number, number]> => [
+      [x, y],
+      [x + side, y],
+      [x + side, y + side],
+      [x, y + side],
+    ];
+    const mask = polygonMask(40, 40, [square(0, 0, 10), square(5, 5, 10)]);
+    expect(count(mask.data)).toBe(100 + 100 - 25);
+    const triangle = polygonMask(200, 200, [
+      [
+        [0, 0],
+        [200, 0],
+        [0, 200],
+      ],
+    ]);
+    expect(Math.abs(count(triangle.data) - 20_000) / 20_000).toBeLessThan(0.01);
+  });
+});
+
+describe("Spearman's rank correlation", () => {
+  it("is 1 for any increasing relation and −1 for a decreasing one", () => {
+    const xs = [0.1, 0.5, 0.3, 0.9, 0.7];
+    expect(
+      spearman(
+        xs,
+        xs.map((x) => x ** 3),
+      ),
+    ).toBeCloseTo(1, 12);
+    expect(
+      spearman(
+        xs,
+        xs.map((x) => -Math.exp(x)),
+      ),
+    ).toBeCloseTo(-1, 12);
+  });
+
+  it("gives ties their average rank and matches a hand-worked value", () => {
+    expect(ranks([3, 1, 3, 2])).toEqual([3.5, 1, 3.5, 2]);
+    // Ranks x: 1 2 3 4 5, y: 2 1 4 3 5 → d² sum 4 → 1 − 6·4 / (5·24) = 0.8 (no ties).
+    expect(spearman([1, 2, 3, 4, 5], [20, 10, 40, 30, 50])).toBeCloseTo(0.8, 12);
+  });
+
+  it("is NaN when it cannot be defined (fewer than two pairs, or one side constant)", () => {
+    expect(spearman([1], [2])).toBeNaN();
+    expect(spearman([1, 2, 3], [5, 5, 5])).toBeNaN();
   });
 });

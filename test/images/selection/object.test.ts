@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RasterImage } from "../../../src/images/raster.js";
 import { selectObject } from "../../../src/images/selection/object.js";
+import { DOUBTFUL_CONFIDENCE } from "../../../src/images/selection/segmenter.js";
 import type { PixelBox } from "../../../src/images/selection/types.js";
 import { createRandom } from "../../../src/random.js";
 
@@ -80,6 +81,8 @@ describe("selectObject", () => {
     expect(selection.reason).toMatch(/^object segmented: \d+ % of the box/);
     expect(selection.mask.length).toBe(320 * 240);
     expect(iou(selection.mask, 320, 240, disk)).toBeGreaterThanOrEqual(0.95);
+    // A clean cut of a well separated object is not doubtful.
+    expect(selection.confidence).toBeGreaterThan(0.8);
     // Only 0 and 255.
     expect(selection.mask.every((v) => v === 0 || v === 255)).toBe(true);
   });
@@ -141,6 +144,8 @@ describe("selectObject", () => {
     const selection = selectObject(image, box);
     expect(selection.decided).toBe("fallback");
     expect(selection.reason).toMatch(/separation 0\.\d\d/);
+    // A shape fitted to the box is a guess: doubtful (≤ DOUBTFUL_CONFIDENCE).
+    expect(selection.confidence).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
     const inBox = (x: number, y: number) => x >= 60 && x < 180 && y >= 40 && y < 150;
     const selected = selectedCount(selection.mask);
     expect(selected).toBeGreaterThan(0.3 * 120 * 110);
@@ -156,6 +161,7 @@ describe("selectObject", () => {
     const selection = selectObject(image, { x: 50, y: 40, width: 100, height: 80 });
     expect(selection.decided).toBe("fallback");
     expect(selection.reason).toMatch(/nearly the whole box .*ellipse fitted to the box/);
+    expect(selection.confidence).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
     const selected = selectedCount(selection.mask);
     // An ellipse inscribed in the box: π/4 of it.
     expect(selected / (100 * 80)).toBeCloseTo(Math.PI / 4, 1);
@@ -268,5 +274,33 @@ describe("selectObject", () => {
     const image = makeImage(160, 120, (x, y) => (disk(x, y) ? [200, 40, 40] : texture(x, y)));
     const selection = selectObject(image, { x: 0, y: 0, width: 160, height: 120 });
     expect(iou(selection.mask, 160, 120, disk)).toBeGreaterThanOrEqual(0.9);
+  });
+  it("is doubtful when the cut stays far from a side of the box (part of the object lost, or a wrong box)", () => {
+    // The box reaches far below the disk: nothing of the object comes near its bottom side.
+    const disk = inDisk(150, 90, 50);
+    const image = makeImage(300, 300, (x, y) => (disk(x, y) ? [200, 40, 40] : texture(x, y)));
+    const tight = selectObject(image, boxAround(150, 90, 50, 5));
+    const loose = selectObject(image, { x: 95, y: 35, width: 110, height: 165 });
+    expect(tight.confidence).toBeGreaterThan(0.8);
+    expect(loose.decided).toBe("segmented");
+    expect(loose.confidence).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
+  });
+
+  it("an exclude point removes the connected region of its colour, not only the dot under it", () => {
+    // A box over a red disk with a band of yellow wall across its top: nothing around the box is yellow, so
+    // the plain cut takes the wall as part of the object.
+    const disk = inDisk(160, 150, 55);
+    const box: PixelBox = { x: 90, y: 20, width: 140, height: 195 };
+    const wall = (x: number, y: number) => y >= 20 && y < 80 && x >= 90 && x < 230;
+    const image = makeImage(320, 240, (x, y) =>
+      disk(x, y) ? [200, 40, 40] : wall(x, y) ? [230, 210, 40] : texture(x, y),
+    );
+    const share = (mask: Uint8Array) => selectedCount(mask, wall, 320) / (140 * 60);
+    const plain = selectObject(image, box);
+    expect(share(plain.mask)).toBeGreaterThan(0.5);
+    const excluded = selectObject(image, box, { exclude: [[100, 30]] });
+    // The whole band goes, far beyond the hint's own disk of a few pixels, and the disk stays.
+    expect(share(excluded.mask)).toBeLessThan(0.05);
+    expect(iou(excluded.mask, 320, 240, disk)).toBeGreaterThan(0.9);
   });
 });

@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { maskBounds, padRect, polygonMask, score } from "../../../bench/select/figures.js";
+import { cutConfidence, cutExtent } from "../../../src/images/selection/confidence.js";
+import { selectObject } from "../../../src/images/selection/object.js";
+import { DOUBTFUL_CONFIDENCE } from "../../../src/images/selection/segmenter.js";
+import type { Work } from "../../../src/images/selection/working-grid.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const photos = path.resolve(root, "../shared/data/photos");
+
+describe("cutConfidence", () => {
+  const fine = { separation: 0.9, fill: 0.5, gap: 0.05 };
+
+  it("is high for a well separated cut that fills part of its box and reaches its sides", () => {
+    expect(cutConfidence(fine)).toBeGreaterThan(0.9);
+  });
+
+  it("is doubtful when colours barely separate, the cut takes nearly the whole box or little of it, or stays far from a side", () => {
+    expect(cutConfidence({ ...fine, separation: 0.3 })).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
+    expect(cutConfidence({ ...fine, fill: 0.95 })).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
+    expect(cutConfidence({ ...fine, fill: 0.05 })).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
+    expect(cutConfidence({ ...fine, gap: 0.35 })).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
+  });
+
+  it("never rises when a signal gets worse, and stays within 0..1", () => {
+    let previous = 1;
+    for (let separation = 1; separation >= 0; separation -= 0.05) {
+      const c = cutConfidence({ ...fine, separation });
+      expect(c).toBeLessThanOrEqual(previous);
+      expect(c).toBeGreaterThanOrEqual(0);
+      previous = c;
+    }
+    previous = 1;
+    for (let gap = 0; gap <= 1; gap += 0.05) {
+      const c = cutConfidence({ ...fine, gap });
+      expect(c).toBeLessThanOrEqual(previous);
+      previous = c;
+    }
+  });
+});
+
+describe("cutExtent", () => {
+  // A 20 × 10 working grid whose box is cells 5..15 × 2..8 (a ring of cells around it).
+  const work = {
+    region: { x0: 0, y0: 0, x1: 20, y1: 10 },
+    cols: 20,
+    rows: 10,
+    box: { x0: 5, y0: 2, x1: 15, y1: 8 },
+    colours: new Float32Array(20 * 10 * 3),
+  } satisfies Work;
+
+  it("measures the share of the box kept and the widest gap to a side", () => {
+    const labels = new Uint8Array(10 * 6);
+    // Object cells: columns 0..7 of rows 0..5 (the box's right 2 columns empty).
+    for (let y = 0; y < 6; y++) for (let x = 0; x < 8; x++) labels[y * 10 + x] = 1;
+    const { fill, gap } = cutExtent(work, labels);
+    expect(fill).toBeCloseTo(48 / 60, 12);
+    expect(gap).toBeCloseTo(2 / 10, 12);
+  });
+
+  it("expects no reach towards a side that is the image's edge, and calls an empty cut all gap", () => {
+    const atEdge = { ...work, box: { x0: 5, y0: 2, x1: 20, y1: 8 } };
+    const labels = new Uint8Array(15 * 6);
+    for (let y = 0; y < 6; y++) for (let x = 0; x < 10; x++) labels[y * 15 + x] = 1;
+    expect(cutExtent(atEdge, labels).gap).toBe(0);
+    expect(cutExtent(work, new Uint8Array(60))).toEqual({ fill: 0, gap: 1 });
+  });
+});
+
+/** The real photos ship beside the repository (../shared/data/photos), as on CI; elsewhere these are skipped. */
+describe.skipIf(!existsSync(photos))("object selection on real photos (hand-labelled ground truth)", () => {
+  const truth = JSON.parse(readFileSync(path.join(root, "bench/select/truth.json"), "utf8")) as {
+    objects: Array<{ image: string; label: string; polygons: Array<Array<[number, number]>> }>;
+  };
+  async function caseOf(image: string, label: string, margin: number) {
+    const { data, info } = await sharp(path.join(photos, image))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const object = truth.objects.find((o) => o.image === image && o.label === label)!;
+    const mask = polygonMask(info.width, info.height, object.polygons);
+    const photo = { data, width: info.width, height: info.height, channels: 3 as const };
+    return { photo, truth: mask.data, box: padRect(maskBounds(mask)!, margin) };
+  }
+
+  it("selects the spoon on coffee.png from its box without half the cup, and says it is fine", async () => {
+    const { photo, truth: spoon, box } = await caseOf("coffee.png", "spoon", 0.05);
+    const selection = selectObject(photo, box);
+    expect(score(selection.mask, spoon).iou).toBeGreaterThan(0.8);
+    expect(selection.confidence).toBeGreaterThan(DOUBTFUL_CONFIDENCE);
+  });
+
+  it("calls a loose box around the astronaut, which takes the wall behind her, doubtful", async () => {
+    const { photo, truth: astronaut, box } = await caseOf("astronaut.png", "astronaut", 0.15);
+    const selection = selectObject(photo, box);
+    expect(score(selection.mask, astronaut).iou).toBeLessThan(0.7);
+    expect(selection.confidence).toBeLessThanOrEqual(DOUBTFUL_CONFIDENCE);
+  });
+
+  it("lets one exclude point on the wall take the wall out of that loose box", async () => {
+    const { photo, truth: astronaut, box } = await caseOf("astronaut.png", "astronaut", 0.15);
+    const plain = score(selectObject(photo, box).mask, astronaut).iou;
+    const hinted = score(selectObject(photo, box, { exclude: [[110, 80]] }).mask, astronaut).iou;
+    expect(hinted).toBeGreaterThan(plain + 0.1);
+  });
+});
