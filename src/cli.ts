@@ -194,7 +194,7 @@ async function fillCommand(argv: string[], config: Config): Promise<void> {
     ...sharedOptions(values),
   });
   if (!parsed.success) fail(parsed.error.issues.map((i) => i.message).join("\n"), 2);
-  const { image, mask, ...params } = parsed.data;
+  const { image, mask, mask_id: _maskId, ...params } = parsed.data;
   await runOnce({ image, mask, params }, config, provider, values.out);
 }
 

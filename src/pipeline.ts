@@ -38,6 +38,7 @@ import {
 import type { ResultStore } from "./results/types.js";
 import type { ExpandParams, FillParams } from "./schema/upstream.js";
 import { requestIdentity } from "./state/identity.js";
+import { assertPreviewedImage, imageDigest, type PreviewedMask } from "./state/masks.js";
 import type { PaidTaskState } from "./state/types.js";
 
 /** One fill as the pipeline sees it: references still unresolved, parameters validated with defaults. */
@@ -52,6 +53,8 @@ export interface FillJob {
   params: FillParams & MaskOptions;
   /** Where to inpaint besides `mask` (shapes, SVG, conventions, modifiers); overrides the same keys in params. */
   maskOptions?: MaskOptions;
+  /** A mask preview_mask showed (mask_id), sent as it is instead of `mask`; only for the image it was drawn on. */
+  previewed?: PreviewedMask | undefined;
 }
 
 /**
@@ -110,19 +113,25 @@ export function describeMaskSource(
   return [base, ...convention, ...fit, ...describeModifiers(options)].join(", ");
 }
 
-/** Both references → their bytes, read at once. Route conflicts are reported before any reference is read. */
+/**
+ * Both references → their bytes, read at once. Route conflicts are reported before any reference is read.
+ * A previewed mask is the mask file's bytes as they are, once the image is the one it was drawn on.
+ */
 async function resolveInputs(
-  job: Pick<FillJob, "image" | "mask">,
+  job: Pick<FillJob, "image" | "mask" | "previewed">,
   maskOptions: MaskOptions,
   config: Config,
   signal: AbortSignal,
 ): Promise<{ image: ResolvedInput; mask: ResolvedInput | undefined }> {
-  chooseMaskRoute(job.mask !== undefined, maskOptions);
+  const { previewed } = job;
+  chooseMaskRoute(job.mask !== undefined || previewed !== undefined, maskOptions);
   const [image, mask] = await Promise.all([
     resolveReference(job.image, { label: "image", config, signal }),
     job.mask === undefined ? undefined : resolveReference(job.mask, { label: "mask", config, signal }),
   ]);
-  return { image, mask };
+  if (previewed === undefined) return { image, mask };
+  assertPreviewedImage(previewed, image.bytes, image.source);
+  return { image, mask: { bytes: previewed.png, source: `mask_id ${previewed.id} (${previewed.source})` } };
 }
 
 /**
@@ -134,7 +143,7 @@ export async function readMaskedImage(
   maskOptions: MaskOptions,
   config: Config,
   signal: AbortSignal,
-): Promise<{ prepared: PreparedMask; imageSource: string; maskSource: string | undefined }> {
+): Promise<{ prepared: PreparedMask; imageSource: string; imageSha256: string; maskSource: string | undefined }> {
   const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
   const prepared = await prepareMask(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels }, maskOptions);
   // The preview still shows a mask too small to send, and says plainly that flux_fill would refuse it.
@@ -144,7 +153,7 @@ export async function readMaskedImage(
       `Warning: flux_fill would refuse this mask: it marks only ${String(tiny.details?.masked_pixels)} pixels (at least ${MIN_MASKED_PIXELS} are needed). ${tiny.suggestion}`,
     );
   }
-  return { prepared, imageSource: image.source, maskSource: mask?.source };
+  return { prepared, imageSource: image.source, imageSha256: imageDigest(image.bytes), maskSource: mask?.source };
 }
 
 export interface PipelineDeps {

@@ -25,6 +25,7 @@ import { KeptResults, type ResultWriter } from "./results/store.js";
 import type { ResultStore } from "./results/types.js";
 import { forbiddenFields, forbiddenFieldsMessage } from "./schema/issues.js";
 import { createCreditLedger, createPaidTaskState } from "./state/index.js";
+import { FileMaskStore, RedisMaskStore } from "./state/masks.js";
 import { RedisSlotPool } from "./state/redis.js";
 import { RedisConnection } from "./state/redis-connection.js";
 import { processSlots, type SlotPool } from "./state/slots.js";
@@ -78,6 +79,8 @@ export interface CreateServerOptions {
   writer?: ResultWriter;
   /** Who this server (connection) serves; default the local user. */
   principal?: Principal;
+  /** The time, for the expiry of mask ids (tests move it instead of waiting). */
+  clock?: () => number;
 }
 
 export function createRuntime(config: Config, options: Omit<CreateServerOptions, "runtime"> = {}): ServerRuntime {
@@ -153,6 +156,10 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
     results: resultsFor(LOCAL_USER, localKept),
     resultsFor: (user) => resultsFor(user, user === LOCAL_USER ? localKept : ownState(user).kept),
     slots,
+    masks:
+      redis === undefined
+        ? new FileMaskStore((user) => userResultsDir(config.outputDir, user), options.clock)
+        : new RedisMaskStore(redis, options.clock),
     writer: options.writer,
     // Replaced per connection by createServer; this one is never told about a send.
     deliveries: new DeliveryTracker(),

@@ -154,6 +154,9 @@ export const MaskOptionsShape = {
     .describe("Stretch a mask file of another size to the image."),
 };
 
+/** A mask preview_mask kept (state/masks.ts checks the form; anything else is simply not found). */
+const maskId = z.string({ error: fieldError("mask_id", "the mask_id string preview_mask returned") });
+
 /**
  * The `flux_fill` tool input: the upstream model with `image` and `mask` widened to references, plus the
  * tool-only mask options. Every upstream field, bound, default and description comes from
@@ -164,6 +167,7 @@ const toolShape = {
   image: reference("image").describe("File path (best), file:// or http(s):// URL, data: URI or base64."),
   mask: reference("mask").optional().describe("Same size and forms as image: white = inpaint, black = keep."),
   ...MaskOptionsShape,
+  mask_id: maskId.optional().describe("From preview_mask: sends exactly that mask (no mask fields)."),
 };
 
 export const FluxFillToolInputSchema = z

@@ -7,6 +7,7 @@ import type { Provider } from "../providers/types.js";
 import type { KeptResults, ResultWriter } from "../results/store.js";
 import type { ResultStore } from "../results/types.js";
 import type { PaidTaskState } from "../state/index.js";
+import type { MaskStore } from "../state/masks.js";
 import type { SlotPool } from "../state/slots.js";
 import type { DeliveryTracker } from "./delivery.js";
 
@@ -44,4 +45,6 @@ export interface ServerDeps {
   resultsFor: (user: string) => ResultStore;
   /** Upstream slots shared with other replicas (Redis), or this process's alone. */
   slots: SlotPool;
+  /** Masks preview_mask showed, by mask_id, each kept for its user (files, or Redis for replicas). */
+  masks: MaskStore;
 }

@@ -9,7 +9,9 @@ import type { ExpandSides } from "../images/expand.js";
 import type { ProviderName } from "../config.js";
 import type { ServerDeps } from "./deps.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
+import { previewedMask } from "./mask-id.js";
 import { toolError } from "./result.js";
+import type { PreviewedMask } from "../state/masks.js";
 import { listed, listedOutput } from "../schema/listing.js";
 
 export const FLUX_FILL_TOOL = "flux_fill";
@@ -168,8 +170,15 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
       },
     },
     async (args: FluxFillToolInput, extra): Promise<CallToolResult> => {
-      const { image, mask, ...params } = args;
-      return runForCall({ image, mask, params }, deps, extra);
+      const { image, mask, mask_id, ...params } = args;
+      let previewed: PreviewedMask | undefined;
+      try {
+        previewed =
+          mask_id === undefined ? undefined : await previewedMask(mask_id, args, deps.masks, deps.principal.user);
+      } catch (error) {
+        return toolError(error, deps.logger);
+      }
+      return runForCall({ image, mask, params, previewed }, deps, extra);
     },
   );
 }

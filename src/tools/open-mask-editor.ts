@@ -29,7 +29,9 @@ import type { RasterImage } from "../images/raster.js";
 import { MaskOptionsShape, FluxFillToolInputSchema } from "../schema/tool.js";
 import type { ServerDeps } from "./deps.js";
 import { FLUX_FILL_TOOL } from "./flux-fill.js";
+import { previewedMask } from "./mask-id.js";
 import { toolError } from "./result.js";
+import { assertPreviewedImage, type PreviewedMask } from "../state/masks.js";
 import { listed, listedOutput, outputInt, outputObject, saidInFluxFill } from "../schema/listing.js";
 
 export const OPEN_MASK_EDITOR_TOOL = "open_mask_editor";
@@ -41,7 +43,7 @@ export const EDITOR_MAX_SIDE = 1536;
 /** The page, built by `npm run build` (src/app/build.ts); the same relative path from src/tools and dist/tools. */
 export const MASK_EDITOR_HTML_PATH = fileURLToPath(new URL("../../dist/app/mask-editor.html", import.meta.url));
 
-const DESCRIPTION = `Open a mask editor (free) where a person marks the area, types a prompt and applies flux_fill (paid, on their click), then compares. Use it when the user wants to show the area, or it is hard to describe. image, mask, mask_regions, units as in flux_fill (a starting area); prompt prefills. Without MCP Apps the reply still gives the size and a preview.`;
+const DESCRIPTION = `Open a mask editor (free) where a person marks the area, types a prompt and applies flux_fill (paid, on their click), then compares. Use it when the user wants to show the area, or it is hard to describe. image, mask, mask_regions, units, mask_id as in flux_fill (a starting area); prompt prefills. Without MCP Apps the reply still gives the size and a preview.`;
 
 export const OpenMaskEditorInput = z
   .object({
@@ -50,6 +52,7 @@ export const OpenMaskEditorInput = z
     mask: saidInFluxFill(FluxFillToolInputSchema.shape.mask),
     mask_regions: saidInFluxFill(MaskOptionsShape.mask_regions),
     units: saidInFluxFill(MaskOptionsShape.units),
+    mask_id: saidInFluxFill(FluxFillToolInputSchema.shape.mask_id),
     prompt: z.string().max(10_000).optional(),
   })
   .strict();
@@ -106,8 +109,10 @@ export async function openMaskEditor(
   args: OpenMaskEditorInput,
   config: Config,
   signal?: AbortSignal,
+  previewed?: PreviewedMask,
 ): Promise<MaskEditorPayload> {
   const resolved = await resolveReference(args.image, { label: "image", config, ...(signal ? { signal } : {}) });
+  if (previewed) assertPreviewedImage(previewed, resolved.bytes, resolved.source);
   const decoded = await decodeInput(resolved.bytes, "image", { maxPixels: config.maxInputPixels });
   const { width, height } = decoded;
   const editorSize = workingSize(width, height, EDITOR_MAX_SIDE);
@@ -126,6 +131,9 @@ export async function openMaskEditor(
     }
     start = await rasterToEditorMask(raster, editorSize);
     startSource = "the mask you gave";
+  } else if (previewed) {
+    start = await rasterToEditorMask(await decodeMaskInput(previewed.png, { maxPixels: config.maxInputPixels }), editorSize);
+    startSource = `mask_id ${previewed.id} (${previewed.source})`;
   } else if (decoded.raster.channels === 4) {
     start = await rasterToEditorMask(maskFromImageAlpha(decoded.raster), editorSize);
     startSource = "the image's transparent pixels";
@@ -214,7 +222,11 @@ export function registerOpenMaskEditorTool(server: McpServer, deps: ServerDeps):
     },
     async (args: OpenMaskEditorInput, extra): Promise<CallToolResult> => {
       try {
-        return (await openMaskEditor(args, deps.config, extra.signal)).result;
+        const previewed =
+          args.mask_id === undefined
+            ? undefined
+            : await previewedMask(args.mask_id, args, deps.masks, deps.principal.user);
+        return (await openMaskEditor(args, deps.config, extra.signal, previewed)).result;
       } catch (error) {
         return toolError(error, deps.logger);
       }

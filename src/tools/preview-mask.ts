@@ -1,12 +1,17 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { describeError } from "../errors.js";
 import { renderMaskPreview, TINT_STRENGTH } from "../images/mask-preview.js";
+import { encodePng } from "../images/prepare.js";
+import type { NewPreviewedMask, PreviewedMask } from "../state/masks.js";
 import { MASK_OPTION_NAMES, type MaskOptions } from "../images/mask-spec.js";
 import { describeMaskSource, readMaskedImage } from "../pipeline.js";
 import { REGION_OPS } from "../images/regions.js";
 import { FluxFillToolInputSchema, MaskOptionsShape } from "../schema/tool.js";
-import { unknownFieldsError } from "../schema/issues.js";
+import { fieldError, unknownFieldsError } from "../schema/issues.js";
 import type { ServerDeps } from "./deps.js";
 import { toolError } from "./result.js";
 import { listed, listedOutput, outputInt, outputObject, saidInFluxFill } from "../schema/listing.js";
@@ -16,7 +21,7 @@ export const PREVIEW_MASK_TOOL = "preview_mask";
 /** Longest side of the returned picture: enough to judge an area, small enough for every client. */
 export const MASK_PREVIEW_MAX_SIDE = 512;
 
-const DESCRIPTION = `Check where flux_fill would repaint (free, instant; its image and mask fields). Returns the photo small with the area tinted magenta, its coverage, bounding box, and what each object or wand entry selected. Use it before flux_fill when you made the mask yourself or are unsure.`;
+const DESCRIPTION = `Check where flux_fill would repaint (free, instant; its image and mask fields). Returns the photo with the area outlined, rulers in your units (zoom if small), coverage, bbox, what each object or wand entry selected, and a mask_id (30 min) for flux_fill. return_mask: also save a PNG. Use it before flux_fill when unsure.`;
 
 /** flux_fill's image and mask fields, described once there (the tool's description says so). */
 const previewShape = Object.fromEntries(
@@ -30,8 +35,13 @@ const previewShape = Object.fromEntries(
   mask: typeof FluxFillToolInputSchema.shape.mask;
 } & typeof MaskOptionsShape;
 
+const previewInputShape = {
+  ...previewShape,
+  return_mask: z.boolean({ error: fieldError("return_mask", "true or false") }).default(false),
+};
+
 export const PreviewMaskInput = z
-  .object(previewShape, { error: unknownFieldsError(() => Object.keys(previewShape)) })
+  .object(previewInputShape, { error: unknownFieldsError(() => Object.keys(previewInputShape)) })
   .strict();
 export type PreviewMaskInput = z.infer<typeof PreviewMaskInput>;
 
@@ -44,6 +54,8 @@ export const PreviewMaskOutput = z.object({
   bbox: Box.nullable(),
   bbox_fraction: outputObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).nullable(),
   mask_source: z.string(),
+  mask_id: z.string().optional(),
+  mask_path: z.string().optional(),
   preview: outputObject({ width: outputInt(), height: outputInt() }),
   notes: z.array(z.string()),
   regions: z.array(
@@ -58,6 +70,36 @@ export const PreviewMaskOutput = z.object({
 export type PreviewMaskOutput = z.infer<typeof PreviewMaskOutput>;
 
 const round = (n: number, digits: number) => Number(n.toFixed(digits));
+
+/**
+ * Keeps the mask under a new mask_id (and writes it as a PNG in the user's output directory when asked).
+ * A failure to keep it is a note: the picture is still worth having.
+ */
+async function keepMask(
+  deps: ServerDeps,
+  mask: Omit<NewPreviewedMask, "user">,
+  returnMask: boolean,
+): Promise<{ id?: string; path?: string; lines: string[] }> {
+  let saved: PreviewedMask;
+  try {
+    saved = await deps.masks.save({ ...mask, user: deps.principal.user });
+  } catch (error) {
+    deps.logger.warn(`preview_mask: the mask could not be kept for a mask_id: ${describeError(error).text}`);
+    return {
+      lines: ["Note: no mask_id this time (the mask could not be kept); give flux_fill the same mask fields."],
+    };
+  }
+  const until = new Date(saved.expiresAt).toISOString().slice(11, 16);
+  const lines = [
+    `mask_id: ${saved.id} (valid until ${until} UTC): pass it to flux_fill (or open_mask_editor) instead of the mask fields to send exactly this mask.`,
+  ];
+  if (!returnMask) return { id: saved.id, lines };
+  const file = path.join(deps.config.outputDir, `${saved.id}.png`);
+  await mkdir(deps.config.outputDir, { recursive: true });
+  await writeFile(file, mask.png);
+  lines.push(`The mask is saved as a black-and-white PNG (white = inpaint): ${file}`);
+  return { id: saved.id, path: file, lines };
+}
 
 export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): void {
   server.registerTool(
@@ -78,7 +120,12 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
       try {
         const maskOptions: MaskOptions = {};
         for (const name of MASK_OPTION_NAMES) (maskOptions as Record<string, unknown>)[name] = args[name];
-        const { prepared, maskSource } = await readMaskedImage(args, maskOptions, deps.config, extra.signal);
+        const { prepared, imageSource, imageSha256, maskSource } = await readMaskedImage(
+          args,
+          maskOptions,
+          deps.config,
+          extra.signal,
+        );
         const { width, height } = prepared.info;
         const { bbox, coverage } = prepared.stats;
         const units = args.mask_regions !== undefined ? args.units : "px";
@@ -87,6 +134,17 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
           prepared.mask,
           Math.min(MASK_PREVIEW_MAX_SIDE, deps.config.previewMaxSize),
           { units, bbox },
+        );
+        const describedSource = describeMaskSource(prepared.info.maskSource, maskOptions, maskSource);
+        const kept = await keepMask(
+          deps,
+          {
+            png: await encodePng(prepared.mask),
+            image: { sha256: imageSha256, width, height, source: imageSource },
+            source: describedSource,
+            coverage,
+          },
+          args.return_mask,
         );
         const structured: PreviewMaskOutput = {
           width,
@@ -99,7 +157,9 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
             width: round(bbox.width / width, 4),
             height: round(bbox.height / height, 4),
           },
-          mask_source: describeMaskSource(prepared.info.maskSource, maskOptions, maskSource),
+          mask_source: describedSource,
+          ...(kept.id === undefined ? {} : { mask_id: kept.id }),
+          ...(kept.path === undefined ? {} : { mask_path: kept.path }),
           preview: { width: picture.width, height: picture.height },
           notes: prepared.notes,
           regions: prepared.regions.map((r) => ({
@@ -116,6 +176,7 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
           `The mask covers ${structured.coverage}% of the ${width}×${height} image; ${where}.`,
           `Mask from ${structured.mask_source}.`,
           `In the picture (${picture.width}×${picture.height}) the area flux_fill would repaint is tinted magenta (${Math.round(TINT_STRENGTH * 100)}%) and outlined (yellow inside, black outside); the rulers on the top and left edges give image coordinates in ${units === "px" ? "pixels" : "fractions (0..1)"}.${zoom ? ` The second picture zooms on the small area: x ${zoom.view.x}..${zoom.view.x + zoom.view.width}, y ${zoom.view.y}..${zoom.view.y + zoom.view.height} px, same outline and rulers.` : ""} Nothing was sent upstream.`,
+          ...kept.lines,
           ...prepared.notes,
         ].join("\n");
         return {

@@ -62,7 +62,7 @@ describe("tools/list", () => {
     const fill = tool("flux_fill").inputSchema as Schema;
     const shared: Array<[string, string[]]> = [
       ["preview_mask", ["image", "mask", ...Object.keys(MaskOptionsShape)]],
-      ["open_mask_editor", ["image", "mask", "mask_regions", "units"]],
+      ["open_mask_editor", ["image", "mask", "mask_regions", "units", "mask_id"]],
       // Expand's upstream fields that Fill has too (prompt means the new areas there, as its description says).
       ["flux_expand", Object.keys(FluxProExpandInputs.shape).filter((field) => field in FluxProFillInputs.shape)],
     ];

@@ -19,9 +19,9 @@ afterAll(() => server.close());
 describe("flux_fill's input schema as a real client sees it", () => {
   const model = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
 
-  it("has exactly the upstream model's fields plus the tool-only mask options, rejects others, and requires only image", () => {
+  it("has exactly the upstream model's fields plus the tool-only mask options and mask_id, rejects others, and requires only image", () => {
     expect(Object.keys(listed.properties).sort()).toEqual(
-      [...Object.keys(FluxProFillInputs.shape), ...Object.keys(MaskOptionsShape)].sort(),
+      [...Object.keys(FluxProFillInputs.shape), ...Object.keys(MaskOptionsShape), "mask_id"].sort(),
     );
     expect(listed.additionalProperties).toBe(false);
     expect(listed.required).toEqual(["image"]);
@@ -57,7 +57,7 @@ describe("flux_fill's input schema as a real client sees it", () => {
   });
 
   it("is not the empty schema zod-to-json-schema would give for a zod 4 object", () => {
-    expect(Object.keys(listed.properties).length).toBe(11 + Object.keys(MaskOptionsShape).length);
+    expect(Object.keys(listed.properties).length).toBe(12 + Object.keys(MaskOptionsShape).length);
   });
 });
 
@@ -88,12 +88,12 @@ describe("the model matches the upstream's published rules", () => {
     expect(accepts({ webhook_url: "not a url" })).toBe(false);
   });
 
-  it("the tool input differs from the model only in image and mask, plus the mask options", () => {
+  it("the tool input differs from the model only in image and mask, plus the mask options and mask_id", () => {
     const tool = z.toJSONSchema(FluxFillToolInputSchema, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
     const model = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
     const { image: _i, mask: _m, ...toolRest } = tool.properties;
     const { image: _mi, mask: _mm, ...modelRest } = model.properties;
-    for (const field of Object.keys(MaskOptionsShape)) delete toolRest[field];
+    for (const field of [...Object.keys(MaskOptionsShape), "mask_id"]) delete toolRest[field];
     expect(toolRest).toEqual(modelRest);
   });
 });

@@ -68,7 +68,7 @@ describe("open_mask_editor in tools/list and resources", () => {
     expect(tool!.annotations).toMatchObject({ readOnlyHint: true, idempotentHint: true, destructiveHint: false });
     expect(tool!.description).toMatch(/flux_fill/);
     const properties = (tool!.inputSchema as { properties: Record<string, unknown> }).properties;
-    expect(Object.keys(properties).sort()).toEqual(["image", "mask", "mask_regions", "prompt", "units"]);
+    expect(Object.keys(properties).sort()).toEqual(["image", "mask", "mask_id", "mask_regions", "prompt", "units"]);
     expect((tool!.inputSchema as { required?: string[] }).required).toEqual(["image"]);
     expect(tool!.outputSchema).toBeDefined();
     // flux_fill stays visible to the model (the editor calls it; the default visibility covers both).
