@@ -10,6 +10,16 @@ import { selectProvider } from "./providers/index.js";
 import { FluxExpandToolInputSchema, FluxFillToolInputSchema } from "./schema/tool.js";
 import { createServer, SERVER_VERSION } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";
+import { describeSegmenter } from "./segmentation/index.js";
+
+/** The settings' outcome that --help names: the segmenter object entries go through with this environment. */
+function segmenterNow(): string {
+  try {
+    return `\nWith this environment, object entries are segmented by: ${describeSegmenter(loadConfig())}.\n`;
+  } catch {
+    return "";
+  }
+}
 
 const MAIN_HELP = `flux-fill-mcp ${SERVER_VERSION} — inpainting with FLUX.1 Fill [pro] as an MCP server
 
@@ -45,6 +55,7 @@ Options:
   --mask-regions JSON      Shapes or selections, applied in order ("op":"subtract" removes), e.g.
                            '[{"shape":"rect","x":0.4,"y":0.3,"width":0.2,"height":0.2}]',
                            '[{"shape":"object","x":0.3,"y":0.2,"width":0.3,"height":0.6}]' (the thing in the box),
+                           '[{"shape":"object","text":"the spoon"}]' (named; needs FLUX_FILL_SEGMENTER=fal),
                            '[{"shape":"wand","x":0.5,"y":0.05,"tolerance":32}]' (that colour, like a magic wand)
   --units px|fraction      Units of --mask-regions (default px)
   --mask-svg SVG           SVG markup: white = inpaint
@@ -323,7 +334,7 @@ async function httpCommand(argv: string[], config: Config): Promise<void> {
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(MAIN_HELP);
+    process.stdout.write(`${MAIN_HELP}${segmenterNow()}`);
     return;
   }
   if (command === "--version" || command === "-v") {
@@ -357,7 +368,7 @@ async function main(): Promise<void> {
     const logger = createLogger();
     const server = createServer(config, { logger });
     logger.info(
-      `provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`,
+      `provider ${effectiveProvider(config)}, segmenter ${describeSegmenter(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`,
     );
     process.stdout.on("error", () => process.exit(0)); // the client went away
     for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -8,6 +8,9 @@ export type HostedProviderName = "fal" | "replicate";
 /** Every provider: the upstream ones and the embedded engine. */
 export type ProviderName = "bfl" | HostedProviderName | "local";
 export const PROVIDER_NAMES: readonly ProviderName[] = ["bfl", "fal", "replicate", "local"];
+/** FLUX_FILL_SEGMENTER's values: `auto` or a backend (the names of images/selection/segmenter.ts's SegmenterName). */
+export const SEGMENTER_SETTINGS = ["auto", "classic", "onnx", "fal"] as const;
+export type SegmenterSetting = (typeof SEGMENTER_SETTINGS)[number];
 
 /**
  * Every setting, parsed once from the environment into one validated object that is passed down
@@ -28,6 +31,8 @@ export interface Config {
   replicate: { apiKey: string | undefined; baseUrl: string };
   /** Which FLUX.1 Fill model fal and Replicate run: Fill [pro] or Fill [dev]. */
   model: "pro" | "dev";
+  /** What object entries are segmented with; `auto`: onnx when its weights are present, else fal with FAL_KEY, else classic. */
+  segmenter: SegmenterSetting;
   /** Where results and their JSON sidecars are saved (absolute). */
   outputDir: string;
   /** Roots under which local files may be read (absolute, symlinks not yet resolved). */
@@ -180,6 +185,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_PROVIDER", meaning: "`auto` (default: bfl, then fal, then replicate by which key is set, else local), `bfl`, `fal`, `replicate` or `local` (embedded offline engine)." },
   { name: "FLUX_FILL_FAL_BASE_URL", meaning: `fal queue host (default ${DEFAULTS.falBaseUrl}); for proxies and tests.` },
   { name: "FLUX_FILL_REPLICATE_BASE_URL", meaning: `Replicate API host (default ${DEFAULTS.replicateBaseUrl}); for proxies and tests.` },
+  { name: "FLUX_FILL_SEGMENTER", meaning: "What selects `object` entries: `auto` (default: onnx when its weights are present, else fal when FAL_KEY is set, else classic), `classic` (colour models, offline), `onnx` (SAM 2.1 on the CPU) or `fal` (SAM 3 on fal, reads `text`; $0.005 per object, counted in the daily credit limit as 0.5 credit; sends the photo to fal)." },
   { name: "FLUX_FILL_MODEL", meaning: "`pro` (default) or `dev`: FLUX.1 Fill [pro] or [dev] on fal and Replicate (BFL's own API has only [pro])." },
   { name: "FLUX_FILL_OUTPUT_DIR", meaning: `Where results are saved (default ~/${DEFAULTS.outputDirName}).` },
   { name: "FLUX_FILL_ALLOWED_DIRS", meaning: "Directories files may be read from, separated by the OS path delimiter (default: working directory unless it is / or home, output directory, OS temp directory)." },
@@ -332,6 +338,19 @@ const EnvSchema = z.object({
       const value = (v?.trim() || "pro").toLowerCase();
       if (value === "pro" || value === "dev") return value;
       ctx.addIssue({ code: "custom", message: `FLUX_FILL_MODEL must be pro or dev, got "${v}"` });
+      return z.NEVER;
+    }),
+  FLUX_FILL_SEGMENTER: z
+    .string()
+    .optional()
+    .transform((v, ctx): SegmenterSetting => {
+      const value = (v?.trim() || "auto").toLowerCase();
+      const known = SEGMENTER_SETTINGS.find((name) => name === value);
+      if (known !== undefined) return known;
+      ctx.addIssue({
+        code: "custom",
+        message: `FLUX_FILL_SEGMENTER must be ${SEGMENTER_SETTINGS.join(", ")}, got "${v}"`,
+      });
       return z.NEVER;
     }),
   FLUX_FILL_PROVIDER: z
@@ -515,6 +534,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     fal: { apiKey: e.FAL_KEY, baseUrl: e.FLUX_FILL_FAL_BASE_URL },
     replicate: { apiKey: e.REPLICATE_API_TOKEN, baseUrl: e.FLUX_FILL_REPLICATE_BASE_URL },
     model: e.FLUX_FILL_MODEL,
+    segmenter: e.FLUX_FILL_SEGMENTER,
     outputDir,
     allowedDirs: [...new Set(allowedDirs)],
     deniedDirs: [],

@@ -7,6 +7,7 @@
  *   submitted, and its result is filed as undelivered until a caller has actually received it.
  */
 import { FluxFillError } from "./errors.js";
+import type { PayForSegmentation } from "./images/selection/segmenter.js";
 import type { Logger } from "./log.js";
 import type { FillProgress, Provider, ProviderRequest, SubmittedTaskInfo } from "./providers/types.js";
 import { utcDay } from "./state/files.js";
@@ -260,6 +261,98 @@ function sharedOutcome<T extends SavedOutcome>(
   };
 }
 
+/** Credits counted for a paid call before it is made, settled once what it cost is known. */
+export interface CreditHold {
+  /** Replaces the reservation by what was charged (0 when nothing was); never throws. */
+  settle(actual: number): Promise<void>;
+}
+
+/** What counting credits needs: the server's ledger and limit, and the caller's own. */
+export type CreditDeps = Pick<PaidTaskDeps, "logger" | "dailyCreditLimit" | "userCredits" | "outputDir"> & {
+  credits: CreditLedger;
+};
+
+/**
+ * Reserves `price` credits against the server's daily limit, then the user's own: throws a `credit_limit`
+ * error (nothing reserved) when either would be passed, or when a limit is set but the spend cannot be
+ * recorded. Without limits a ledger failure is only logged.
+ */
+export async function holdCredits(price: number, deps: CreditDeps, now: number): Promise<CreditHold> {
+  const { logger } = deps;
+  const limit = deps.dailyCreditLimit;
+  let reservation: CreditReservation | undefined;
+  let userReservation: CreditReservation | undefined;
+  /** The user's own limit, counted after the server's (the caller gives the server's back on a refusal). */
+  const reserveForUser = async (price: number): Promise<CreditReservation | undefined> => {
+    const own = deps.userCredits;
+    if (own === undefined) return undefined;
+    const reserved = await own.ledger.reserve(price, own.limit, now).catch((error: unknown) => {
+      if (own.limit === undefined) {
+        logger.warn(`could not record ${own.user}'s credit spend: ${String(error)}`);
+        return undefined;
+      }
+      throw new FluxFillError(
+        "credit_limit",
+        `${own.user}'s credit spend cannot be read or recorded (${String(error)}), so FLUX_FILL_USER_DAILY_CREDIT_LIMIT cannot be enforced; nothing was submitted.`,
+        { suggestion: "Make FLUX_FILL_OUTPUT_DIR a writable directory, or unset FLUX_FILL_USER_DAILY_CREDIT_LIMIT." },
+      );
+    });
+    if (reserved === undefined) return undefined;
+    if (reserved.ok) return reserved.reservation;
+    throw userCreditLimitError(own.user, own.limit ?? 0, reserved.spent, price, now);
+  };
+  try {
+    const reserved = await deps.credits.reserve(price, limit, now);
+    if (!reserved.ok) throw creditLimitError(limit ?? 0, reserved.spent, price, now);
+    reservation = reserved.reservation;
+    try {
+      userReservation = await reserveForUser(price);
+    } catch (error) {
+      await deps.credits.settle(reservation, 0).catch(() => undefined);
+      reservation = undefined;
+      throw error;
+    }
+  } catch (error) {
+    if (error instanceof FluxFillError) throw error;
+    if (limit !== undefined) {
+      throw new FluxFillError(
+        "credit_limit",
+        `The day's credit spend cannot be read or recorded in ${deps.outputDir} (${String(error)}), so FLUX_FILL_DAILY_CREDIT_LIMIT cannot be enforced; nothing was submitted.`,
+        { suggestion: "Make FLUX_FILL_OUTPUT_DIR a writable directory, or unset FLUX_FILL_DAILY_CREDIT_LIMIT." },
+      );
+    }
+    logger.warn(`could not record the credit spend in ${deps.outputDir}: ${String(error)}`);
+  }
+  return {
+    async settle(actual: number) {
+      if (userReservation !== undefined) {
+        await deps.userCredits?.ledger
+          .settle(userReservation, actual)
+          .catch((error: unknown) => logger.warn(`could not record the user's credit spend: ${String(error)}`));
+      }
+      if (reservation === undefined) return;
+      await deps.credits
+        .settle(reservation, actual)
+        .catch((error: unknown) => logger.warn(`could not record the credit spend: ${String(error)}`));
+    },
+  };
+}
+
+/** 1 credit = $0.01 (BFL's unit, which the ledger and the daily limits count in). */
+export const CREDITS_PER_USD = 100;
+
+/**
+ * Paying for hosted segmentations out of the same daily credits as fills: a price in dollars is counted
+ * as credits (×100, so fal's $0.005 is 0.5 credit), reserved before the call and settled after it.
+ */
+export function creditPayer(deps: CreditDeps & { now?: () => number }): PayForSegmentation {
+  const now = deps.now ?? Date.now;
+  return async (priceUsd) => {
+    const hold = await holdCredits(priceUsd * CREDITS_PER_USD, deps, now());
+    return (chargedUsd) => hold.settle(chargedUsd * CREDITS_PER_USD);
+  };
+}
+
 /** Runs a paid task at most once per request; see the module comment. */
 export async function runPaidTask<T extends SavedOutcome>(
   job: PaidTaskJob<T>,
@@ -312,50 +405,7 @@ export async function runPaidTask<T extends SavedOutcome>(
     abandoned: AbortSignal;
   }): Promise<RunOutcome<T>> {
     const price = job.provider.estimateCredits(job.kind);
-    const limit = deps.dailyCreditLimit;
-    let reservation: CreditReservation | undefined;
-    let userReservation: CreditReservation | undefined;
-    /** The user's own limit, counted after the server's (the caller gives the server's back on a refusal). */
-    const reserveForUser = async (price: number): Promise<CreditReservation | undefined> => {
-      const own = deps.userCredits;
-      if (own === undefined) return undefined;
-      const reserved = await own.ledger.reserve(price, own.limit, now()).catch((error: unknown) => {
-        if (own.limit === undefined) {
-          logger.warn(`could not record ${own.user}'s credit spend: ${String(error)}`);
-          return undefined;
-        }
-        throw new FluxFillError(
-          "credit_limit",
-          `${own.user}'s credit spend cannot be read or recorded (${String(error)}), so FLUX_FILL_USER_DAILY_CREDIT_LIMIT cannot be enforced; nothing was submitted.`,
-          { suggestion: "Make FLUX_FILL_OUTPUT_DIR a writable directory, or unset FLUX_FILL_USER_DAILY_CREDIT_LIMIT." },
-        );
-      });
-      if (reserved === undefined) return undefined;
-      if (reserved.ok) return reserved.reservation;
-      throw userCreditLimitError(own.user, own.limit ?? 0, reserved.spent, price, now());
-    };
-    try {
-      const reserved = await state.credits.reserve(price, limit, now());
-      if (!reserved.ok) throw creditLimitError(limit ?? 0, reserved.spent, price, now());
-      reservation = reserved.reservation;
-      try {
-        userReservation = await reserveForUser(price);
-      } catch (error) {
-        await state.credits.settle(reservation, 0).catch(() => undefined);
-        reservation = undefined;
-        throw error;
-      }
-    } catch (error) {
-      if (error instanceof FluxFillError) throw error;
-      if (limit !== undefined) {
-        throw new FluxFillError(
-          "credit_limit",
-          `The day's credit spend cannot be read or recorded in ${deps.outputDir} (${String(error)}), so FLUX_FILL_DAILY_CREDIT_LIMIT cannot be enforced; nothing was submitted.`,
-          { suggestion: "Make FLUX_FILL_OUTPUT_DIR a writable directory, or unset FLUX_FILL_DAILY_CREDIT_LIMIT." },
-        );
-      }
-      logger.warn(`could not record the credit spend in ${deps.outputDir}: ${String(error)}`);
-    }
+    const { settle: settleCredits } = await holdCredits(price, { ...deps, credits: state.credits }, now());
 
     let submitted: SubmittedTaskInfo | undefined;
     let balance: Promise<number | undefined> = Promise.resolve(undefined);
@@ -381,18 +431,6 @@ export async function runPaidTask<T extends SavedOutcome>(
         logger.warn(`could not journal task ${task.upstreamId}: ${String(error)}`);
       }
     };
-    const settleCredits = async (actual: number) => {
-      if (userReservation !== undefined) {
-        await deps.userCredits?.ledger
-          .settle(userReservation, actual)
-          .catch((error: unknown) => logger.warn(`could not record the user's credit spend: ${String(error)}`));
-      }
-      if (reservation === undefined) return;
-      await state.credits
-        .settle(reservation, actual)
-        .catch((error: unknown) => logger.warn(`could not record the credit spend: ${String(error)}`));
-    };
-
     let saved: T;
     try {
       saved = await job.run({ onProgress: hooks.onProgress, abandoned: hooks.abandoned, onSubmitted });

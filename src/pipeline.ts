@@ -23,7 +23,9 @@ import {
 import { type Preview, renderPreview } from "./images/preview.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
-import { type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
+import { creditPayer, type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
+import type { SegmentContext, Segmenter } from "./images/selection/segmenter.js";
+import { createSegmenter } from "./segmentation/index.js";
 import type { ExpandRequest, FillContext, FillOutput, FillProgress, FillRequest, Provider, ProviderRequest } from "./providers/types.js";
 import { localResultStore } from "./results/local.js";
 import {
@@ -143,9 +145,16 @@ export async function readMaskedImage(
   maskOptions: MaskOptions,
   config: Config,
   signal: AbortSignal,
+  segmentation: SegmentContext = { segmenter: createSegmenter(config), options: { signal } },
 ): Promise<{ prepared: PreparedMask; imageSource: string; imageSha256: string; maskSource: string | undefined }> {
   const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
-  const prepared = await prepareMask(image.bytes, mask?.bytes, { maxPixels: config.maxInputPixels }, maskOptions);
+  const prepared = await prepareMask(
+    image.bytes,
+    mask?.bytes,
+    { maxPixels: config.maxInputPixels },
+    maskOptions,
+    segmentation,
+  );
   // The preview still shows a mask too small to send, and says plainly that flux_fill would refuse it.
   const tiny = tinyMaskProblem(prepared.stats, prepared.info.width, prepared.info.height);
   if (tiny) {
@@ -177,6 +186,36 @@ export interface PipelineDeps {
   userCredits?: UserCredits | undefined;
   /** Where results are saved and read (the output directory or a bucket); the output directory when absent. */
   results?: ResultStore | undefined;
+  /** What object entries go through; the one the config chooses when absent. */
+  segmenter?: Segmenter | undefined;
+}
+
+/**
+ * How the mask stage calls the segmenter for one call: with its signal, and (with paid-task state) a
+ * hosted segmentation counted in the same daily credit limits as fills.
+ */
+export function segmentContext(
+  deps: Pick<PipelineDeps, "config" | "logger" | "paid" | "userCredits" | "segmenter">,
+  signal: AbortSignal,
+): SegmentContext {
+  const { config } = deps;
+  return {
+    segmenter: deps.segmenter ?? createSegmenter(config),
+    options: {
+      signal,
+      ...(deps.paid === undefined
+        ? {}
+        : {
+            pay: creditPayer({
+              credits: deps.paid.credits,
+              logger: deps.logger,
+              dailyCreditLimit: config.dailyCreditLimit,
+              userCredits: deps.userCredits,
+              outputDir: config.outputDir,
+            }),
+          }),
+    },
+  };
 }
 
 /** The store a pipeline saves to: the one configured, else the output directory. */
@@ -249,6 +288,7 @@ async function prepareFillRequest(
   config: Config,
   signal: AbortSignal,
   providerName: string,
+  segmentation: SegmentContext,
 ): Promise<PreparedRequest> {
   const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
   const limits = { maxPixels: config.maxInputPixels };
@@ -267,7 +307,7 @@ async function prepareFillRequest(
     };
   };
   const early = await uploadFromHeaders(image.bytes, mask?.bytes, limits, maskOptions);
-  const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions).then((prepared) => {
+  const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions, segmentation).then((prepared) => {
     const tiny = tinyMaskProblem(prepared.stats, prepared.info.width, prepared.info.height);
     if (tiny) throw tiny;
     return prepared;
@@ -381,7 +421,15 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
     const split = splitMaskOptions(job.params);
     const maskOptions: MaskOptions = { ...split.maskOptions, ...job.maskOptions };
     report("reading", "Reading the image and mask");
-    prepared = await prepareFillRequest(job, split.params, maskOptions, config, signal, provider.name);
+    prepared = await prepareFillRequest(
+      job,
+      split.params,
+      maskOptions,
+      config,
+      signal,
+      provider.name,
+      segmentContext(deps, signal),
+    );
   }
   const { request, facts: preparing } = prepared;
   const params = request.params;

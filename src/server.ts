@@ -33,6 +33,8 @@ import { DeliveryTracker } from "./tools/delivery.js";
 import { registerFluxExpandTool } from "./tools/flux-expand.js";
 import { configForUser, userResultsDir } from "./results/users.js";
 import type { ServerDeps } from "./tools/deps.js";
+import type { Segmenter } from "./images/selection/segmenter.js";
+import { createSegmenter } from "./segmentation/index.js";
 import { registerFluxFillTool } from "./tools/flux-fill.js";
 import { registerGetResultTool } from "./tools/get-result.js";
 import { registerOpenMaskEditorTool } from "./tools/open-mask-editor.js";
@@ -81,6 +83,8 @@ export interface CreateServerOptions {
   principal?: Principal;
   /** The time, for the expiry of mask ids (tests move it instead of waiting). */
   clock?: () => number;
+  /** Forces a segmenter instead of the configured one. */
+  segmenter?: Segmenter;
 }
 
 export function createRuntime(config: Config, options: Omit<CreateServerOptions, "runtime"> = {}): ServerRuntime {
@@ -160,6 +164,7 @@ export function createRuntime(config: Config, options: Omit<CreateServerOptions,
       redis === undefined
         ? new FileMaskStore((user) => userResultsDir(config.outputDir, user), options.clock)
         : new RedisMaskStore(redis, options.clock),
+    segmenter: options.segmenter ?? createSegmenter(config),
     writer: options.writer,
     // Replaced per connection by createServer; this one is never told about a send.
     deliveries: new DeliveryTracker(),

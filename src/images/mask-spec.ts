@@ -2,15 +2,10 @@ import { FluxFillError } from "../errors.js";
 import type { RasterImage } from "./raster.js";
 import { type MaskStats, maskFromAlpha, maskFromLuminance } from "./mask.js";
 import { featherMask, growMask, invertMask } from "./morphology.js";
-import {
-  type DrawnRegions,
-  drawRegions,
-  type MaskRegion,
-  type RegionReport,
-  type RegionUnits,
-  regionsNeedPixels,
-} from "./regions.js";
 import { checkRegionGeometry } from "./region-checks.js";
+import { drawRegionsWithSegmenter } from "./region-selections.js";
+import { type DrawnRegions, type MaskRegion, type RegionReport, type RegionUnits, regionsNeedPixels } from "./regions.js";
+import type { SegmentContext } from "./selection/segmenter.js";
 import { renderSvgMask } from "./svg-mask.js";
 
 /**
@@ -144,6 +139,7 @@ export function maskFromMaskFile(
  * The mask drawn by the model at the image's size, what decided each mask_regions entry (none for SVG), and
  * notes on entries clipped at the image's edge. `pixels` gives the photo's opaque RGB pixels; it is called
  * only when an object or wand entry needs them.
+ * Object entries go through `segmentation`'s segmenter.
  */
 export async function drawnMask(
   route: "mask_regions" | "mask_svg",
@@ -151,6 +147,7 @@ export async function drawnMask(
   width: number,
   height: number,
   pixels: () => Promise<RasterImage>,
+  segmentation?: SegmentContext,
 ): Promise<DrawnRegions & { notes: string[] }> {
   if (route === "mask_svg") {
     return { mask: await renderSvgMask(options.mask_svg ?? "", width, height), reports: [], notes: [] };
@@ -159,16 +156,24 @@ export async function drawnMask(
   const units = options.units ?? "px";
   const notes = checkRegionGeometry(regions, units, width, height);
   const image = regionsNeedPixels(regions) ? await pixels() : undefined;
-  return { ...drawRegions(regions, units, width, height, image), notes };
+  return { ...(await drawRegionsWithSegmenter(regions, units, width, height, image, segmentation)), notes };
 }
 
-/** Notes for the result text: what each object and wand entry selected, and where a fallback decided. */
+/** "segmenter fal, confidence 0.93, best of 3 candidates": who decided an object entry, for the notes. */
+function decidedBy(r: RegionReport): string {
+  if (r.segmenter === undefined) return "";
+  const confidence = r.confidence === undefined ? "" : `, confidence ${r.confidence.toFixed(2)}`;
+  const candidates = (r.candidates ?? 1) > 1 ? `, best of ${r.candidates} candidates` : "";
+  return `, segmenter ${r.segmenter}${confidence}${candidates}`;
+}
+
+/** Notes for the result text: what each object and wand entry selected, by whom, and where a fallback decided. */
 export function selectionNotes(reports: ReadonlyArray<RegionReport>): string[] {
   return reports
     .filter((r) => r.reason !== undefined)
     .map(
       (r) =>
-        `${r.decided === "fallback" ? "Note" : "Selection"}: mask_regions[${r.index}] (${r.shape}${r.op === "subtract" ? ", subtracted" : ""}): ${r.reason}`,
+        `${r.decided === "fallback" ? "Note" : "Selection"}: mask_regions[${r.index}] (${r.shape}${r.op === "subtract" ? ", subtracted" : ""}${decidedBy(r)}): ${[r.reason, ...(r.notes ?? [])].join("; ")}`,
     );
 }
 

@@ -28,6 +28,7 @@ import {
   selectionNotes,
 } from "./mask-spec.js";
 import type { RegionReport } from "./regions.js";
+import type { SegmentContext } from "./selection/segmenter.js";
 import { sizeNotes } from "./model-size.js";
 import { fitMaskTo } from "./morphology.js";
 
@@ -110,6 +111,8 @@ export async function prepareMask(
   maskBytes: Buffer | undefined,
   limits: { maxPixels: number },
   options: MaskOptions = {},
+  /** The segmenter object entries go through (required when there are any). */
+  segmentation?: SegmentContext,
 ): Promise<PreparedMask> {
   const route = chooseMaskRoute(maskBytes !== undefined, options);
   // Read both at once; on failure report the image's problem first, as the one most worth fixing.
@@ -153,8 +156,13 @@ export async function prepareMask(
     base = maskFromImageAlpha(imagePixels, options.alpha_convention);
   } else {
     // Regions and SVG ignore the alpha, so the raster can be packed to RGB for the selections.
-    const drawn = await drawnMask(route, options, decoded.width, decoded.height, () =>
-      image ? image.pixels() : Promise.resolve(rgb()),
+    const drawn = await drawnMask(
+      route,
+      options,
+      decoded.width,
+      decoded.height,
+      () => (image ? image.pixels() : Promise.resolve(rgb())),
+      segmentation,
     );
     base = drawn.mask;
     regions = drawn.reports;
@@ -319,8 +327,9 @@ export async function prepareFillImages(
   maskBytes: Buffer | undefined,
   limits: { maxPixels: number },
   options: MaskOptions = {},
+  segmentation?: SegmentContext,
 ): Promise<PreparedFill> {
-  const prepared = await prepareMask(imageBytes, maskBytes, limits, options);
+  const prepared = await prepareMask(imageBytes, maskBytes, limits, options, segmentation);
   const upload = await encodeUploads(prepared, { image: imageBytes, mask: maskBytes });
   const { sendAsIs: _sendAsIs, ...rest } = prepared;
   return { ...rest, upload };

@@ -15,6 +15,8 @@ export const MAX_OBJECT_BOX_OUTSIDE = 0.25;
 const EDGE_SLACK_PX = 0.5;
 
 type PixelRegion = MaskRegion & { op: RegionOp };
+/** An object entry that gives its box (one named by text alone has none to check). */
+type BoxedObject = Extract<PixelRegion, { shape: "object" }> & { x: number; y: number; width: number; height: number };
 
 interface Bounds {
   x0: number;
@@ -33,8 +35,11 @@ function valuesOf(region: MaskRegion): number[] {
       return [region.cx, region.cy, region.rx, region.ry];
     case "polygon":
       return flat(region.points);
-    case "object":
-      return [region.x, region.y, region.width, region.height, ...flat(region.include), ...flat(region.exclude)];
+    case "object": {
+      // A text-only object entry has no box: its hint points are all there is.
+      const box = [region.x, region.y, region.width, region.height].filter((v): v is number => v !== undefined);
+      return [...box, ...flat(region.include), ...flat(region.exclude)];
+    }
     case "wand":
       return [region.x, region.y];
   }
@@ -50,7 +55,7 @@ export function looksLikeFractions(region: MaskRegion): boolean {
   return region.shape !== "wand" || values.some((v) => v > 0 && v < 1);
 }
 
-function boundsOf(region: PixelRegion): Bounds {
+function boundsOf(region: Exclude<PixelRegion, { shape: "object" }> | BoxedObject): Bounds {
   switch (region.shape) {
     case "rect":
     case "object":
@@ -114,7 +119,7 @@ function objectBoxOutside(
   height: number,
   units: RegionUnits,
 ): FluxFillError {
-  const { x, y, width: w, height: h } = given;
+  const { x, y, width: w, height: h } = given as BoxedObject;
   // Read as x1, y1, x2, y2 the box would be a real one inside the image: say what that box is.
   const wPx = b.x1 - b.x0;
   const hPx = b.y1 - b.y0;
@@ -166,7 +171,8 @@ export function checkRegionGeometry(
   const notes: string[] = [];
   inPixels.forEach((region, index) => {
     if (region.shape === "wand") return;
-    const b = boundsOf(region);
+    if (region.shape === "object" && region.x === undefined) return;
+    const b = boundsOf(region as Exclude<PixelRegion, { shape: "object" }> | BoxedObject);
     const share = shareOutside(b, width, height);
     // A box wholly outside gets drawRegions' plainer "lies entirely outside" error.
     if (region.shape === "object" && share > MAX_OBJECT_BOX_OUTSIDE && share < 1) {

@@ -1,7 +1,7 @@
 import { FluxFillError } from "../errors.js";
 import type { RasterImage } from "./raster.js";
-import { selectObject } from "./selection/object.js";
-import type { PixelPoint, SelectionImage, Selection, SelectionDecision } from "./selection/types.js";
+import type { SegmenterName, Segmentation } from "./selection/segmenter.js";
+import type { SelectionImage, Selection, SelectionDecision } from "./selection/types.js";
 import { selectWand, WAND_DEFAULT_TOLERANCE, WAND_TOLERANCE_MAX } from "./selection/wand.js";
 
 /**
@@ -24,12 +24,15 @@ export type MaskRegion = { op?: RegionOp | undefined } & (
   | { shape: "polygon"; points: Points }
   | {
       shape: "object";
-      x: number;
-      y: number;
-      width: number;
-      height: number;
+      /** The box the object lies in; optional when `text` names the object. */
+      x?: number | undefined;
+      y?: number | undefined;
+      width?: number | undefined;
+      height?: number | undefined;
       include?: Points | undefined;
       exclude?: Points | undefined;
+      /** What to select, in words ("the spoon"): needs a segmenter that reads text. */
+      text?: string | undefined;
     }
   | { shape: "wand"; x: number; y: number; tolerance?: number | undefined; contiguous?: boolean | undefined }
 );
@@ -53,10 +56,17 @@ export interface RegionReport {
   decided: "shape" | SelectionDecision;
   /** For object and wand entries: what was selected and, for a fallback, why. */
   reason?: string;
+  /** Object entries: which segmenter decided, its confidence (0..1), how many masks it offered, what it cost. */
+  segmenter?: SegmenterName;
+  confidence?: number;
+  candidates?: number;
+  costUsd?: number;
+  /** Object entries: the segmenter's notes (paid call, cached mask, fall-back) and doubtful/hint-point remarks. */
+  notes?: string[];
 }
 
 /** Object and wand entries read the photo's pixels; shapes do not. */
-export function regionsNeedPixels(regions: ReadonlyArray<MaskRegion>): boolean {
+export function regionsNeedPixels(regions: ReadonlyArray<Pick<MaskRegion, "shape">>): boolean {
   return regions.some((r) => r.shape === "object" || r.shape === "wand");
 }
 
@@ -142,6 +152,54 @@ function boxInPixels(
   return { x: x * sx, y: y * sy, width: box.width * sx, height: box.height * sy };
 }
 
+/** Longest `text` of an object entry: a short noun phrase is what segmenters read. */
+export const MAX_OBJECT_TEXT = 200;
+
+/** An object entry's `text`, trimmed; undefined when absent. */
+function objectText(at: string, text: unknown): string | undefined {
+  if (text === undefined) return undefined;
+  if (typeof text !== "string" || text.trim() === "" || text.length > MAX_OBJECT_TEXT) {
+    throw regionError(
+      `${at}.text must be a short description of the object (1 to ${MAX_OBJECT_TEXT} characters); got ${JSON.stringify(text)?.slice(0, 40)}.`,
+      'Name the object in a few words, e.g. "the spoon".',
+    );
+  }
+  return text.trim();
+}
+
+/**
+ * An object entry's box in pixels (`given`), or the whole image when it names the object by `text` alone;
+ * a box must be complete, and an entry needs a box or a text.
+ */
+function objectBoxInPixels(
+  at: string,
+  region: Extract<MaskRegion, { shape: "object" }>,
+  units: RegionUnits,
+  sx: number,
+  sy: number,
+  width: number,
+  height: number,
+): { x: number; y: number; width: number; height: number; given: boolean } {
+  const sides = (["x", "y", "width", "height"] as const).filter((k) => region[k] !== undefined);
+  if (sides.length === 4) {
+    return { ...boxInPixels(at, region as { x: number; y: number; width: number; height: number }, units, sx, sy), given: true };
+  }
+  if (sides.length > 0) {
+    const missing = (["x", "y", "width", "height"] as const).filter((k) => region[k] === undefined);
+    throw regionError(
+      `${at} (object) gives ${sides.join(", ")} but not ${missing.join(", ")}; a box needs all four.`,
+      'Give the whole box {x, y, width, height}, or leave the box out and name the object with "text".',
+    );
+  }
+  if (region.text === undefined) {
+    throw regionError(
+      `${at} (object) has neither a box nor a text, so it says nothing about what to select.`,
+      'Give the box the object lies in {x, y, width, height}, and/or its name as "text" (e.g. "the spoon").',
+    );
+  }
+  return { x: 0, y: 0, width, height, given: false };
+}
+
 function checkOp(at: string, op: unknown): RegionOp {
   if (op === undefined) return "add";
   if (op === "add" || op === "subtract") return op;
@@ -186,7 +244,8 @@ export function regionInPixels(
       return { shape: "polygon", op, points: pointsInPixels(`${at}.points`, points, units, sx, sy) };
     }
     case "object": {
-      const box = boxInPixels(at, region, units, sx, sy);
+      const box = objectBoxInPixels(at, region, units, sx, sy, width, height);
+      const text = objectText(at, region.text);
       const hints = (name: "include" | "exclude") => {
         const given = region[name];
         if (given === undefined) return [];
@@ -200,14 +259,24 @@ export function regionInPixels(
         points.forEach(([px, py], i) => {
           if (!(px! >= box.x && px! < box.x + box.width && py! >= box.y && py! < box.y + box.height)) {
             throw regionError(
-              `${at}.${name}[${i}] (${region[name]![i]![0]}, ${region[name]![i]![1]}) lies outside the object's box; hint points must be inside it (outside the box everything is background already).`,
+              box.given
+                ? `${at}.${name}[${i}] (${region[name]![i]![0]}, ${region[name]![i]![1]}) lies outside the object's box; hint points must be inside it (outside the box everything is background already).`
+                : `${at}.${name}[${i}] (${region[name]![i]![0]}, ${region[name]![i]![1]}) lies outside the ${width}×${height} image.`,
               "Give include points on the object and exclude points on background inside the box, in the same units as the box.",
             );
           }
         });
         return points;
       };
-      return { shape: "object", op, ...box, include: hints("include"), exclude: hints("exclude") };
+      const { given, ...rect } = box;
+      return {
+        shape: "object",
+        op,
+        ...(given ? rect : {}),
+        include: hints("include"),
+        exclude: hints("exclude"),
+        ...(text === undefined ? {} : { text }),
+      };
     }
     case "wand": {
       const x = checkFinite(`${at}.x`, region.x);
@@ -360,8 +429,10 @@ function fillPolygon(mask: Buffer, width: number, height: number, points: Points
 /** Pixel bounding box test: does the shape reach any pixel centre of the image? */
 function touchesImage(r: MaskRegion, width: number, height: number): boolean {
   switch (r.shape) {
-    case "rect":
     case "object":
+      if (r.x === undefined || r.y === undefined || r.width === undefined || r.height === undefined) return true;
+      return r.x < width && r.y < height && r.x + r.width > 0 && r.y + r.height > 0;
+    case "rect":
       return r.x < width && r.y < height && r.x + r.width > 0 && r.y + r.height > 0;
     case "ellipse":
       return r.cx + r.rx > 0 && r.cy + r.ry > 0 && r.cx - r.rx < width && r.cy - r.ry < height;
@@ -444,10 +515,27 @@ function rgbPixelsOf(image: RasterImage | undefined, width: number, height: numb
   return { data: image.data, width, height, channels: 3 };
 }
 
+/** Every region checked (the first bad value named) and converted to pixels; each must touch the image. */
+export function regionsInPixels(
+  regions: ReadonlyArray<MaskRegion>,
+  units: RegionUnits,
+  width: number,
+  height: number,
+): Array<MaskRegion & { op: RegionOp }> {
+  checkRegions(regions);
+  const inPixels = regions.map((r, i) => regionInPixels(r, i, units, width, height));
+  inPixels.forEach((r, i) => {
+    if (!touchesImage(r, width, height)) throw outsideError(r, i, units, width, height);
+  });
+  return inPixels;
+}
+
 /**
  * Draws the regions in order at the image's size (255 inside, 0 outside): "add" entries are unioned with
- * what came before, "subtract" entries cleared from it. Object and wand entries need the photo's pixels
- * (opaque RGB, `image`); every value is checked before any pixel is touched.
+ * what came before, "subtract" entries cleared from it. Wand entries need the photo's pixels (opaque RGB,
+ * `image`); object entries take the segmentation made for them beforehand (`objects`, by entry index:
+ * a segmenter may be hosted, so that part is async, see region-selections.ts). Every value is checked
+ * before any pixel is touched.
  */
 export function drawRegions(
   regions: ReadonlyArray<MaskRegion>,
@@ -455,33 +543,24 @@ export function drawRegions(
   width: number,
   height: number,
   image?: RasterImage,
+  objects: ReadonlyMap<number, Segmentation> = new Map(),
 ): DrawnRegions {
-  checkRegions(regions);
-  const inPixels = regions.map((r, i) => regionInPixels(r, i, units, width, height));
-  inPixels.forEach((r, i) => {
-    if (!touchesImage(r, width, height)) throw outsideError(r, i, units, width, height);
-  });
+  const inPixels = regionsInPixels(regions, units, width, height);
   const rgb = regionsNeedPixels(inPixels) ? rgbPixelsOf(image, width, height) : undefined;
   const data = Buffer.alloc(width * height);
   const reports: RegionReport[] = inPixels.map((r, index) => {
     // Shapes are drawn straight into the mask (255 to add, 0 to subtract): O(area), not O(image).
     const value = r.op === "subtract" ? 0 : 255;
-    let selection: Selection | undefined;
+    let selection: Selection | Segmentation | undefined;
     if (r.shape === "rect") fillRect(data, width, height, r, value);
     else if (r.shape === "ellipse") fillEllipse(data, width, height, r, value);
     else if (r.shape === "polygon") fillPolygon(data, width, height, r.points, value);
     else {
-      selection =
-        r.shape === "object"
-          ? selectObject(
-              rgb!,
-              { x: r.x, y: r.y, width: r.width, height: r.height },
-              {
-                include: (r.include ?? []) as PixelPoint[],
-                exclude: (r.exclude ?? []) as PixelPoint[],
-              },
-            )
-          : selectWand(rgb!, [r.x, r.y], r.tolerance ?? WAND_DEFAULT_TOLERANCE, r.contiguous ?? true);
+      if (r.shape === "object") {
+        selection = objects.get(index);
+        if (selection === undefined)
+          throw new FluxFillError("internal", `mask_regions[${index}] (object) was drawn before it was segmented.`);
+      } else selection = selectWand(rgb!, [r.x, r.y], r.tolerance ?? WAND_DEFAULT_TOLERANCE, r.contiguous ?? true);
       const selected = selection.mask;
       if (r.op === "subtract") {
         for (let p = 0; p < data.length; p++) data[p] = Math.min(data[p]!, 255 - selected[p]!);
@@ -489,12 +568,22 @@ export function drawRegions(
         for (let p = 0; p < data.length; p++) if (selected[p]! > data[p]!) data[p] = selected[p]!;
       }
     }
+    const segmented = selection !== undefined && "segmenter" in selection ? selection : undefined;
     return {
       index,
       shape: r.shape,
       op: r.op,
       decided: selection?.decided ?? "shape",
       ...(selection ? { reason: selection.reason } : {}),
+      ...(segmented
+        ? {
+            segmenter: segmented.segmenter,
+            confidence: segmented.confidence,
+            candidates: segmented.candidates,
+            costUsd: segmented.costUsd,
+            notes: [...(segmented.notes ?? [])],
+          }
+        : {}),
     };
   });
   return { mask: { data, width, height, channels: 1 }, reports };

@@ -69,13 +69,16 @@ const PolygonRegion = region({
 
 const ObjectRegion = region({
   shape: z.literal("object"),
-  x: coordinate("object x"),
-  y: coordinate("object y"),
-  width: coordinate("object width"),
-  height: coordinate("object height"),
+  // The box is optional when `text` names the object; a partial box, or neither, is refused in regions.ts.
+  x: coordinate("object x").optional(),
+  y: coordinate("object y").optional(),
+  width: coordinate("object width").optional(),
+  height: coordinate("object height").optional(),
   // At most MAX_HINT_POINTS each, checked with the box (regions.ts) to keep tools/list small.
   include: pointList("object include").optional(),
   exclude: pointList("object exclude").optional(),
+  // Length (≤ MAX_OBJECT_TEXT) checked in regions.ts, to keep tools/list small.
+  text: z.string({ error: fieldError("object text", 'a short description such as "the spoon"') }).optional(),
 });
 
 const WandRegion = region({
@@ -118,7 +121,7 @@ export const MaskOptionsShape = {
     .max(MAX_REGIONS, { error: fieldError("mask_regions", `a list of at most ${MAX_REGIONS} shapes`) })
     .optional()
     .describe(
-      `In order (op: add, or subtract): shapes rect {x,y,width,height}, ellipse {cx,cy,rx,ry}, polygon {points:[[x,y],…]} (≤${MAX_POLYGON_POINTS}); from the pixels (≤${MAX_SELECTIONS}): object {x,y,width,height,include?,exclude?} = the thing in that box, cut at its edges (person, car); wand {x,y,tolerance? 0-${WAND_TOLERANCE_MAX} (${WAND_DEFAULT_TOLERANCE}),contiguous? (true)} = the seed's colour, for flat areas (sky, wall). Preview first. E.g. sky minus tree, units "fraction": [{"shape":"wand","x":0.5,"y":0.05},{"shape":"object","x":0.6,"y":0,"width":0.2,"height":0.5,"op":"subtract"}].`,
+      `In order (op: add, or subtract): shapes rect {x,y,width,height}, ellipse {cx,cy,rx,ry}, polygon {points:[[x,y],…]} (≤${MAX_POLYGON_POINTS}); from the pixels (≤${MAX_SELECTIONS}): object {x,y,width,height,text?,include?,exclude?} = the thing in that box, cut at its edges (person, car), or named by text ("the spoon"; needs a text segmenter); include/exclude = hint points [[x,y],…] on/off it; wand {x,y,tolerance? 0-${WAND_TOLERANCE_MAX} (${WAND_DEFAULT_TOLERANCE}),contiguous? (true)} = the seed's colour, for flat areas (sky, wall). Preview first. E.g. sky minus tree, units "fraction": [{"shape":"wand","x":0.5,"y":0.05},{"shape":"object","x":0.6,"y":0,"width":0.2,"height":0.5,"op":"subtract"}].`,
     ),
   units: z
     .enum(["px", "fraction"], { error: fieldError("units", '"px" or "fraction"') })

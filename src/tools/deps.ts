@@ -10,6 +10,7 @@ import type { PaidTaskState } from "../state/index.js";
 import type { MaskStore } from "../state/masks.js";
 import type { SlotPool } from "../state/slots.js";
 import type { DeliveryTracker } from "./delivery.js";
+import type { Segmenter } from "../images/selection/segmenter.js";
 
 /**
  * What tools and resources need from the server; no MCP objects, no globals. Its own module so that
@@ -47,4 +48,6 @@ export interface ServerDeps {
   slots: SlotPool;
   /** Masks preview_mask showed, by mask_id, each kept for its user (files, or Redis for replicas). */
   masks: MaskStore;
+  /** What object entries go through (FLUX_FILL_SEGMENTER), chosen once per process. */
+  segmenter: Segmenter;
 }

@@ -8,6 +8,7 @@ import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from 
 import type { ExpandSides } from "../images/expand.js";
 import type { ProviderName } from "../config.js";
 import type { ServerDeps } from "./deps.js";
+import { hostedSegmenterNote } from "../segmentation/index.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
 import { previewedMask } from "./mask-id.js";
 import { toolError } from "./result.js";
@@ -159,7 +160,7 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
     FLUX_FILL_TOOL,
     {
       title: "Inpaint with FLUX.1 Fill [pro]",
-      description: DESCRIPTION,
+      description: deps.segmenter.hosted ? `${DESCRIPTION}\n${hostedSegmenterNote(deps.segmenter)}` : DESCRIPTION,
       inputSchema: listed(FluxFillToolInputSchema),
       outputSchema: listedOutput(FluxFillOutput),
       annotations: {
@@ -208,6 +209,7 @@ export async function runForCall(
         user: deps.principal.user === LOCAL_USER ? undefined : deps.principal.user,
         userCredits: deps.userCredits,
         results: deps.results,
+        segmenter: deps.segmenter,
       },
       {
         onProgress: progressReporter(extra),

@@ -22,7 +22,10 @@ import { toRgbInPlace } from "../images/mask.js";
 import { maskFromImageAlpha, selectionNotes } from "../images/mask-spec.js";
 import { renderPreview } from "../images/preview.js";
 import { checkRegionGeometry } from "../images/region-checks.js";
-import { drawRegions, regionsNeedPixels } from "../images/regions.js";
+import { regionsNeedPixels } from "../images/regions.js";
+import { drawRegionsWithSegmenter } from "../images/region-selections.js";
+import type { SegmentContext } from "../images/selection/segmenter.js";
+import { segmentContext } from "../pipeline.js";
 import { classifyReference } from "../inputs/reference.js";
 import { resolveReference } from "../inputs/resolve.js";
 import type { RasterImage } from "../images/raster.js";
@@ -110,6 +113,7 @@ export async function openMaskEditor(
   config: Config,
   signal?: AbortSignal,
   previewed?: PreviewedMask,
+  segmentation?: SegmentContext,
 ): Promise<MaskEditorPayload> {
   const resolved = await resolveReference(args.image, { label: "image", config, ...(signal ? { signal } : {}) });
   if (previewed) assertPreviewedImage(previewed, resolved.bytes, resolved.source);
@@ -143,7 +147,7 @@ export async function openMaskEditor(
     const edgeNotes = checkRegionGeometry(args.mask_regions, args.units, width, height);
     // The alpha has been read above, so the raster can be packed to RGB for object and wand entries.
     const pixels = regionsNeedPixels(args.mask_regions) ? toRgbInPlace(decoded.raster) : undefined;
-    const drawn = drawRegions(args.mask_regions, args.units, width, height, pixels);
+    const drawn = await drawRegionsWithSegmenter(args.mask_regions, args.units, width, height, pixels, segmentation);
     regionNotes = [...edgeNotes, ...selectionNotes(drawn.reports)];
     const shapes = await rasterToEditorMask(drawn.mask, editorSize);
     if (start) for (let i = 0; i < start.data.length; i++) start.data[i] = Math.max(start.data[i]!, shapes.data[i]!);
@@ -226,7 +230,7 @@ export function registerOpenMaskEditorTool(server: McpServer, deps: ServerDeps):
           args.mask_id === undefined
             ? undefined
             : await previewedMask(args.mask_id, args, deps.masks, deps.principal.user);
-        return (await openMaskEditor(args, deps.config, extra.signal, previewed)).result;
+        return (await openMaskEditor(args, deps.config, extra.signal, previewed, segmentContext(deps, extra.signal))).result;
       } catch (error) {
         return toolError(error, deps.logger);
       }

@@ -8,8 +8,9 @@ import { renderMaskPreview, TINT_STRENGTH } from "../images/mask-preview.js";
 import { encodePng } from "../images/prepare.js";
 import type { NewPreviewedMask, PreviewedMask } from "../state/masks.js";
 import { MASK_OPTION_NAMES, type MaskOptions } from "../images/mask-spec.js";
-import { describeMaskSource, readMaskedImage } from "../pipeline.js";
+import { describeMaskSource, readMaskedImage, segmentContext } from "../pipeline.js";
 import { REGION_OPS } from "../images/regions.js";
+import { hostedSegmenterNote } from "../segmentation/index.js";
 import { FluxFillToolInputSchema, MaskOptionsShape } from "../schema/tool.js";
 import { fieldError, unknownFieldsError } from "../schema/issues.js";
 import type { ServerDeps } from "./deps.js";
@@ -64,6 +65,9 @@ export const PreviewMaskOutput = z.object({
       op: z.enum(REGION_OPS),
       decided: z.enum(["shape", "segmented", "fallback"]),
       reason: z.string().nullable(),
+      segmenter: z.string().optional(),
+      confidence: z.number().optional(),
+      candidates: outputInt().optional(),
     }),
   ),
 });
@@ -106,7 +110,9 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
     PREVIEW_MASK_TOOL,
     {
       title: "Preview the inpainting mask",
-      description: DESCRIPTION,
+      description: deps.segmenter.hosted
+        ? `${DESCRIPTION.replace("(free, instant;", "(free for shapes;")} ${hostedSegmenterNote(deps.segmenter)}`
+        : DESCRIPTION,
       inputSchema: listed(PreviewMaskInput),
       outputSchema: listedOutput(PreviewMaskOutput),
       annotations: {
@@ -125,6 +131,7 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
           maskOptions,
           deps.config,
           extra.signal,
+          segmentContext(deps, extra.signal),
         );
         const { width, height } = prepared.info;
         const { bbox, coverage } = prepared.stats;
@@ -166,7 +173,11 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
             shape: r.shape,
             op: r.op,
             decided: r.decided,
-            reason: r.reason ?? null,
+            // The entry's notes (doubtful, paid, hint points on the wrong side) are part of its reason.
+            reason: r.reason === undefined ? null : [r.reason, ...(r.notes ?? [])].join("; "),
+            ...(r.segmenter === undefined
+              ? {}
+              : { segmenter: r.segmenter, confidence: round(r.confidence ?? 0, 3), candidates: r.candidates ?? 1 }),
           })),
         };
         const where = bbox

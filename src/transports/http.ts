@@ -15,6 +15,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { type Config, effectiveProvider, providerKey } from "../config.js";
 import { KEYS } from "../providers/index.js";
+import { segmenterProblem } from "../segmentation/index.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { untilUtcMidnight } from "../pay-once.js";
@@ -203,7 +204,8 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
     const provider = effectiveProvider(config);
     const upstreamConfigured = provider === "local" || providerKey(config, provider) !== undefined;
     const [results, redis] = await Promise.all([runtime.deps.results.check(), runtime.deps.slots.check()]);
-    const ready = closing === undefined && upstreamConfigured && results.ok && (redis?.ok ?? true);
+    const segmenter = segmenterProblem(config);
+    const ready = closing === undefined && upstreamConfigured && results.ok && (redis?.ok ?? true) && !segmenter;
     const queue = Object.values(queuesOf(runtime.deps)?.snapshot() ?? {}).reduce(
       (sum, q) => ({ active: sum.active + q.active, waiting: sum.waiting + q.waiting }),
       { active: 0, waiting: 0 },
@@ -215,6 +217,13 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
           ok: upstreamConfigured,
           name: provider,
           ...(upstreamConfigured ? {} : { problem: `${KEYS[provider].setting} is not set` }),
+        },
+        // Which segmenter object entries go through (FLUX_FILL_SEGMENTER; fal is paid and sees the photo).
+        segmenter: {
+          ok: segmenter === undefined,
+          name: runtime.deps.segmenter.name,
+          hosted: runtime.deps.segmenter.hosted,
+          ...(segmenter === undefined ? {} : { problem: segmenter }),
         },
         // The results store: the output directory, or a bucket (with the results waiting to be uploaded).
         [config.results.kind === "s3" ? "results" : "output_dir"]: results,

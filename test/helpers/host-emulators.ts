@@ -5,7 +5,8 @@
  * replicate.delivery) that serves results, refuses any request carrying the key (it must never reach
  * it) and answers 404 once a result URL has expired.
  *
- * fal:   `POST /fal-ai/flux-pro/v1/fill` | `/fal-ai/flux-lora-fill` (Authorization: Key …) → `{request_id,
+ * fal:   (SAM segmentation: `POST /fal-ai/sam-3/image`, `/fal-ai/sam2/image`, see sam-emulation.ts.)
+ *        `POST /fal-ai/flux-pro/v1/fill` | `/fal-ai/flux-lora-fill` (Authorization: Key …) → `{request_id,
  *        response_url, status_url, cancel_url, status: "IN_QUEUE", queue_position}`; URLs use owner/app only
  *        (`/fal-ai/flux-pro/requests/{id}`). `GET …/status` → 202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED;
  *        `GET …/requests/{id}` → the model's own answer: 200 `{images:[{url,content_type,width,height}],
@@ -28,6 +29,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { paintFill } from "./emulator.js";
+import { findObjects, maskPng, normalisedBox, readSamInput, type SamObject } from "./sam-emulation.js";
 
 /** How a job ends. */
 export type HostOutcome =
@@ -66,6 +68,10 @@ export interface HostBehaviour {
   deliveryExpiryMs: number;
   /** Replicate: how long a prediction keeps its output after it finished. */
   outputRemovedMs: number;
+  /** fal SAM: the objects the emulated model finds (see sam-emulation.ts). */
+  samObjects: ReadonlyArray<SamObject>;
+  /** fal SAM 3 only: how its jobs end, when not as `outcome` (SAM 2 then follows `outcome`). */
+  sam3Outcome: HostOutcome | undefined;
 }
 
 export const DEFAULT_HOST_BEHAVIOUR: Readonly<HostBehaviour> = {
@@ -80,6 +86,8 @@ export const DEFAULT_HOST_BEHAVIOUR: Readonly<HostBehaviour> = {
   failNextPolls: 0,
   deliveryExpiryMs: 60 * 60 * 1000,
   outputRemovedMs: 60 * 60 * 1000,
+  samObjects: [],
+  sam3Outcome: undefined,
 };
 
 export interface HostRequest {
@@ -107,6 +115,9 @@ export interface HostJobRecord {
   deliveries: number;
   polls: number;
   result: Promise<Buffer>;
+  /** fal SAM: the mask files served by the delivery host (path → PNG), and the model's answer. */
+  files?: Map<string, Promise<Buffer>>;
+  samAnswer?: Promise<Record<string, unknown>>;
 }
 
 export interface HostEmulator {
@@ -209,14 +220,16 @@ async function startHost(
     });
   const delivery: Route = async (req, _body, url) => {
     const match = /^\/files\/([^/.]+)\.(png|jpeg|jpg)$/.exec(url.pathname);
-    const job = match ? [...base.jobs.values()].find((j) => j.resultUrl.endsWith(url.pathname)) : undefined;
+    const job = match
+      ? [...base.jobs.values()].find((j) => j.resultUrl.endsWith(url.pathname) || j.files?.has(url.pathname))
+      : undefined;
     if (!job) return { status: 404, body: { detail: "Not found" } };
     if (req.headers.authorization !== undefined)
       return { status: 403, body: { detail: "credentials not accepted here" } };
     const finishedAt = job.createdAt + base.state.generationMs;
     if (Date.now() > finishedAt + base.state.deliveryExpiryMs) return { status: 404, body: { detail: "File expired" } };
     job.deliveries++;
-    return { status: 200, raw: await job.result };
+    return { status: 200, raw: await (job.files?.get(url.pathname) ?? job.result) };
   };
   const apiServer = serve(
     "api",
@@ -341,6 +354,98 @@ const FAL_MODELS: Record<string, { app: string; dev: boolean }> = {
   "/fal-ai/flux-lora-fill": { app: "fal-ai/flux-lora-fill", dev: true },
 };
 
+const SAM_MODELS: Record<string, { app: string; version: 2 | 3 }> = {
+  "/fal-ai/sam-3/image": { app: "fal-ai/sam-3", version: 3 },
+  "/fal-ai/sam2/image": { app: "fal-ai/sam2", version: 2 },
+};
+
+/** A SAM submit: validated as fal does, then a job whose answer and mask files are made at once. */
+async function samSubmit(
+  base: Base,
+  sam: { app: string; version: 2 | 3 },
+  raw: Buffer,
+  apiUrl: string,
+  deliveryUrl: string,
+): Promise<Answer> {
+  const state = base.state;
+  base.counters.submits++;
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
+  } catch {
+    return { status: 422, body: { detail: [{ loc: ["body"], msg: "Invalid JSON", type: "value_error.jsondecode" }] } };
+  }
+  const image = await decodeDataUri(body.image_url);
+  const { input, problems } = readSamInput(body, sam.version);
+  if (!image) problems.push({ loc: ["body", "image_url"], msg: "field required: an image URL or data URI", type: "value_error" });
+  if (problems.length > 0) return { status: 422, body: { detail: problems } };
+  const refused = gate(
+    state,
+    { status: 402, body: { detail: "Insufficient balance: top up your fal account to continue." } },
+    { status: 429, body: { detail: "Too many requests" } },
+  );
+  if (refused) return refused;
+  const { width, height } = image!;
+  const found = findObjects(state.samObjects, input, width, height);
+  const files = new Map<string, Promise<Buffer>>();
+  const file = (png: Promise<Buffer>) => {
+    const name = `/files/${randomUUID().replaceAll("-", "")}.png`;
+    png.catch(() => undefined);
+    files.set(name, png);
+    return { url: `${deliveryUrl}${name}`, content_type: "image/png", width, height };
+  };
+  let answer: Record<string, unknown>;
+  if (sam.version === 3) {
+    const masks = found.map((f) => file(maskPng([f.polygon], width, height)));
+    const boxes = found.map((f) => normalisedBox(f.polygon, width, height));
+    answer = {
+      masks,
+      ...(masks[0] ? { image: masks[0] } : {}),
+      ...(body.include_scores === true ? { scores: found.map((f) => f.score) } : {}),
+      ...(body.include_boxes === true ? { boxes } : {}),
+      metadata: found.map((f, index) => ({ index, score: f.score, box: boxes[index] })),
+    };
+  } else {
+    answer = { image: file(maskPng(found.map((f) => f.polygon), width, height)) };
+  }
+  const id = randomUUID();
+  const job: HostJobRecord = {
+    id,
+    model: sam.app,
+    body,
+    image: image!.bytes,
+    mask: Buffer.alloc(0),
+    createdAt: Date.now(),
+    outcome: sam.version === 3 ? (state.sam3Outcome ?? state.outcome) : state.outcome,
+    cancelledAt: undefined,
+    seed: 0,
+    resultUrl: `${deliveryUrl}/files/none-${id}.png`,
+    deliveries: 0,
+    polls: 0,
+    result: Promise.resolve(Buffer.alloc(0)),
+    files,
+    samAnswer: Promise.resolve(answer),
+  };
+  base.jobs.set(id, job);
+  if (state.dropNextSubmits > 0) {
+    state.dropNextSubmits--;
+    return { status: 200, drop: true };
+  }
+  const requestBase = `${apiUrl}/${sam.app}/requests/${id}`;
+  return {
+    status: 200,
+    headers: { "x-fal-request-id": id },
+    body: {
+      request_id: id,
+      response_url: requestBase,
+      status_url: `${requestBase}/status`,
+      cancel_url: `${requestBase}/cancel`,
+      status: "IN_QUEUE",
+      queue_position: 0,
+    },
+  };
+}
+
 export async function startFalEmulator(options: Partial<HostBehaviour> = {}): Promise<HostEmulator> {
   return startHost({ apiKey: "test-fal-key", ...options }, (base, apiUrl, deliveryUrl) => async (req, raw, url) => {
     const state = base.state;
@@ -351,6 +456,8 @@ export async function startFalEmulator(options: Partial<HostBehaviour> = {}): Pr
           detail: "Cannot access application 'fal-ai/flux-pro'. Authentication is required to access this application.",
         },
       };
+    const sam = SAM_MODELS[url.pathname];
+    if (req.method === "POST" && sam) return samSubmit(base, sam, raw, apiUrl(), deliveryUrl());
     const model = FAL_MODELS[url.pathname];
     if (req.method === "POST" && model) {
       base.counters.submits++;
@@ -476,6 +583,20 @@ export async function startFalEmulator(options: Partial<HostBehaviour> = {}): Pr
     if (match[3] === undefined && req.method === "GET") {
       if (phase === "cancelled") return { status: 400, body: { detail: "Request was cancelled" } };
       if (phase !== "done") return { status: 400, body: { detail: "Request is still in progress" } };
+      if (job.samAnswer !== undefined) {
+        if (job.outcome === "invalid")
+          return {
+            status: 422,
+            body: { detail: [{ loc: ["body", "prompt"], msg: "Could not segment with the given prompts", type: "value_error" }] },
+          };
+        if (job.outcome === "error")
+          return {
+            status: 503,
+            headers: { "x-fal-error-type": "runner_disconnected" },
+            body: { detail: "Runner disconnected", error_type: "runner_disconnected" },
+          };
+        return { status: 200, body: await job.samAnswer };
+      }
       const meta = await sharp(job.image).metadata();
       const maskMeta = await sharp(job.mask).metadata();
       if (meta.width !== maskMeta.width || meta.height !== maskMeta.height)

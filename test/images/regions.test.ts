@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
 import { drawRegions, MAX_POLYGON_POINTS, type MaskRegion, type RegionUnits } from "../../src/images/regions.js";
+import { drawRegionsWithSegmenter } from "../../src/images/region-selections.js";
+import { createClassicSegmenter } from "../../src/segmentation/classic.js";
 import { maskPixels } from "../helpers/images.js";
 
 /** Naive reference: even-odd point-in-polygon at every pixel centre (equal to non-zero for simple polygons). */
@@ -205,18 +207,19 @@ describe("drawRegions: op and selections", () => {
     ).toMatch(/mask_regions\[0\]\.exclude\[0\] \(8, 8\) lies outside the object's box/);
   });
 
-  it("converts object boxes, hints and wand seeds from fractions", () => {
+  it("converts object boxes, hints and wand seeds from fractions", async () => {
     const rgb = { data: Buffer.alloc(40 * 20 * 3, 128), width: 40, height: 20, channels: 3 as const };
     // A flat image: the wand selects everything (seed anywhere inside).
     const wand = drawRegions([{ shape: "wand", x: 0.99, y: 0.99 }], "fraction", 40, 20, rgb);
     expect(wand.mask.data.every((v) => v === 255)).toBe(true);
     expect(wand.reports[0]).toMatchObject({ shape: "wand", decided: "segmented", reason: expect.any(String) });
-    const object = drawRegions(
+    const object = await drawRegionsWithSegmenter(
       [{ shape: "object", x: 0.25, y: 0.25, width: 0.5, height: 0.5, include: [[0.5, 0.5]] }],
       "fraction",
       40,
       20,
       rgb,
+      { segmenter: createClassicSegmenter() },
     );
     // Whatever decided, nothing outside the 20×10 box at (10, 5) is selected, and something inside is.
     for (let y = 0; y < 20; y++)

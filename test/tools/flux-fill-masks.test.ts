@@ -310,7 +310,8 @@ describe("object and wand entries: the mask the upstream receives is the selecti
     const boxOnly = expected((x, y) => x + 0.5 >= box.x && x + 0.5 < box.x + box.width && y + 0.5 >= box.y && y + 0.5 < box.y + box.height);
     expect(iou(mask.data, truth.data)).toBeGreaterThan(0.9);
     expect(iou(mask.data, truth.data)).toBeGreaterThan(iou(boxOnly.data, truth.data) + 0.1);
-    expect(text(result)).toMatch(/mask_regions\[0\] \(object\): /);
+    // The classic segmenter (the default without keys or weights) decided, with its confidence.
+    expect(text(result)).toMatch(/mask_regions\[0\] \(object, segmenter classic, confidence (0|1)\.\d\d\): /);
   });
 
   it("wand: exactly the sky band (contiguous), and the same colour anywhere with contiguous false", async () => {

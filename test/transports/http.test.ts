@@ -227,7 +227,11 @@ describe("HTTP transport: auth", () => {
     expect(ready.status).toBe(200);
     expect(JSON.parse(ready.body)).toMatchObject({
       status: "ready",
-      checks: { provider: { ok: true, name: "bfl" }, output_dir: { ok: true } },
+      checks: {
+        provider: { ok: true, name: "bfl" },
+        segmenter: { ok: true, name: "classic", hosted: false },
+        output_dir: { ok: true },
+      },
       credits: { spent: 0, limit: null },
     });
     for (const body of [health.body, ready.body]) {
@@ -236,7 +240,7 @@ describe("HTTP transport: auth", () => {
     }
   });
 
-  it("is not ready without an API key for bfl, nor with an unwritable output directory", async () => {
+  it("is not ready without an API key for bfl, nor for FLUX_FILL_SEGMENTER=fal, nor with an unwritable output directory", async () => {
     const noKey = await startHttp({ FLUX_FILL_PROVIDER: "bfl" });
     try {
       const base = noKey.handle.url.replace(/\/mcp$/, "");
@@ -248,6 +252,16 @@ describe("HTTP transport: auth", () => {
       });
     } finally {
       await noKey.close();
+    }
+    const noFalKey = await startHttp({ FLUX_FILL_PROVIDER: "local", FLUX_FILL_SEGMENTER: "fal" });
+    try {
+      const ready = await rawRequest(`${noFalKey.handle.url.replace(/\/mcp$/, "")}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body)).toMatchObject({
+        checks: { segmenter: { ok: false, name: "fal", hosted: true, problem: expect.stringContaining("FAL_KEY") } },
+      });
+    } finally {
+      await noFalKey.close();
     }
     const server = await start();
     // The output directory became a file while the server runs: nothing can be created there.

@@ -38,10 +38,20 @@ export interface Segmentation {
   segmenter: SegmenterName;
   /** US dollars this selection was charged by a hosted backend (0 when offline or served from cache). */
   costUsd: number;
+  /** What the caller should be told besides the reason (a paid call, a cached mask, a fall-back to classic). */
+  notes?: string[];
 }
+
+/**
+ * Counts a paid call against the daily credit limits before it is made (throws a `credit_limit` error when
+ * it would pass them); the function it returns settles the count with what was charged (0 when nothing was).
+ */
+export type PayForSegmentation = (priceUsd: number) => Promise<(chargedUsd: number) => Promise<void>>;
 
 export interface SegmentOptions {
   signal?: AbortSignal;
+  /** Given by callers that count spending (the server); a hosted backend without it just pays. */
+  pay?: PayForSegmentation;
 }
 
 export interface Segmenter {
@@ -51,6 +61,12 @@ export interface Segmenter {
   /** True when a call is paid and sends the photo to a third party. */
   readonly hosted: boolean;
   segment(image: SegmentImage, prompt: SegmentPrompt, options?: SegmentOptions): Promise<Segmentation>;
+}
+
+/** The segmenter the mask stage uses for object entries, and what to pass it (signal, paying). */
+export interface SegmentContext {
+  segmenter: Segmenter;
+  options?: SegmentOptions;
 }
 
 /** At or below this confidence an entry is reported as doubtful, whichever backend decided. */
