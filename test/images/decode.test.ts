@@ -212,18 +212,15 @@ describe("decodeInput: EXIF orientation", () => {
 });
 
 describe("decodeInput: size limit", () => {
-  it("refuses a header claiming 10 gigapixels before decoding, quickly", async () => {
+  it("refuses a header claiming 10 gigapixels before decoding it", async () => {
     const bomb = pngHeaderClaiming(100_000, 100_000);
     expect(bomb.length).toBeLessThan(100);
-    const started = performance.now();
     const error = await rejection(decodeInput(bomb, "image", LIMITS));
-    const elapsed = performance.now() - started;
     expect(error.kind).toBe("too_large");
     expect(error.message).toBe(
       "The image is 100000×100000 pixels (10000 MP), over the limit of 50 MP set by FLUX_FILL_MAX_INPUT_MP.",
     );
     expect(error.suggestion).toContain("FLUX_FILL_MAX_INPUT_MP");
-    expect(elapsed).toBeLessThan(500);
   });
 
   it("names the mask when the mask is too large", async () => {

@@ -95,13 +95,13 @@ describe("growMask", () => {
     expect(grown.data[12 * 40 + 12]).toBe(255); // 3,3 away: distance 4.24
   });
 
-  it("is linear-time: a 4000×3000 mask grows by 200 px in well under 3 s", () => {
+  // Its speed (independent of the radius) is a goal of `npm run bench:kernels`, not of a unit test.
+  it("grows a 4000×3000 mask by 200 px", () => {
     const big = maskPixels(400, 300, { kind: "rect", x: 100, y: 100, width: 50, height: 50 });
     const m = fitMaskTo(big, 4000, 3000);
-    const started = Date.now();
     const grown = growMask(m, 200);
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(grown.data[(1000 - 150) * 4000 + 1200]).toBe(255);
+    expect(grown.data[(1000 - 201) * 4000 + 1200]).toBe(0);
   });
 });
 
@@ -122,11 +122,12 @@ describe("featherMask", () => {
     expect(f.data[5 * 100 + 45]! + f.data[5 * 100 + 54]!).toBeGreaterThan(240);
   });
 
-  it("is fast for large radii: 4000×3000 feathered by 100 px in well under 3 s", () => {
+  // Its speed for large radii is a goal of `npm run bench:kernels`.
+  it("feathers a 4000×3000 mask by 100 px: 0 far outside, 255 far inside", () => {
     const m = fitMaskTo(maskPixels(40, 30, { kind: "rect", x: 10, y: 10, width: 10, height: 10 }), 4000, 3000);
-    const started = Date.now();
-    featherMask(m, 100);
-    expect(Date.now() - started).toBeLessThan(3000);
+    const f = featherMask(m, 100);
+    expect(f.data[1500 * 4000 + 1500]).toBe(255);
+    expect(f.data[500 * 4000 + 500]).toBe(0);
   });
 });
 
