@@ -44,16 +44,18 @@ export async function resolveAllowedPath(p: string, options: AllowedPathOptions)
   // A denied directory that does not exist yet is denied all the same, so refusals do not tell whether it does.
   const denied = await Promise.all((options.deniedDirs ?? []).map((dir) => realPathOfMissing(path.resolve(dir))));
   const permitted = (real: string) => isPermitted(real, roots, denied);
-  // Where the caller may have meant: files of the same name in the allowed roots (decided from the name and
-  // the roots only, so a refusal still does not tell whether something exists outside them).
+  // What a relative path may have meant: files of that name in the allowed roots (decided from the name and
+  // the roots only, so a refusal still does not tell whether something exists outside them). An absolute
+  // path names one file on purpose; another of the same name is not offered in its place.
+  const relativeTo = path.isAbsolute(given) || given.startsWith("~") ? undefined : options.cwd;
   const refusal: Refusal = {
     label,
     lexical,
     allowedDirs: options.allowedDirs,
     roots,
-    relativeTo: path.isAbsolute(given) || given.startsWith("~") ? undefined : options.cwd,
+    relativeTo,
     home,
-    sameName: () => filesOfSameName(given, lexical, roots, permitted),
+    sameName: async () => (relativeTo === undefined ? [] : filesOfSameName(given, lexical, roots, permitted)),
   };
 
   let real: string;
@@ -210,8 +212,8 @@ const SAME_NAME_MAX_ENTRIES = 500; // entries read per folder
 const SAME_NAME_MAX_MATCHES = 3;
 
 /**
- * Readable files in the allowed roots named like the path the caller gave: `root/<path as given>` for a
- * relative path, then `<name>` at each root's top, then in its folders down to SAME_NAME_DEPTH (breadth
+ * Readable files in the allowed roots named like the relative path the caller gave: `root/<path as given>`,
+ * then `<name>` at each root's top, then in its folders down to SAME_NAME_DEPTH (breadth
  * first, hidden folders and node_modules skipped, symlinked folders not followed), within the bounds above.
  * Only permitted real paths are returned (never a denied directory's file).
  */
@@ -234,9 +236,8 @@ async function filesOfSameName(
       // Not there, or not readable: no hint.
     }
   };
-  const relative = path.isAbsolute(given) || given.startsWith("~") ? undefined : given;
-  if (relative !== undefined && path.basename(relative) !== relative) {
-    for (const root of roots) await consider(path.join(root, relative));
+  if (path.basename(given) !== given) {
+    for (const root of roots) await consider(path.join(root, given));
   }
   let queue = roots.map((root) => ({ folder: root, depth: 0 }));
   let looked = 0;

@@ -293,10 +293,13 @@ describe("resolveAllowedPath: did you mean a file of that name in an allowed dir
     expect(error.message).toContain(`Did you mean "${path.join(photos, "2026", "december", "cat.png")}"?`);
   });
 
-  it("an absolute path outside the roots gets the hint too (from its name only)", async () => {
+  it("an absolute path names one file on purpose: no other file of that name is offered", async () => {
     const error = await refusal(path.join(elsewhere, "Downloads", "coffee.png"), { cwd: elsewhere, allowedDirs: [photos] });
     expect(error.kind).toBe("not_allowed");
-    expect(error.message).toContain(`Did you mean "${path.join(photos, "coffee.png")}"?`);
+    expect(error.message).not.toMatch(/Did you mean/);
+    expect(error.message).toContain('"env": { "FLUX_FILL_ALLOWED_DIRS": ');
+    const missing = await refusal(path.join(photos, "2026", "coffee.png"), { cwd: elsewhere, allowedDirs: [photos] });
+    expect(missing.message).toBe(`The image file "${path.join(photos, "2026", "coffee.png")}" does not exist (file not found).`);
   });
 
   it("bounded: not three folders down, not in hidden folders, never in a denied directory", async () => {
