@@ -17,11 +17,13 @@ const UPSTREAM_CAP = 24;
 
 let emulator: Emulator;
 let current: HttpTestServer | undefined;
+/** While set, new upstream tasks run until the test finishes them (`releaseHeldTasks`). */
+let holdTasks = false;
 
 beforeAll(async () => {
   emulator = await startEmulator({
     apiKey: KEY,
-    generationMs: 700,
+    generationMs: () => (holdTasks ? 600_000 : 700),
     maxActiveTasks: UPSTREAM_CAP,
     reportProgress: false,
   });
@@ -30,6 +32,7 @@ afterAll(async () => {
   await emulator.close();
 });
 afterEach(async () => {
+  holdTasks = false;
   await current?.close();
   current = undefined;
   expect(emulator.internalErrors).toEqual([]);
@@ -82,6 +85,22 @@ async function fiftyFills(maxActive: number): Promise<Run> {
   return { ms: Date.now() - started, results };
 }
 
+/**
+ * `fiftyFills` with the upstream tasks held until `ready` holds, then released: the queue and the upstream
+ * see all 50 calls at once however slowly a loaded machine delivers them.
+ */
+async function fiftyFillsHeldUntil(maxActive: number, ready: () => boolean): Promise<Run> {
+  holdTasks = true;
+  const running = fiftyFills(maxActive);
+  while (!ready()) await new Promise((r) => setTimeout(r, 10));
+  holdTasks = false;
+  for (const task of emulator.tasks.values()) task.terminalAt = task.readyAt = Math.min(task.terminalAt!, Date.now());
+  return running;
+}
+
+const queueNow = () =>
+  current === undefined ? undefined : Object.values(queuesOf(current.runtime.deps)!.snapshot())[0];
+
 function expectNoDuplicateSubmit(): void {
   const accepted = emulator.submits.filter((s) => s.status === 200);
   const prompts = accepted.map((s) => (s.body as { prompt: string }).prompt);
@@ -95,7 +114,10 @@ function expectNoDuplicateSubmit(): void {
 
 describe("HTTP transport under load (emulator capped at 24 active tasks)", () => {
   it("50 concurrent fills: all succeed, never more than 24 active upstream, no duplicate submit, queue positions reported", async () => {
-    const run = await fiftyFills(UPSTREAM_CAP);
+    const run = await fiftyFillsHeldUntil(
+      UPSTREAM_CAP,
+      () => queueNow()?.active === UPSTREAM_CAP && queueNow()?.waiting === TOTAL - UPSTREAM_CAP,
+    );
     const failed = run.results.filter((r) => !r.ok);
     expect(failed.map((r) => r.text)).toEqual([]);
     expect(new Set(run.results.map((r) => r.id)).size).toBe(TOTAL);
@@ -115,7 +137,7 @@ describe("HTTP transport under load (emulator capped at 24 active tasks)", () =>
   }, 20_000);
 
   it("a limit set above the upstream's: the 429s lower the queue's limit, all 50 still succeed, none submitted twice", async () => {
-    const run = await fiftyFills(30);
+    const run = await fiftyFillsHeldUntil(30, () => emulator.submits.some((s) => s.status === 429));
     const failed = run.results.filter((r) => !r.ok);
     expect(failed.map((r) => r.text)).toEqual([]);
     expect(emulator.maxActiveSeen).toBeLessThanOrEqual(UPSTREAM_CAP);

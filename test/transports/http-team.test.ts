@@ -445,7 +445,8 @@ describe("fair share of the upstream", () => {
     for (const index of [1, 2, 3]) finish(index);
     const results = await Promise.all([...burst, bobs]);
     expect(results.filter((r) => r.isError).map(textOf)).toEqual([]);
-    expect(prompts().slice(0, 4)).toEqual(["alice 1", "alice 2", "alice 3", "alice 4"]);
+    // Twelve concurrent POSTs reach the server in no fixed order: the first four up are alice's, whichever.
+    expect(prompts().slice(0, 4).every((p) => p.startsWith("alice "))).toBe(true);
     console.info(`[fairness] submit order: ${prompts().join(", ")}`);
   }, 60_000);
 });
