@@ -80,6 +80,12 @@ const state = {
   imageSize: { width: 1, height: 1 },
   imageRef: undefined as string | undefined,
   toolArgs: undefined as Record<string, unknown> | undefined,
+  /**
+   * The mask_id the editor was opened with, and the mask it started from: applied unchanged, the fill
+   * sends the id, so the upstream gets exactly the previewed mask (soft edges and full resolution kept).
+   */
+  startMaskId: undefined as string | undefined,
+  startMask: undefined as Mask | undefined,
   history: new UndoHistory(20),
   /** The photo at the mask's size, for the object and wand tools (read from the page's picture once). */
   photoRgb: undefined as SelectionImage | undefined,
@@ -516,6 +522,9 @@ async function loadEditor(result: CallToolResult): Promise<void> {
     structured.start_mask_coverage !== null && start
       ? await maskFromPicture(dataUrl(start), width, height)
       : createMask(width, height);
+  const maskId = state.toolArgs?.mask_id;
+  state.startMaskId = typeof maskId === "string" && structured.start_mask_coverage !== null ? maskId : undefined;
+  state.startMask = state.startMaskId === undefined ? undefined : { ...state.mask, data: state.mask.data.slice() };
   state.history.clear();
   for (const canvas of [ui.canvas, ui.guide]) {
     canvas.width = width;
@@ -615,7 +624,11 @@ async function applyFill(): Promise<void> {
   setBusy(true);
   setStatus("Inpainting… this usually takes 5–30 seconds.");
   try {
-    const args: Record<string, unknown> = { image: state.imageRef, mask: exportMask() };
+    const unchanged =
+      state.startMaskId !== undefined && state.startMask?.data.every((v, i) => v === state.mask.data[i]) === true;
+    const args: Record<string, unknown> = unchanged
+      ? { image: state.imageRef, mask_id: state.startMaskId }
+      : { image: state.imageRef, mask: exportMask() };
     if (prompt) args.prompt = prompt;
     const result = await app.callServerTool({ name: "flux_fill", arguments: args }, { timeout: FILL_TIMEOUT_MS });
     if (result.isError) {

@@ -3,7 +3,7 @@
  * ui://flux-fill/mask-editor in the double-iframe sandbox on a second origin under the default CSP; a
  * person's stroke, prompt and click on apply reach the upstream emulator as a mask through flux_fill.
  */
-import { copyFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -208,6 +208,33 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
       host.hostUrl,
     );
     expect(violated).toBe("connect-src");
+    await page.close();
+  }, 30_000);
+
+  it("applied unchanged, a starting mask_id reaches the upstream as the previewed mask, byte for byte", async () => {
+    await writeFile(path.join(server.workDir, "soft.png"), await makePhoto(IMAGE.width, IMAGE.height, { seed: 21 }));
+    const preview = (await server.client.callTool(
+      {
+        name: "preview_mask",
+        arguments: {
+          image: "soft.png",
+          mask_regions: [{ shape: "ellipse", cx: 160, cy: 120, rx: 60, ry: 40 }],
+          feather_mask: 6,
+          return_mask: true,
+        },
+      },
+      CallToolResultSchema,
+    )) as CallToolResult;
+    const { mask_id, mask_path } = preview.structuredContent as { mask_id: string; mask_path: string };
+    const before = emulator.submits.length;
+    const { page, view, problems } = await openEditor({ image: "soft.png", mask_id });
+    await expect.poll(() => view.locator("#coverage").textContent()).not.toBe("0 %");
+    await view.getByTestId("apply-fill").click();
+    await view.getByTestId("result-image").waitFor({ state: "visible", timeout: 20_000 });
+    expect(emulator.submits).toHaveLength(before + 1);
+    // The feathered mask's grey edge survives: the editor sent the id, not its own binary repaint of it.
+    expect(emulator.submits.at(-1)!.mask!.equals(await readFile(mask_path))).toBe(true);
+    expect(problems).toEqual([]);
     await page.close();
   }, 30_000);
 
