@@ -102,6 +102,8 @@ export async function loadRealCases(root: string, photosDir: string): Promise<Re
 export async function loadOnnxSegmenter(
   distDir: string,
   exchange: string,
+  /** Where the weights are (default: FLUX_FILL_MODELS_DIR, else the user's cache folder, as the server). */
+  modelsDir: string | undefined = process.env.FLUX_FILL_MODELS_DIR,
 ): Promise<{
   segment?: (image: Rgb & { key: string }, box: Rect) => Promise<{ mask: Uint8Array; confidence: number }>;
   why?: string;
@@ -121,6 +123,9 @@ export async function loadOnnxSegmenter(
         FLUX_FILL_SEGMENTER: "onnx",
         FLUX_FILL_ALLOWED_DIRS: exchange,
         FLUX_FILL_OUTPUT_DIR: path.join(exchange, "out"),
+        ...(modelsDir ? { FLUX_FILL_MODELS_DIR: modelsDir } : {}),
+        ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}),
+        ...(process.env.LOCALAPPDATA ? { LOCALAPPDATA: process.env.LOCALAPPDATA } : {}),
       },
       exchange,
     );
