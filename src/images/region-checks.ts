@@ -125,7 +125,7 @@ function objectBoxOutside(
   const hPx = b.y1 - b.y0;
   const corner = wPx > b.x0 && hPx > b.y0 && wPx <= width + EDGE_SLACK_PX && hPx <= height + EDGE_SLACK_PX;
   const asCorners = corner
-    ? ` It looks like a second corner (x2=${w}, y2=${h}): as x, y, width, height that box is x=${x}, y=${y}, width=${units === "fraction" ? Number((w - x).toFixed(4)) : w - x}, height=${units === "fraction" ? Number((h - y).toFixed(4)) : h - y}.`
+    ? ` It looks like a second corner (x2=${w}, y2=${h}): as x, y, width, height that box is ${boxText({ x0: b.x0, y0: b.y0, x1: wPx, y1: hPx }, width, height, units)}.`
     : "";
   const size = units === "fraction" ? "1 × 1 (fractions)" : `${width} × ${height} px`;
   return new FluxFillError(
