@@ -21,12 +21,26 @@ import {
   uploadFromHeaders,
 } from "./images/prepare.js";
 import { type Preview, renderPreview } from "./images/preview.js";
+import { decodeReturned, type PutBack, putBackResult, stitchUpload } from "./images/put-back.js";
+import { checkResultSize } from "./images/result-size.js";
+import { markedBox } from "./images/stitch.js";
+import { type CropMode, changesUpload, planStitch } from "./images/stitch-plan.js";
+import { gridNote, largeNote } from "./images/model-size.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
 import { creditPayer, type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
 import type { SegmentContext, Segmenter } from "./images/selection/segmenter.js";
 import { createSegmenter } from "./segmentation/index.js";
-import type { ExpandRequest, FillContext, FillOutput, FillProgress, FillRequest, Provider, ProviderRequest } from "./providers/types.js";
+import {
+  type ExpandRequest,
+  type FillContext,
+  type FillOutput,
+  type FillProgress,
+  type FillRequest,
+  outputSize,
+  type Provider,
+  type ProviderRequest,
+} from "./providers/types.js";
 import { localResultStore } from "./results/local.js";
 import {
   type KeptResults,
@@ -52,7 +66,7 @@ export interface FillJob {
    * The upstream parameters. Callers may pass the whole parsed tool input here (mask options included):
    * the mask options are taken out before anything is sent upstream.
    */
-  params: FillParams & MaskOptions;
+  params: FillParams & MaskOptions & StitchOptions;
   /** Where to inpaint besides `mask` (shapes, SVG, conventions, modifiers); overrides the same keys in params. */
   maskOptions?: MaskOptions;
   /** A mask preview_mask showed (mask_id), sent as it is instead of `mask`; only for the image it was drawn on. */
@@ -67,13 +81,34 @@ export interface FillJob {
 export interface ExpandJob {
   kind: "expand";
   image: string;
-  params: ExpandParams;
+  params: ExpandParams & Omit<StitchOptions, "crop">;
   aspectRatio?: string | undefined;
   anchor?: Anchor | undefined;
 }
 
 /** What the pipeline runs: a fill (the default kind) or an expansion, through the same stages. */
 export type PipelineJob = FillJob | ExpandJob;
+
+/**
+ * How the result is made from the upstream's output (tool-only, never sent): `crop` what is sent,
+ * `keep_unmasked` whether only the mask is put back onto the original (images/stitch*.ts).
+ */
+export interface StitchOptions {
+  crop?: CropMode | undefined;
+  keep_unmasked?: boolean | undefined;
+}
+
+const STITCH_OPTION_NAMES = ["crop", "keep_unmasked"] as const satisfies ReadonlyArray<keyof StitchOptions>;
+
+/** Takes the stitch options out of the parameters (defaults: crop auto, keep_unmasked true). */
+export function splitStitchOptions<P extends object>(params: P & StitchOptions): { params: P; stitch: Required<StitchOptions> } {
+  const upstream: Record<string, unknown> = { ...(params as Record<string, unknown>) };
+  for (const name of STITCH_OPTION_NAMES) delete upstream[name];
+  return {
+    params: upstream as P,
+    stitch: { crop: params.crop ?? "auto", keep_unmasked: params.keep_unmasked ?? true },
+  };
+}
 
 /** Splits the mask options (tool-only) from the upstream parameters, so they never reach the upstream. */
 export function splitMaskOptions(params: FillParams & MaskOptions): { params: FillParams; maskOptions: MaskOptions } {
@@ -273,6 +308,11 @@ interface InputFacts {
 interface PreparedRequest {
   request: ProviderRequest;
   facts: Promise<InputFacts>;
+  /**
+   * Set when the result is put back onto the original (keep_unmasked); the request then asks for PNG.
+   * Settles with the checks (it needs the mask), like `facts`.
+   */
+  putBack?: Promise<PutBack> | undefined;
 }
 
 /**
@@ -289,6 +329,7 @@ async function prepareFillRequest(
   signal: AbortSignal,
   providerName: string,
   segmentation: SegmentContext,
+  stitch: Required<StitchOptions>,
 ): Promise<PreparedRequest> {
   const { image, mask } = await resolveInputs(job, maskOptions, config, signal);
   const limits = { maxPixels: config.maxInputPixels };
@@ -306,6 +347,48 @@ async function prepareFillRequest(
       summary: `fill: ${info.width}x${info.height} ${info.imageFormat}, mask from ${maskDescription} (${(info.coverage * 100).toFixed(1)}%), provider ${providerName}`,
     };
   };
+  const sentParams = stitch.keep_unmasked ? { ...params, output_format: "png" as const } : params;
+  if (stitch.keep_unmasked && stitch.crop === "auto") {
+    // The mask decides what is sent, so the checks come first.
+    const prepared = await prepareMask(image.bytes, mask?.bytes, limits, maskOptions, segmentation);
+    const { width, height } = prepared.info;
+    const plan = planStitch({ width, height }, markedBox(prepared.mask), stitch.crop, {
+      enlarge: providerName !== "local",
+    });
+    let request: FillRequest;
+    if (changesUpload(plan)) {
+      const sent = await stitchUpload(prepared.image, prepared.mask, plan);
+      request = {
+        kind: "fill",
+        image: decodedImage(sent.image),
+        mask: decodedImage(sent.mask),
+        upload: sent.upload,
+        params: sentParams,
+        checked: Promise.resolve(),
+      };
+    } else {
+      const upload = await encodeUploads(prepared, { image: image.bytes, mask: mask?.bytes });
+      request = {
+        kind: "fill",
+        image: prepared.image,
+        mask: decodedImage(prepared.mask),
+        upload,
+        params: sentParams,
+        checked: Promise.resolve(),
+      };
+    }
+    const { image: _image, mask: _mask, ...facts } = prepared;
+    const described = describe(facts);
+    // The crop is sent on the 32 px grid and at most 4 MP: the notes about the photo's own size do not apply.
+    const dropped = changesUpload(plan) ? [gridNote(width, height), largeNote(width, height)] : [];
+    described.notes = described.notes.filter((note) => !dropped.includes(note));
+    described.inputs.sent = { ...plan.sent, area: plan.area };
+    return {
+      request,
+      facts: Promise.resolve(described),
+      putBack: Promise.resolve({ kind: "fill", plan, image: prepared.image, mask: prepared.mask }),
+    };
+  }
   const early = await uploadFromHeaders(image.bytes, mask?.bytes, limits, maskOptions);
   const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions, segmentation).then((prepared) => {
     const tiny = tinyMaskProblem(prepared.stats, prepared.info.width, prepared.info.height);
@@ -321,10 +404,10 @@ async function prepareFillRequest(
       image: preparedImage,
       mask: decodedImage(maskPixels),
       upload,
-      params,
+      params: sentParams,
       checked: Promise.resolve(),
     };
-    return { request, facts: Promise.resolve(describe(facts)) };
+    return { request, facts: Promise.resolve(describe(facts)), putBack: putBackAsIs(preparing, stitch) };
   }
   const checked = preparing.then(() => undefined);
   // Whoever uses the request sees a failed check; these handlers only keep Node from calling it unhandled.
@@ -335,12 +418,27 @@ async function prepareFillRequest(
     image: { width, height, pixels: async () => (await preparing).image.pixels() },
     mask: { width, height, pixels: async () => (await preparing).mask },
     upload: early.upload,
-    params,
+    params: sentParams,
     checked,
   };
   const facts = preparing.then(({ image: _image, mask: _mask, ...rest }) => describe(rest));
   facts.catch(() => undefined);
-  return { request, facts };
+  return { request, facts, putBack: putBackAsIs(preparing, stitch) };
+}
+
+/** crop "off": the photo goes as it is; the plan (its band) follows from the mask once it is checked. */
+function putBackAsIs(preparing: Promise<PreparedMask>, stitch: Required<StitchOptions>): Promise<PutBack> | undefined {
+  if (!stitch.keep_unmasked) return undefined;
+  const putBack = preparing.then(
+    (p): PutBack => ({
+      kind: "fill",
+      plan: planStitch({ width: p.info.width, height: p.info.height }, markedBox(p.mask), "off"),
+      image: p.image,
+      mask: p.mask,
+    }),
+  );
+  putBack.catch(() => undefined);
+  return putBack;
 }
 
 /** An expansion worked out before anything is sent: the image read and checked, the sides resolved. */
@@ -379,12 +477,17 @@ async function prepareExpandRequest(
   providerName: string,
 ): Promise<PreparedRequest> {
   const { imageSource, prepared, expansion } = await planExpansion(job, config, signal);
+  const { params: expandParams, stitch } = splitStitchOptions<ExpandParams>(job.params);
   const { width, height, imageFormat } = prepared.info;
   const request: ExpandRequest = {
     kind: "expand",
     image: prepared.image,
     upload: { image: prepared.upload },
-    params: { ...job.params, ...expansion.sides },
+    params: {
+      ...expandParams,
+      ...expansion.sides,
+      ...(stitch.keep_unmasked ? { output_format: "png" as const } : {}),
+    },
     checked: Promise.resolve(),
   };
   const { top, bottom, left, right } = expansion.sides;
@@ -393,7 +496,10 @@ async function prepareExpandRequest(
     notes: [...prepared.notes, ...expansion.notes],
     summary: `expand: ${width}x${height} ${imageFormat} to ${expansion.width}x${expansion.height} (top ${top}, bottom ${bottom}, left ${left}, right ${right}), provider ${providerName}`,
   };
-  return { request, facts: Promise.resolve(facts) };
+  const putBack: Promise<PutBack> | undefined = stitch.keep_unmasked
+    ? Promise.resolve({ kind: "expand", image: prepared.image, sides: expansion.sides })
+    : undefined;
+  return { request, facts: Promise.resolve(facts), putBack };
 }
 
 /**
@@ -419,20 +525,23 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
     prepared = await prepareExpandRequest(job, config, signal, provider.name);
   } else {
     const split = splitMaskOptions(job.params);
+    const { params: fillParams, stitch } = splitStitchOptions<FillParams>(split.params);
     const maskOptions: MaskOptions = { ...split.maskOptions, ...job.maskOptions };
     report("reading", "Reading the image and mask");
     prepared = await prepareFillRequest(
       job,
-      split.params,
+      fillParams,
       maskOptions,
       config,
       signal,
       provider.name,
       segmentContext(deps, signal),
+      stitch,
     );
   }
-  const { request, facts: preparing } = prepared;
-  const params = request.params;
+  const { request, facts: preparing, putBack } = prepared;
+  // The parameters as the caller asked (the upstream is asked for PNG when the result is put back).
+  const params: ProviderRequest["params"] = { ...request.params, output_format: job.params.output_format };
   const prepareMs = preparing.then(() => Date.now() - started);
   prepareMs.catch(() => undefined);
   void preparing.then(
@@ -445,7 +554,7 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
     kind: request.kind,
     provider: provider.name,
     uploads: request.upload,
-    params,
+    params: putBack === undefined ? params : { ...params, keep_unmasked: true },
     user: deps.user,
   });
 
@@ -467,7 +576,17 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
     }
     const providerMs = Date.now() - providerStarted;
     const facts = await preparing;
+    // Sized up from its header before anything decodes it.
+    await checkResultSize(output.bytes, outputSize(request), output.upstreamId);
     run.onProgress?.({ status: "saving", elapsedMs: Date.now() - started, message: "Saving the result" });
+    if (putBack !== undefined) {
+      const upstreamId = output.upstreamId;
+      const returned = await decodeReturned(output.bytes, outputSize(request)).catch((cause: unknown) => {
+        throw brokenResultError(upstreamId, cause);
+      });
+      const put = await putBackResult(returned, await putBack, params.output_format);
+      output = { ...output, bytes: put.bytes, format: params.output_format, notes: [put.line, ...output.notes] };
+    }
     return saveOutput(
       output,
       { params, inputs: facts.inputs, notes: facts.notes, identity, started, prepareMs: await prepareMs, providerMs },
@@ -592,16 +711,20 @@ async function checkDecodes(
     await decodesCompletely(bytes);
     return undefined;
   } catch (cause) {
-    const task = upstreamId === undefined ? "" : ` (upstream task ${upstreamId})`;
-    throw new FluxFillError(
-      "upstream_failed",
-      `The provider returned an image that does not decode completely (truncated or corrupt)${task}; it was not saved.`,
-      {
-        suggestion: "Try again; the file the provider delivered was broken.",
-        cause,
-      },
-    );
+    throw brokenResultError(upstreamId, cause);
   }
+}
+
+function brokenResultError(upstreamId: string | undefined, cause: unknown): FluxFillError {
+  const task = upstreamId === undefined ? "" : ` (upstream task ${upstreamId})`;
+  return new FluxFillError(
+    "upstream_failed",
+    `The provider returned an image that does not decode completely (truncated or corrupt)${task}; it was not saved.`,
+    {
+      suggestion: "Try again; the file the provider delivered was broken.",
+      cause,
+    },
+  );
 }
 
 /** The parameters worth keeping in a sidecar: never the webhook secret. */

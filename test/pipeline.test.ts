@@ -66,7 +66,7 @@ describe("runFill: what the provider is given", () => {
     async (format) => {
       const { config, image, mask, imageBytes, maskBytes } = await setUp(format);
       const provider = standIn(await resultJpeg());
-      await runFill({ image, mask, params: { ...PARAMS } }, { config, provider, logger: silentLogger });
+      await runFill({ image, mask, params: { ...PARAMS, crop: "off" } }, { config, provider, logger: silentLogger });
       const [request] = provider.requests;
       expect(request?.upload.image.equals(imageBytes)).toBe(true);
       expect(request?.upload.mask.equals(maskBytes)).toBe(true);
@@ -98,7 +98,7 @@ describe("runFill: what the provider is given", () => {
     const cases = [new FluxFillError("upstream_unreachable", "the provider's own failure"), new Error("anything else")];
     for (const failure of cases) {
       const error = await runFill(
-        { image, mask: blank, params: { ...PARAMS } },
+        { image, mask: blank, params: { ...PARAMS, crop: "off" } },
         {
           config,
           provider: failing(failure),
@@ -119,7 +119,7 @@ describe("runFill: the result is checked before it is saved", () => {
     const { config, image, mask } = await setUp();
     const result = await resultJpeg();
     const outcome = await runFill(
-      { image, mask, params: { ...PARAMS } },
+      { image, mask, params: { ...PARAMS, keep_unmasked: false } },
       { config, provider: standIn(result), logger: silentLogger },
       { previewMaxSize: 100 },
     );

@@ -19,24 +19,30 @@ export function nearestGridSize(width: number, height: number): { width: number;
   return { width: snap(width), height: snap(height) };
 }
 
+/** The note for a size off the 32 px grid; undefined when on it. */
+export function gridNote(width: number, height: number): string | undefined {
+  if (width % GRID === 0 && height % GRID === 0) return undefined;
+  const grid = nearestGridSize(width, height);
+  return `Note: ${width}×${height} is not a multiple of ${GRID} px on both sides; the model works on a ${GRID} px grid, so edges of the fill may be slightly soft. It was sent unchanged (the result keeps the input's size). For the cleanest result crop or pad to e.g. ${grid.width}×${grid.height}.`;
+}
+
+/** The note for a photo over LARGE_PIXELS; undefined when smaller. */
+export function largeNote(width: number, height: number): string | undefined {
+  if (width * height <= LARGE_PIXELS) return undefined;
+  return `Note: ${width}×${height} (${((width * height) / 1_000_000).toFixed(1)} MP) is large; the upload is slow and the fill is unlikely to have more detail than at about 2 MP. Crop to the area around the mask for faster, sharper edits.`;
+}
+
 /** Notes for the result text about an image size the model handles badly; empty when the size is fine. */
 export function sizeNotes(width: number, height: number): string[] {
   const notes: string[] = [];
-  if (width % GRID !== 0 || height % GRID !== 0) {
-    const grid = nearestGridSize(width, height);
-    notes.push(
-      `Note: ${width}×${height} is not a multiple of ${GRID} px on both sides; the model works on a ${GRID} px grid, so edges of the fill may be slightly soft. It was sent unchanged (the result keeps the input's size). For the cleanest result crop or pad to e.g. ${grid.width}×${grid.height}.`,
-    );
-  }
+  const grid = gridNote(width, height);
+  if (grid !== undefined) notes.push(grid);
   if (Math.min(width, height) < SMALL_SIDE) {
     notes.push(
       `Note: ${width}×${height} is very small (under ${SMALL_SIDE} px on a side); the model generates around 1 megapixel, so the fill will have little detail. Upscale the image first for a better result.`,
     );
   }
-  if (width * height > LARGE_PIXELS) {
-    notes.push(
-      `Note: ${width}×${height} (${((width * height) / 1_000_000).toFixed(1)} MP) is large; the upload is slow and the fill is unlikely to have more detail than at about 2 MP. Crop to the area around the mask for faster, sharper edits.`,
-    );
-  }
+  const large = largeNote(width, height);
+  if (large !== undefined) notes.push(large);
   return notes;
 }

@@ -38,6 +38,8 @@ export interface ResultMeta {
     mask?: { source: string; coverage: number };
     /** An expansion's sides: pixels added around the image. */
     expand?: ExpandSides;
+    /** What a fill sent upstream when it was not the photo as it is: its size and the area of the photo. */
+    sent?: { width: number; height: number; area: { x: number; y: number; width: number; height: number } };
   };
   timings: { prepare_ms: number; provider_ms: number; save_ms: number; total_ms: number };
   notes: string[];

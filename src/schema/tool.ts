@@ -4,6 +4,7 @@ import { ALPHA_CONVENTIONS } from "../images/mask-spec.js";
 import { MAX_POLYGON_POINTS, MAX_REGIONS, MAX_SELECTIONS, REGION_OPS } from "../images/regions.js";
 import { WAND_DEFAULT_TOLERANCE, WAND_TOLERANCE_MAX } from "../images/selection/wand.js";
 import { MAX_SVG_CHARS } from "../images/svg-mask.js";
+import { CROP_MODES } from "../images/stitch-plan.js";
 import { fieldError, unknownFieldsError } from "./issues.js";
 import { outputInt, outputObject, saidInFluxFill } from "./listing.js";
 import { FluxProExpandInputs, FluxProFillInputs } from "./upstream.js";
@@ -161,6 +162,21 @@ export const MaskOptionsShape = {
 const maskId = z.string({ error: fieldError("mask_id", "the mask_id string preview_mask returned") });
 
 /**
+ * How the result is made (tool-only, never sent upstream; docs/tools.md "What is sent"): the area sent,
+ * and whether only the mask is put back onto the original.
+ */
+export const StitchShape = {
+  crop: z
+    .enum(CROP_MODES, { error: fieldError("crop", '"auto" or "off"') })
+    .default("auto")
+    .describe("auto: send the area around the mask at ~1-2 MP; off: the photo as is."),
+  keep_unmasked: z
+    .boolean({ error: fieldError("keep_unmasked", "true or false") })
+    .default(true)
+    .describe("Only the mask changes; false: the upstream's whole image."),
+};
+
+/**
  * The `flux_fill` tool input: the upstream model with `image` and `mask` widened to references, plus the
  * tool-only mask options. Every upstream field, bound, default and description comes from
  * `FluxProFillInputs` itself.
@@ -171,6 +187,7 @@ const toolShape = {
   mask: reference("mask").optional().describe("Same size and forms as image: white = inpaint, black = keep."),
   ...MaskOptionsShape,
   mask_id: maskId.optional().describe("From preview_mask: sends exactly that mask (no mask fields)."),
+  ...StitchShape,
 };
 
 export const FluxFillToolInputSchema = z

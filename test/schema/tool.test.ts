@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { FluxFillToolInputSchema, MaskOptionsShape } from "../../src/schema/tool.js";
+import { FluxFillToolInputSchema, MaskOptionsShape, StitchShape } from "../../src/schema/tool.js";
 import { ANCHORS } from "../../src/images/expand.js";
 import { FluxProExpandInputs, FluxProFillInputs } from "../../src/schema/upstream.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
@@ -21,7 +21,7 @@ describe("flux_fill's input schema as a real client sees it", () => {
 
   it("has exactly the upstream model's fields plus the tool-only mask options and mask_id, rejects others, and requires only image", () => {
     expect(Object.keys(listed.properties).sort()).toEqual(
-      [...Object.keys(FluxProFillInputs.shape), ...Object.keys(MaskOptionsShape), "mask_id"].sort(),
+      [...Object.keys(FluxProFillInputs.shape), ...Object.keys(MaskOptionsShape), "mask_id", ...Object.keys(StitchShape)].sort(),
     );
     expect(listed.additionalProperties).toBe(false);
     expect(listed.required).toEqual(["image"]);
@@ -57,7 +57,7 @@ describe("flux_fill's input schema as a real client sees it", () => {
   });
 
   it("is not the empty schema zod-to-json-schema would give for a zod 4 object", () => {
-    expect(Object.keys(listed.properties).length).toBe(12 + Object.keys(MaskOptionsShape).length);
+    expect(Object.keys(listed.properties).length).toBe(12 + Object.keys(MaskOptionsShape).length + Object.keys(StitchShape).length);
   });
 });
 
@@ -93,7 +93,7 @@ describe("the model matches the upstream's published rules", () => {
     const model = z.toJSONSchema(FluxProFillInputs, { io: "input", target: "draft-7" }) as unknown as JsonSchema;
     const { image: _i, mask: _m, ...toolRest } = tool.properties;
     const { image: _mi, mask: _mm, ...modelRest } = model.properties;
-    for (const field of [...Object.keys(MaskOptionsShape), "mask_id"]) delete toolRest[field];
+    for (const field of [...Object.keys(MaskOptionsShape), "mask_id", ...Object.keys(StitchShape)]) delete toolRest[field];
     expect(toolRest).toEqual(modelRest);
   });
 });

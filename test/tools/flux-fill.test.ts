@@ -285,12 +285,12 @@ describe("flux_fill input errors", () => {
     expect(emulator.submitCount).toBe(0);
   });
 
-  it("refuses an empty mask that would have been uploaded as it is: the upload is cut short, no task exists", async () => {
+  it("refuses an empty mask that would have been uploaded as it is (crop off): the upload is cut short, no task exists", async () => {
     const server = await start();
     const { image } = await writeInputs(server.workDir);
     const blank = path.join(server.workDir, "blank-mask.png");
     await writeFile(blank, await makeMask(96, 64, { kind: "rect", x: 0, y: 0, width: 0, height: 0 }));
-    const result = await call(server, { image, mask: blank });
+    const result = await call(server, { image, mask: blank, crop: "off" });
     expect(result.isError).toBe(true);
     expect(text(result)).toContain("bad_input");
     expect(text(result)).toContain("The mask is empty");
@@ -396,16 +396,17 @@ async function bigPng(noiseRows: number): Promise<Buffer> {
     .toBuffer();
 }
 
-/** flux_fill on `image` with a small area marked, nothing else set. */
+/** flux_fill on `image` with a small area marked, the whole photo sent as it is (crop off). */
 const fillBig = (server: TestServer, image: string) =>
   call(server, {
     image,
+    crop: "off",
     units: "fraction",
     mask_regions: [{ shape: "rect", x: 0.4, y: 0.5, width: 0.2, height: 0.2 }],
     prompt: "a bench",
   });
 
-describe("flux_fill with a 24 MP PNG over 20 MB, default settings", () => {
+describe("flux_fill with a 24 MP PNG over 20 MB sent whole (crop off)", () => {
   let dir: string;
   let file: string;
   let bytes: Buffer;
