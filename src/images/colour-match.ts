@@ -17,8 +17,8 @@ export interface LabStats {
 /** Fewer ring pixels than this and the statistics are noise: no matching. */
 export const MIN_RING_PIXELS = 64;
 /** The deviation ratio is clamped (a flat ring would otherwise blow contrast up). */
-const MIN_GAIN = 0.5;
-const MAX_GAIN = 2;
+const MIN_GAIN = 0.8;
+const MAX_GAIN = 1.25;
 /** The mean shift is clamped too (ΔL*, Δa*, Δb*): a cast is a few units, never a repaint. */
 const MAX_SHIFT = 25;
 
@@ -50,8 +50,9 @@ export function transformBetween(generated: LabStats, original: LabStats): LabTr
   const gain = [0, 1, 2].map((c) => {
     const g = generated.deviation[c]!;
     const o = original.deviation[c]!;
-    // Chroma deviations near zero (grey rings) say nothing about contrast: keep the gain at 1.
-    if (g < 0.5 || o < 0.5) return 1;
+    // Only lightness contrast is matched: a chroma gain measured on the ring's few colours would push a
+    // deliberately new colour (far from them) off; a near-flat ring says nothing about contrast.
+    if (c > 0 || g < 0.5 || o < 0.5) return 1;
     return Math.max(MIN_GAIN, Math.min(MAX_GAIN, o / g));
   }) as [number, number, number];
   // L' = o.mean + (L − g.mean)·gain = L·gain + offset; the shift at the ring's mean is clamped.
@@ -76,7 +77,7 @@ function finv(t: number): number {
 function encode(linear: number): number {
   const c = linear <= 0.0031308 ? 12.92 * linear : 1.055 * linear ** (1 / 2.4) - 0.055;
   const v = Math.round(c * 255);
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.max(0, Math.min(255, v));
 }
 
 /** One LAB colour → 8-bit sRGB (clamped to the gamut), written at `offset`. */

@@ -126,7 +126,9 @@ export function planStitch(
     return { kind: "crop", photo, context, area: context, ...sizes(context, scale, CROP_MAX_PIXELS), band };
   }
   const scale = photoPixels > WHOLE_MAX_PIXELS ? Math.sqrt(WHOLE_MAX_PIXELS / photoPixels) : 1;
-  const planned = sizes(whole, scale, Math.max(WHOLE_MAX_PIXELS, ceilToGrid(photo.width) * ceilToGrid(photo.height)));
+  // A photo under the cap may go over it by its padding alone.
+  const cap = scale < 1 ? WHOLE_MAX_PIXELS : Math.max(WHOLE_MAX_PIXELS, ceilToGrid(photo.width) * ceilToGrid(photo.height));
+  const planned = sizes(whole, scale, cap);
   if (planned.scale === 1 && planned.sent.width === photo.width && planned.sent.height === photo.height) return asIs;
   return { kind: "whole", photo, context, area: whole, ...planned, band };
 }

@@ -26,7 +26,8 @@
  * transparent when there is no mask) painted in `fillColour(prompt, seed)`, same size; the result of an
  * expansion is the submitted image with `top`/`bottom`/`left`/`right` pixels (0..2048 each, default 0)
  * added around it in that colour. Both are encoded as `output_format` (default jpeg) — so tests can check
- * that the mask or the sides were honoured.
+ * that the mask or the sides were honoured. `roundTrip` adds what the real model does to the whole image (one
+ * colour cast and noise, as a VAE round trip); `resultBytes` serves given bytes instead (a giant result).
  *
  * Usage:
  *   const emu = await startEmulator({ apiKey: "k", generationMs: 50 });
@@ -113,7 +114,31 @@ export interface EmulatorBehaviour {
   maxActiveTasks: number;
   /** How long a sample URL works after the task became Ready (upstream: 10 minutes). */
   deliveryExpiryMs: number;
+  /**
+   * Like the real model's round trip: the whole returned image carries one colour cast and some noise (as a
+   * VAE round trip does), the inpaint area new content. Undefined: the plain painted result.
+   */
+  roundTrip: RoundTrip | undefined;
+  /** Serves these bytes as the task's result instead of generating one (a broken or giant result). */
+  resultBytes: ((task: TaskInfo) => Buffer) | undefined;
 }
+
+/** The round-trip mode's cast and noise, and what the inpaint area holds. */
+export interface RoundTrip {
+  /** Per channel (R, G, B): v' = v·gain + offset, before noise. */
+  gain: [number, number, number];
+  offset: [number, number, number];
+  /** Standard deviation of the Gaussian noise added to every channel (seeded by the task's seed). */
+  noise: number;
+  /**
+   * What the inpaint area shows before the cast: "paint" = fillColour(prompt, seed) (new content, a
+   * deliberately new colour); "source" = the submitted pixels (the model redrew what was there).
+   */
+  content: "paint" | "source";
+}
+
+/** A cast like a VAE round trip's: slightly warm, a little contrast lost, noise σ 1.5. */
+export const VAE_CAST: RoundTrip = { gain: [0.96, 0.97, 0.94], offset: [9, 4, -2], noise: 1.5, content: "paint" };
 
 export type EmulatorOptions = Partial<EmulatorBehaviour>;
 
@@ -142,6 +167,8 @@ export const DEFAULT_BEHAVIOUR: Readonly<EmulatorBehaviour> = {
   dropNextPolls: 0,
   maxActiveTasks: 24,
   deliveryExpiryMs: 10 * 60 * 1000,
+  roundTrip: undefined,
+  resultBytes: undefined,
 };
 
 export type PortName = "api" | "polling" | "delivery";
@@ -596,7 +623,7 @@ function outputSize(valid: ValidBody): { width: number; height: number } {
  * A fill: the inpaint area of the image painted with the prompt's colour, weighted by the (soft) mask.
  * An expansion: the image (its alpha flattened, as the model sees RGB) with the sides added in that colour.
  */
-async function generateSample(valid: ValidBody, seed: number): Promise<Buffer> {
+async function generateSample(valid: ValidBody, seed: number, roundTrip?: RoundTrip): Promise<Buffer> {
   const colour = fillColour(valid.prompt, seed);
   if (valid.sides) {
     const [r, g, b] = colour;
@@ -606,6 +633,7 @@ async function generateSample(valid: ValidBody, seed: number): Promise<Buffer> {
       .extend({ ...valid.sides, background: { r, g, b } })
       .raw()
       .toBuffer({ resolveWithObject: true });
+    if (roundTrip) castInPlace(data, roundTrip, seed);
     const out = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
     return valid.outputFormat === "png" ? out.png().toBuffer() : out.jpeg({ quality: 95 }).toBuffer();
   }
@@ -625,14 +653,28 @@ async function generateSample(valid: ValidBody, seed: number): Promise<Buffer> {
     for (let i = 0; i < pixels; i++) weight[i] = 255 - rgba[i * 4 + 3]!;
   }
   const rgb = Buffer.alloc(pixels * 3);
+  const paint = roundTrip?.content !== "source";
   for (let i = 0; i < pixels; i++) {
-    const w = weight[i]! / 255;
+    const w = paint ? weight[i]! / 255 : 0;
     for (let c = 0; c < 3; c++) {
       rgb[i * 3 + c] = Math.round(rgba[i * 4 + c]! * (1 - w) + colour[c]! * w);
     }
   }
+  if (roundTrip) castInPlace(rgb, roundTrip, seed);
   const out = sharp(rgb, { raw: { width, height, channels: 3 } });
   return valid.outputFormat === "png" ? out.png().toBuffer() : out.jpeg({ quality: 95 }).toBuffer();
+}
+
+/** The round trip's cast and seeded Gaussian noise over every pixel of an RGB buffer. */
+export function castInPlace(rgb: Buffer, trip: RoundTrip, seed: number): void {
+  const random = seededRandom(seed ^ 0x5bd1e995);
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  for (let i = 0; i < rgb.length; i += 3) {
+    for (let c = 0; c < 3; c++) {
+      const v = rgb[i + c]! * trip.gain[c]! + trip.offset[c]! + (trip.noise > 0 ? trip.noise * gaussian() : 0);
+      rgb[i + c] = Math.max(0, Math.min(255, Math.round(v)));
+    }
+  }
 }
 
 /**
@@ -828,7 +870,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const seed = valid.seed ?? Math.floor(Math.random() * 2 ** 31);
     const token = randomUUID().replace(/-/g, "");
     const terminalAt = outcome === "never" ? undefined : now + generationMs;
-    const result = generateSample(valid, seed);
+    const result = behaviour.resultBytes
+      ? Promise.resolve(behaviour.resultBytes(info))
+      : generateSample(valid, seed, behaviour.roundTrip);
     result.catch((error: unknown) => internalErrors.push(error));
     const task: TaskRecord = {
       id,

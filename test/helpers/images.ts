@@ -1,3 +1,4 @@
+import zlib from "node:zlib";
 import sharp from "sharp";
 import type { RasterImage } from "../../src/images/raster.js";
 
@@ -281,6 +282,38 @@ export function pngHeaderClaiming(width: number, height: number): Buffer {
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     pngChunk("IHDR", ihdr),
     pngChunk("IDAT", Buffer.from([0x78, 0x01])),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/**
+ * A valid PNG of `width`×`height` black RGB pixels that is tiny as a file (its rows deflate to almost
+ * nothing: 15000×15000 is ~0.7 MB) and huge decoded (15000×15000 is 675 MB): what a broken upstream once
+ * delivered. Built a row at a time, so making it never holds the pixels.
+ */
+export async function giantFlatPng(width: number, height: number): Promise<Buffer> {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const deflate = zlib.createDeflate({ level: 9 });
+  const chunks: Buffer[] = [];
+  deflate.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise<void>((resolve, reject) => {
+    deflate.on("end", resolve);
+    deflate.on("error", reject);
+  });
+  const row = Buffer.alloc(1 + width * 3); // filter byte 0, then black pixels
+  for (let y = 0; y < height; y++) {
+    if (!deflate.write(row)) await new Promise((resolve) => deflate.once("drain", resolve));
+  }
+  deflate.end();
+  await done;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", Buffer.concat(chunks)),
     pngChunk("IEND", Buffer.alloc(0)),
   ]);
 }

@@ -372,7 +372,7 @@ describe("object and wand entries: the mask the upstream receives is the selecti
   });
 });
 
-describe("sizes the model handles badly pass through unchanged, with a note", () => {
+describe("with crop off, sizes the model handles badly pass through unchanged, with a note", () => {
   it.each([
     [1000, 750, /not a multiple of 32/],
     [17, 13, /very small/],
@@ -380,6 +380,7 @@ describe("sizes the model handles badly pass through unchanged, with a note", ()
     const image = await file(`size-${width}.png`, makePhoto(width, height, { seed: 5 }));
     const { mask, image: sent, result } = await sentMask({
       image,
+      crop: "off",
       units: "fraction",
       mask_regions: [{ shape: "rect", x: 0.1, y: 0.1, width: 0.8, height: 0.8 }],
     });
@@ -392,7 +393,11 @@ describe("sizes the model handles badly pass through unchanged, with a note", ()
   it("a large (4.3 MP) JPEG is sent as it is and comes back at its size", async () => {
     const jpeg = await sharp({ create: { width: 2080, height: 2080, channels: 3, background: "#446688" } }).jpeg().toBuffer();
     const image = await file("large.jpg", jpeg);
-    const { image: sent, result } = await sentMask({ image, mask_regions: [{ shape: "rect", x: 100, y: 100, width: 300, height: 200 }] });
+    const { image: sent, result } = await sentMask({
+      image,
+      crop: "off",
+      mask_regions: [{ shape: "rect", x: 100, y: 100, width: 300, height: 200 }],
+    });
     expect([sent.width, sent.height]).toEqual([2080, 2080]);
     expect(emulator.submits[0]!.image!.equals(jpeg)).toBe(true);
     expect(text(result)).toMatch(/4.3 MP\) is large/);
