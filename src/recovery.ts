@@ -3,12 +3,13 @@
  * stopped) are collected and saved as undelivered results, so the identical retry gets them free. Only
  * tasks still inside the upstream's 10-minute result window are tried.
  */
+import { checkResultSize } from "./images/result-size.js";
 import type { Logger } from "./log.js";
 import { collectJournalledTask, UPSTREAM_RESULT_WINDOW_MS } from "./pay-once.js";
 import { loadOutcome, type PipelineDeps, resultStoreOf, saveOutput } from "./pipeline.js";
 import { configForUser } from "./results/users.js";
 import type { Provider, ProviderRequest } from "./providers/types.js";
-import type { PaidTaskState } from "./state/types.js";
+import type { JournalEntry, PaidTaskState } from "./state/types.js";
 
 /** Whether a process with this id runs (signal 0 checks without sending anything). */
 function processIsAlive(pid: unknown): boolean {
@@ -32,6 +33,26 @@ export interface RecoveryDeps extends Pick<PipelineDeps, "config" | "kept" | "wr
   /** Aborts collecting (shutdown). */
   signal: AbortSignal;
   now?: () => number;
+}
+
+/** The size a journalled task was sent at (what its result should have). */
+function sentSize(entry: JournalEntry): { width: number; height: number } {
+  const { image, sent, expand } = entry.inputs;
+  if (sent !== undefined) return sent;
+  return {
+    width: image.width + (expand?.left ?? 0) + (expand?.right ?? 0),
+    height: image.height + (expand?.top ?? 0) + (expand?.bottom ?? 0),
+  };
+}
+
+/** A crop's result cannot be put back after a restart (the photo is not at hand): say what it is. */
+function notPutBack(entry: JournalEntry): string[] {
+  const sent = entry.inputs.sent;
+  if (sent === undefined) return [];
+  const { area } = sent;
+  return [
+    `It is the upstream's image of what was sent (${area.width}×${area.height} px at (${area.x}, ${area.y}) of the photo, sent as ${sent.width}×${sent.height}), not put back onto the photo, which was not at hand after the restart.`,
+  ];
 }
 
 /**
@@ -98,12 +119,13 @@ export function recoverUnfinishedTasks(deps: RecoveryDeps): { registered: Promis
               submitted,
               { signal: deps.signal, onProgress: hooks.onProgress },
             );
+            await checkResultSize(output.bytes, sentSize(entry), output.upstreamId);
             return saveOutput(
               output,
               {
                 params,
                 inputs: entry.inputs,
-                notes: ["Collected after a server restart: the task was submitted before it."],
+                notes: ["Collected after a server restart: the task was submitted before it.", ...notPutBack(entry)],
                 identity: entry.identity,
                 started: startedAt,
                 prepareMs: 0,

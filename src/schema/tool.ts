@@ -163,17 +163,12 @@ const maskId = z.string({ error: fieldError("mask_id", "the mask_id string previ
 
 /**
  * How the result is made (tool-only, never sent upstream; docs/tools.md "What is sent"): the area sent,
- * and whether only the mask is put back onto the original.
+ * and whether only the mask is put back onto the original. Listed without descriptions (the defaults are
+ * what an agent wants; the docs say the rest). flux_expand always keeps the photo's pixels.
  */
 export const StitchShape = {
-  crop: z
-    .enum(CROP_MODES, { error: fieldError("crop", '"auto" or "off"') })
-    .default("auto")
-    .describe("auto: send the area around the mask at ~1-2 MP; off: the photo as is."),
-  keep_unmasked: z
-    .boolean({ error: fieldError("keep_unmasked", "true or false") })
-    .default(true)
-    .describe("Only the mask changes; false: the upstream's whole image."),
+  crop: z.enum(CROP_MODES, { error: fieldError("crop", '"auto" or "off"') }).default("auto"),
+  keep_unmasked: z.boolean({ error: fieldError("keep_unmasked", "true or false") }).default(true),
 };
 
 /**
