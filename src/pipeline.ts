@@ -347,10 +347,16 @@ async function prepareFillRequest(
       summary: `fill: ${info.width}x${info.height} ${info.imageFormat}, mask from ${maskDescription} (${(info.coverage * 100).toFixed(1)}%), provider ${providerName}`,
     };
   };
+  const checkedMask = () =>
+    prepareMask(image.bytes, mask?.bytes, limits, maskOptions, segmentation).then((prepared) => {
+      const tiny = tinyMaskProblem(prepared.stats, prepared.info.width, prepared.info.height);
+      if (tiny) throw tiny;
+      return prepared;
+    });
   const sentParams = stitch.keep_unmasked ? { ...params, output_format: "png" as const } : params;
   if (stitch.keep_unmasked && stitch.crop === "auto") {
     // The mask decides what is sent, so the checks come first.
-    const prepared = await prepareMask(image.bytes, mask?.bytes, limits, maskOptions, segmentation);
+    const prepared = await checkedMask();
     const { width, height } = prepared.info;
     const plan = planStitch({ width, height }, markedBox(prepared.mask), stitch.crop, {
       enlarge: providerName !== "local",
@@ -390,11 +396,7 @@ async function prepareFillRequest(
     };
   }
   const early = await uploadFromHeaders(image.bytes, mask?.bytes, limits, maskOptions);
-  const preparing = prepareMask(image.bytes, mask?.bytes, limits, maskOptions, segmentation).then((prepared) => {
-    const tiny = tinyMaskProblem(prepared.stats, prepared.info.width, prepared.info.height);
-    if (tiny) throw tiny;
-    return prepared;
-  });
+  const preparing = checkedMask();
   if (early === undefined) {
     const prepared = await preparing;
     const upload = await encodeUploads(prepared, { image: image.bytes, mask: mask?.bytes });
