@@ -14,6 +14,7 @@
  */
 import sharp from "sharp";
 import { FluxFillError } from "../../errors.js";
+import { clipToBox } from "../../images/selection/box-clip.js";
 import type {
   Segmentation,
   SegmentImage,
@@ -45,8 +46,6 @@ export const MAX_SENT_SIDE = 1536;
 const MAX_MASKS = 3;
 /** A mask fits a box when at least this share of its bounding box lies inside the box. */
 const FITS_BOX_SHARE = 0.85;
-/** Pixels of slack (as a share of the box's size) around a box when the chosen mask is clipped to it. */
-const BOX_SLACK = 0.03;
 
 export const PRIVACY_NOTE = `fal's hosted SAM was paid $${FAL_SEGMENT_PRICE_USD} (0.5 credit) for this and the photo was sent to fal`;
 
@@ -278,25 +277,6 @@ async function maskAtPhotoSize(bytes: Buffer, width: number, height: number): Pr
     .raw()
     .toBuffer({ resolveWithObject: true });
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** Keeps the mask inside the prompt's box (with a little slack): with a box, the object lies in it. */
-function clipToBox(mask: Uint8Array, width: number, height: number, box: SegmentPrompt["box"]): void {
-  if (box === undefined) return;
-  const sx = box.width * BOX_SLACK;
-  const sy = box.height * BOX_SLACK;
-  const x0 = Math.max(0, Math.floor(box.x - sx));
-  const y0 = Math.max(0, Math.floor(box.y - sy));
-  const x1 = Math.min(width, Math.ceil(box.x + box.width + sx));
-  const y1 = Math.min(height, Math.ceil(box.y + box.height + sy));
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    if (y < y0 || y >= y1) mask.fill(0, row, row + width);
-    else {
-      mask.fill(0, row, row + x0);
-      mask.fill(0, row + x1, row + width);
-    }
-  }
 }
 
 /** Whether SAM 2 should be tried after this SAM 3 failure: SAM 3 refused the request or failed on its side. */

@@ -10,6 +10,7 @@ import {
   type SegmentOptions,
   type SegmentPrompt,
 } from "../../images/selection/segmenter.js";
+import { clipToBox } from "../../images/selection/box-clip.js";
 import type { SelectionImage } from "../../images/selection/types.js";
 import { type ModelSpec, SAM21_TINY } from "../../models/catalogue.js";
 import { inspectModel, MANIFEST_FILE, type ModelManifest, modelFolder, PULL_FIX } from "../../models/store.js";
@@ -252,6 +253,7 @@ export function createOnnxSegmenter(options: OnnxSegmenterOptions): OnnxSegmente
       };
     }
     const mask = upscaleMask(masks, choice.index, width, height);
+    clipToBox(mask, width, height, prompt.box);
     const picked = `candidate ${choice.index + 1} of ${candidates}, predicted IoU ${iou.toFixed(2)}`;
     return {
       ...base,

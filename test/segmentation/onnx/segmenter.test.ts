@@ -86,6 +86,28 @@ describe("onnx segmenter on a tiny SAM 2.1-shaped model", () => {
     expect(iou(result.mask, expected)).toBeGreaterThan(0.95);
   });
 
+  it("when no candidate fits, the best-scoring one is used, reported doubtful and cut to the box with 3 % slack", async () => {
+    const segmenter = createOnnxSegmenter({ modelsDir });
+    // On a 1024² image the frames coincide. The include point's cell (centre 602) lies just outside the
+    // rectangle from the box's corner to (601, 601), and outside both discs around (200, 200): none fits.
+    const box = { x: 200, y: 200, width: 600, height: 600 };
+    const result = await segmenter.segment(flatImage(1024, 1024, "none-fits"), { box, include: [[601, 601]] });
+    expect(result.confidence).toBe(0.5);
+    expect(result.reason).toContain("all spill out of the box or ignore a hint point");
+    expect(result.reason).toContain("candidate 3 of 3, predicted IoU 0.95");
+    // The large disc (radius 400 around the box's corner) reaches x = −200; the cut keeps x ≥ 182.
+    let outside = 0;
+    let inside = 0;
+    for (let y = 0; y < 1024; y++)
+      for (let x = 0; x < 1024; x++) {
+        if (!result.mask[y * 1024 + x]) continue;
+        if (x < 182 || y < 182 || x >= 818 || y >= 818) outside++;
+        else inside++;
+      }
+    expect(outside).toBe(0);
+    expect(inside).toBeGreaterThan(100_000);
+  });
+
   it("computes the embedding once per image and reuses it for every prompt on it", async () => {
     const segmenter = createOnnxSegmenter({ modelsDir });
     const width = 640;
