@@ -142,6 +142,14 @@ describe("a final mask of fewer than 64 pixels is refused by flux_fill, whatever
     expect((result.structuredContent as { notes: string[] }).notes.join("\n")).toMatch(/flux_fill would refuse this mask/);
     expect(emulator.requests).toHaveLength(0);
   });
+
+  it("the previewed tiny mask sent by mask_id is refused all the same", async () => {
+    const image = await photo();
+    const preview = await call("preview_mask", { image, mask_regions: [{ shape: "rect", x: 100, y: 100, width: 5, height: 5 }] });
+    const maskId = (preview.structuredContent as { mask_id?: string }).mask_id;
+    expect(maskId, text(preview)).toBeDefined();
+    await refused("flux_fill", { image, mask_id: maskId }, tiny);
+  });
 });
 
 describe("object boxes mostly outside the image; other entries clipped with a note", () => {
