@@ -24,7 +24,8 @@ import { ensureMaskEditorBuilt } from "../helpers/mask-editor.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
 
 const KEY = "e2e-secret-key-7c21";
-const IMAGE = { width: 320, height: 240 };
+// On the 32 px grid and under 4 MP, so crop "auto" sends the photo and its mask as they are (byte for byte).
+const IMAGE = { width: 320, height: 256 };
 /** The width the host gives the view: the narrow layout the page must stay usable at. */
 const VIEW_WIDTH = 400;
 const BRUSH_CSS_PX = 32; // the page's default brush diameter
