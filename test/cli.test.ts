@@ -1,10 +1,12 @@
 import { execFile } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { decodeRaw, encodeRaster, insideShape, makeMask, makePhoto, objectScenePixels } from "./helpers/images.js";
+import { startFalEmulator } from "./helpers/host-emulators.js";
 import { CLI_PATH, tempDir } from "./helpers/mcp.js";
+import { COFFEE_SPOON } from "./helpers/photo-objects.js";
 
 const run = promisify(execFile);
 const baseEnv = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
@@ -105,6 +107,37 @@ describe("flux-fill-mcp command line", () => {
     let ground = 0;
     for (let y = scene.skyRows; y < 80; y++) for (let x = 0; x < 120; x++) if (!insideShape(scene.disk, x, y)) ground++;
     expect(sidecar.inputs.mask.coverage).toBeCloseTo(ground / (120 * 80), 3);
+  });
+
+  it("fill selects an object named by text through fal's SAM (emulated) and says so on stderr", async () => {
+    const fal = await startFalEmulator({ apiKey: "cli-fal-key", queueMs: 5, generationMs: 20, samObjects: [COFFEE_SPOON] });
+    try {
+      const dir = await tempDir();
+      await copyFile("/work/shared/data/photos/coffee.png", path.join(dir, "coffee.png"));
+      const regions = JSON.stringify([{ shape: "object", text: "the spoon" }]);
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [CLI_PATH, "fill", "--image", "coffee.png", "--mask-regions", regions, "--provider", "local"],
+        {
+          cwd: dir,
+          env: {
+            ...baseEnv,
+            FLUX_FILL_OUTPUT_DIR: path.join(dir, "out"),
+            FLUX_FILL_SEGMENTER: "fal",
+            FAL_KEY: "cli-fal-key",
+            FLUX_FILL_FAL_BASE_URL: fal.apiBaseUrl,
+            FLUX_FILL_POLL_INTERVAL_MS: "10",
+          },
+        },
+      );
+      expect(stderr).toMatch(/mask_regions\[0\] \(object, segmenter fal, confidence 0\.93\).*photo was sent to fal/);
+      const sidecar = JSON.parse(await readFile(stdout.trim().replace(/\.(jpg|png)$/, ".json"), "utf8"));
+      expect(sidecar.inputs.mask.coverage).toBeGreaterThan(0.02);
+      expect(sidecar.inputs.mask.coverage).toBeLessThan(0.05);
+      expect([...fal.jobs.values()].map((j) => j.model)).toEqual(["fal-ai/sam-3"]);
+    } finally {
+      await fal.close();
+    }
   });
 
   it("fill refuses fractions given in px (the default units) before running anything", async () => {

@@ -121,6 +121,20 @@ describe("fal's SAM 3 as the segmenter", () => {
     expect(samJobs()).toHaveLength(1);
   });
 
+  it("open_mask_editor starts from the segmented object and names the segmenter and the cost", async () => {
+    const server = await start();
+    const result = await call(server, "open_mask_editor", {
+      image: "coffee.png",
+      mask_regions: [{ shape: "object", text: "the spoon" }],
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(text(result)).toMatch(/mask_regions\[0\] \(object, segmenter fal, confidence 0\.93\).*photo was sent to fal/);
+    const coverage = (result.structuredContent as { start_mask_coverage: number }).start_mask_coverage;
+    expect(coverage).toBeGreaterThan(0.02);
+    expect(coverage).toBeLessThan(0.05); // the spoon (≈3 % of the photo), not the cup
+    expect(samJobs()).toHaveLength(1);
+  });
+
   it("with a box, the best-scoring mask that lies in it wins; the reply counts the candidates", async () => {
     // A second "spoon" scored higher lies outside the box (the cup's outline stands in for it).
     fal.reset({ samObjects: [COFFEE_SPOON, { ...COFFEE_CUP, label: "spoon", score: 0.99 }] });
