@@ -233,6 +233,18 @@ describe("fal's SAM 3 as the segmenter", () => {
 });
 
 describe("fal's SAM failing: never silent", () => {
+  it("a submit whose answer is lost is counted (it may have been charged) and not repeated", async () => {
+    fal.configure({ dropNextSubmits: 1 });
+    const server = await start({ FLUX_FILL_DAILY_CREDIT_LIMIT: "0.5" });
+    const lost = await call(server, "preview_mask", { image: "coffee.png", mask_regions: [{ shape: "object", text: "spoon" }] });
+    expect(lost.isError).toBe(true);
+    expect(text(lost)).toMatch(/NOT resubmitted, to avoid paying twice/);
+    const next = await call(server, "preview_mask", { image: "coffee.png", mask_regions: [{ shape: "object", text: "cup" }] });
+    expect(text(next)).toMatch(/FLUX_FILL_DAILY_CREDIT_LIMIT is 0.5 credits.* 0.5 were spent today/);
+    expect(samJobs()).toHaveLength(1);
+  });
+
+
   const box = { shape: "object", x: 315, y: 55, width: 120, height: 285 };
 
   it.each([

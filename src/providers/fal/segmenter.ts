@@ -346,9 +346,12 @@ export function createFalSegmenter(options: FalSegmenterOptions): Segmenter {
       await settle?.(FAL_SEGMENT_PRICE_USD);
       return { bytes: output.bytes, picked: picked.value! };
     } catch (error) {
-      // fal bills no request that failed with 5xx; anything else that created a job is counted.
-      const status = error instanceof FluxFillError ? error.details?.httpStatus : undefined;
-      await settle?.(submitted && !(typeof status === "number" && status >= 500) ? FAL_SEGMENT_PRICE_USD : 0);
+      // fal bills no request that failed with 5xx; anything else that created a job, or may have (a submit
+      // whose answer was lost), is counted.
+      const details = error instanceof FluxFillError ? error.details : undefined;
+      const status = details?.httpStatus;
+      const charged = (submitted || details?.outcomeUnknown === true) && !(typeof status === "number" && status >= 500);
+      await settle?.(charged ? FAL_SEGMENT_PRICE_USD : 0);
       throw error;
     }
   }
