@@ -1,6 +1,6 @@
 /** What every benchmark section shares: the emulator, the built server, a scratch folder, the options. */
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import type { Emulator, TaskRecord } from "../test/helpers/emulator.js";
 import type { FigureRow } from "./figures.js";
 import { IMAGE_CACHE_DIR } from "./images.js";

@@ -2,8 +2,8 @@
  * The cold-start floor: the smallest MCP server over stdio the SDK makes (one trivial tool), started the
  * same way as ours. Spawn → `initialize` answered for this is what Node plus the SDK cost by themselves.
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
+import { McpServer } from "@modelcontextprotocol/server";
 
 const server = new McpServer({ name: "minimal", version: "1.0.0" });
 server.registerTool("ping", { description: "Answers pong." }, async () => ({

@@ -5,9 +5,9 @@
  * stray BFL_API_KEY in the shell never spends credits by surprise.
  */
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { Client } from "@modelcontextprotocol/client";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 
 const root = new URL("../", import.meta.url);
 const example = (name: string) => fileURLToPath(new URL(`examples/${name}`, root));
@@ -38,7 +38,6 @@ async function main(): Promise<void> {
           output_format: "png",
         },
       },
-      CallToolResultSchema,
       {
         timeout: 600_000,
         resetTimeoutOnProgress: true,

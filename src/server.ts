@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
-  ErrorCode,
   isJSONRPCErrorResponse,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
-  McpError,
-} from "@modelcontextprotocol/sdk/types.js";
+  McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  type Transport,
+} from "@modelcontextprotocol/server";
 import { createAuditLog } from "./audit.js";
 import { type Config, type ProviderName, providerKey } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
@@ -250,8 +250,8 @@ class FluxFillMcpServer extends McpServer {
         const forbidden = forbiddenFields((message.params as { arguments?: unknown } | undefined)?.arguments);
         if (forbidden.length > 0) {
           const tool = String((message.params as { name?: unknown }).name);
-          const text = new McpError(
-            ErrorCode.InvalidParams,
+          const text = new ProtocolError(
+            ProtocolErrorCode.InvalidParams,
             `Input validation error: Invalid arguments for tool ${tool}: ${forbiddenFieldsMessage(forbidden)}`,
           ).message;
           void transport

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { describe, expect, it, vi } from "vitest";
 import type { CreateServerOptions } from "../src/server.js";
 import { fallbackDir, type ResultWriter } from "../src/results/store.js";
@@ -49,13 +49,9 @@ async function writeInputs() {
 async function call(
   server: TestServer,
   args: Record<string, unknown>,
-  options: Parameters<TestServer["client"]["callTool"]>[2] = {},
+  options: Parameters<TestServer["client"]["callTool"]>[1] = {},
 ): Promise<CallToolResult> {
-  return (await server.client.callTool(
-    { name: "flux_fill", arguments: args },
-    CallToolResultSchema,
-    options,
-  )) as CallToolResult;
+  return (await server.client.callTool({ name: "flux_fill", arguments: args }, options)) as CallToolResult;
 }
 
 function text(result: CallToolResult): string {
@@ -191,11 +187,7 @@ describe("the same request is paid once", () => {
 
 describe("flux_expand goes through the same guard", () => {
   async function expand(server: TestServer, args: Record<string, unknown>, options = {}) {
-    return (await server.client.callTool(
-      { name: "flux_expand", arguments: args },
-      CallToolResultSchema,
-      options,
-    )) as CallToolResult;
+    return (await server.client.callTool({ name: "flux_expand", arguments: args }, options)) as CallToolResult;
   }
 
   it("identical expansions share one task, an undelivered one is handed over, and a fill of the same image is another request", async () => {

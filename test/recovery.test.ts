@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { describe, expect, it, vi } from "vitest";
 import { FluxFillOutput } from "../src/schema/tool.js";
 import { STATE_DIR_NAME } from "../src/state/files.js";
@@ -63,10 +63,7 @@ describe("restart recovery (built server over stdio)", () => {
         interval: 100,
       });
       expect(await journalled(outputDir)).toEqual([]);
-      const retry = (await second.client.callTool(
-        { name: "flux_fill", arguments: args },
-        CallToolResultSchema,
-      )) as CallToolResult;
+      const retry = (await second.client.callTool({ name: "flux_fill", arguments: args })) as CallToolResult;
       expect(retry.isError, JSON.stringify(retry.content)).toBeFalsy();
       const out = FluxFillOutput.parse(retry.structuredContent);
       expect(out.reuse).toBe("earlier_result");

@@ -5,7 +5,7 @@
  * the ready moment handed over by the emulator (no polling delay), so the floor is the strictest one.
  */
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import {
   type BenchContext,
   expectSuccess,
@@ -86,7 +86,6 @@ export async function p1Overhead(ctx: BenchContext): Promise<SectionResult> {
     const startedAt = Date.now();
     const result = (await server.client.callTool(
       { name: "flux_fill", arguments: { image: imagePath, mask: maskPath, prompt, seed: 1 } },
-      undefined,
       { timeout: 120_000 },
     )) as CallToolResult;
     const doneAt = Date.now();

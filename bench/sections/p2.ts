@@ -10,7 +10,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import type { ProgressMode } from "../../test/helpers/emulator.js";
 import {
   type BenchContext,
@@ -90,7 +90,6 @@ export async function p2Lag(ctx: BenchContext): Promise<SectionResult> {
       try {
         const result = (await server.client.callTool(
           { name: "flux_fill", arguments: { image: imagePath, mask: maskPath, prompt, seed: 2 } },
-          undefined,
           { timeout: 180_000 },
         )) as CallToolResult;
         delivered.set(prompt, Date.now());

@@ -4,7 +4,7 @@
  * run: the same process's peak right after `initialize`, before any fill.
  */
 import { statSync } from "node:fs";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { type BenchContext, resultText, runsFor, type SectionResult, serverEnv } from "../context.js";
 import { BYTES_PER_MB, type FigureRow, median } from "../figures.js";
 import { ensureImage } from "../images.js";
@@ -42,7 +42,6 @@ export async function p3Memory(ctx: BenchContext): Promise<SectionResult> {
       idle.push((await procMemory(server.pid)).peakRssBytes);
       const result = (await server.client.callTool(
         { name: "flux_fill", arguments: { image: imagePath, prompt: `p3 ${i}`, seed: 3 } },
-        undefined,
         { timeout: 180_000 },
       )) as CallToolResult;
       // The peak counts even when the call failed: the decode and mask work happened (noted below).

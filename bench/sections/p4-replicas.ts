@@ -7,8 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Client, CallToolResult } from "@modelcontextprotocol/client";
 import { startRedis } from "../../test/helpers/redis-server.js";
 import { startS3 } from "../../test/helpers/s3-server.js";
 import { type BenchContext, resultText, runsFor, type SectionResult, serverEnv } from "../context.js";
@@ -60,7 +59,6 @@ export async function p4Replicas(ctx: BenchContext): Promise<SectionResult> {
   const call = (client: Client, prompt: string) =>
     client.callTool(
       { name: "flux_fill", arguments: { image: imagePath, mask: maskPath, prompt, seed: 4 } },
-      undefined,
       { timeout: 120_000 },
     ) as Promise<CallToolResult>;
   try {

@@ -5,8 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Client, CallToolResult } from "@modelcontextprotocol/client";
 import { type BenchContext, resultText, runsFor, type SectionResult, serverEnv } from "../context.js";
 import { type FigureRow, idealScheduleMs, median } from "../figures.js";
 import { ensureImage } from "../images.js";
@@ -63,7 +62,6 @@ export async function p4Concurrency(ctx: BenchContext): Promise<SectionResult> {
   const call = (client: Client, prompt: string) =>
     client.callTool(
       { name: "flux_fill", arguments: { image: imagePath, mask: maskPath, prompt, seed: 4 } },
-      undefined,
       { timeout: 120_000 },
     ) as Promise<CallToolResult>;
 

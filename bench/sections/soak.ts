@@ -8,8 +8,7 @@
  * all the abandoned sessions).
  */
 import { randomBytes } from "node:crypto";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Client, CallToolResult } from "@modelcontextprotocol/client";
 import { type BenchContext, resultText, type SectionResult, serverEnv } from "../context.js";
 import { BYTES_PER_MB, type FigureRow } from "../figures.js";
 import { ensureImage } from "../images.js";
@@ -102,7 +101,6 @@ export async function soak(ctx: BenchContext): Promise<SectionResult> {
         try {
           const result = (await clients[n % sessions]!.callTool(
             { name: "flux_fill", arguments: { image: imagePath, mask: maskPath, prompt: `soak ${n}`, seed: 18 } },
-            undefined,
             { timeout: 120_000 },
           )) as CallToolResult;
           if (result.isError) errors.push(resultText(result).slice(0, 200));

@@ -193,8 +193,8 @@ async function startServer(
   const { loadConfig } = await import(pathToFileURL(path.join(distDir, "config.js")).href);
   const { createServer } = await import(pathToFileURL(path.join(distDir, "server.js")).href);
   const { silentLogger } = await import(pathToFileURL(path.join(distDir, "log.js")).href);
-  const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
-  const { InMemoryTransport } = await import("@modelcontextprotocol/sdk/inMemory.js");
+  const { Client } = await import("@modelcontextprotocol/client");
+  const { InMemoryTransport } = await import("@modelcontextprotocol/server");
   const config = loadConfig(
     { FLUX_FILL_OUTPUT_DIR: path.join(exchange, "out"), FLUX_FILL_ALLOWED_DIRS: exchange, FLUX_FILL_PROVIDER: "local" },
     exchange,

@@ -5,7 +5,7 @@
  * arrives in tool results through the host, and the mask leaves as a PNG data: URI in flux_fill's `mask`.
  */
 import { App, applyDocumentTheme, applyHostFonts, applyHostStyleVariables } from "@modelcontextprotocol/ext-apps";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { selectObject } from "../images/selection/object.js";
 import type { SelectionImage, Selection } from "../images/selection/types.js";
 import { selectWand, WAND_DEFAULT_TOLERANCE } from "../images/selection/wand.js";

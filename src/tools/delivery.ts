@@ -4,7 +4,7 @@
  * a client that dropped its response stream is reported by the transport (`lost`). Each result a tool
  * hands back is settled exactly once: delivered, or not.
  */
-import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { RequestId } from "@modelcontextprotocol/server";
 
 /** Ids lost before their tool registered, remembered this many at most. */
 const MAX_LOST_IDS = 1000;

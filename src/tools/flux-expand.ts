@@ -1,5 +1,5 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer } from "@modelcontextprotocol/server";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { renderExpandCanvas } from "../images/expand-canvas.js";
 import { type ExpandJob, planExpansion } from "../pipeline.js";
 import type { Provider } from "../providers/types.js";
@@ -47,7 +47,7 @@ function priceOf(provider: Provider): { credits: number | null; line: string } {
  */
 async function dryRun(job: ExpandJob, deps: ServerDeps, extra: ToolExtra): Promise<CallToolResult> {
   try {
-    const { prepared, expansion } = await planExpansion(job, deps.config, extra.signal);
+    const { prepared, expansion } = await planExpansion(job, deps.config, extra.mcpReq.signal);
     const { sides, width, height } = expansion;
     const picture = await renderExpandCanvas(prepared.image, sides);
     const provider = deps.provider();

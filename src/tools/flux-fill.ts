@@ -1,5 +1,5 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer } from "@modelcontextprotocol/server";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { describeError, FluxFillError } from "../errors.js";
 import { LOCAL_USER } from "../principal.js";
 import { renderPreview } from "../images/preview.js";
@@ -214,7 +214,7 @@ export async function runForCall(
       {
         onProgress: progressReporter(extra),
         signal: deps.shutdownSignal,
-        abandoned: extra.signal,
+        abandoned: extra.mcpReq.signal,
         previewMaxSize: deps.config.previewMaxSize,
       },
     );
@@ -228,7 +228,7 @@ export async function runForCall(
       );
     let outcome: FillOutcome;
     try {
-      outcome = await untilAborted(running, extra.signal);
+      outcome = await untilAborted(running, extra.mcpReq.signal);
     } catch (error) {
       lost();
       throw error;
@@ -241,7 +241,7 @@ export async function runForCall(
       throw error;
     }
     const settle = outcome.settleDelivery;
-    if (settle) deps.deliveries.expect(extra.requestId, extra.signal, (delivered) => void settle(delivered));
+    if (settle) deps.deliveries.expect(extra.mcpReq.id, extra.mcpReq.signal, (delivered) => void settle(delivered));
     return result;
   } catch (error) {
     return toolError(error, deps.logger);

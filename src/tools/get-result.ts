@@ -1,5 +1,5 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer } from "@modelcontextprotocol/server";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { FluxFillError } from "../errors.js";
 import { isResultId, RESULT_URI_PREFIX, type ResultMeta, resultUri } from "../results/store.js";
@@ -95,7 +95,7 @@ export function registerGetResultTool(server: McpServer, deps: ServerDeps): void
         // Fetched by its caller: the result is no longer undelivered, so an identical fill runs afresh.
         const identity = saved.meta.request_identity;
         if (identity !== undefined) {
-          deps.deliveries.expect(extra.requestId, extra.signal, (delivered) => {
+          deps.deliveries.expect(extra.mcpReq.id, extra.mcpReq.signal, (delivered) => {
             if (delivered) void deps.paid.undelivered.forget(identity, id).catch(() => undefined);
           });
         }

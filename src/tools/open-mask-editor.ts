@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { RESOURCE_MIME_TYPE, registerAppResource, registerAppTool } from "@modelcontextprotocol/ext-apps/server";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer } from "@modelcontextprotocol/server";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import sharp from "sharp";
 import { z } from "zod";
 import {
@@ -230,7 +230,7 @@ export function registerOpenMaskEditorTool(server: McpServer, deps: ServerDeps):
           args.mask_id === undefined
             ? undefined
             : await previewedMask(args.mask_id, args, deps.masks, deps.principal.user);
-        return (await openMaskEditor(args, deps.config, extra.signal, previewed, segmentContext(deps, extra.signal))).result;
+        return (await openMaskEditor(args, deps.config, extra.mcpReq.signal, previewed, segmentContext(deps, extra.mcpReq.signal))).result;
       } catch (error) {
         return toolError(error, deps.logger);
       }

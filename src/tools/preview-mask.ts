@@ -1,7 +1,7 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { describeError } from "../errors.js";
 import { renderMaskPreview, TINT_STRENGTH } from "../images/mask-preview.js";
@@ -130,8 +130,8 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
           args,
           maskOptions,
           deps.config,
-          extra.signal,
-          segmentContext(deps, extra.signal),
+          extra.mcpReq.signal,
+          segmentContext(deps, extra.mcpReq.signal),
         );
         const { width, height } = prepared.info;
         const { bbox, coverage } = prepared.stats;

@@ -1,9 +1,8 @@
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { ServerContext } from "@modelcontextprotocol/server";
 import type { FillProgress } from "../providers/types.js";
 
 /** What the SDK hands a tool handler besides its arguments (signal, progress token, notifications). */
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+export type ToolExtra = ServerContext;
 
 /** Least time between two notifications with the same status (the poll loop may report up to 10 a second). */
 export const REPEAT_STATUS_INTERVAL_MS = 1000;
@@ -29,7 +28,7 @@ export function progressGate(intervalMs = REPEAT_STATUS_INTERVAL_MS): (progress:
  * so it counts notifications; the message carries the status and elapsed time.
  */
 export function progressReporter(extra: ToolExtra): (progress: FillProgress) => void {
-  const token = extra._meta?.progressToken;
+  const token = extra.mcpReq._meta?.progressToken;
   if (token === undefined) return () => {};
   const worthSending = progressGate();
   let count = 0;
@@ -38,8 +37,8 @@ export function progressReporter(extra: ToolExtra): (progress: FillProgress) => 
     count += 1;
     const seconds = (p.elapsedMs / 1000).toFixed(1);
     const percent = p.fraction === undefined ? "" : ` (${Math.round(p.fraction * 100)}%)`;
-    extra
-      .sendNotification({
+    extra.mcpReq
+      .notify({
         method: "notifications/progress",
         params: {
           progressToken: token,

@@ -9,9 +9,9 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { hostHeaderValidation } from "@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { isInitializeRequest } from "@modelcontextprotocol/server";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { hostHeaderValidation } from "@modelcontextprotocol/express";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { type Config, effectiveProvider, providerKey } from "../config.js";
 import { KEYS } from "../providers/index.js";
@@ -78,7 +78,7 @@ interface Session {
   /** Only this user's requests may use the session. */
   user: string;
   server: FluxFillServer;
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   events: BoundedEventStore;
   lastSeen: number;
   /** Requests of this session still being answered (a GET stream counts while it is open). */
@@ -407,7 +407,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       const principal = principalOf(res);
       if (stateless) {
         const server = createServer(config, { runtime, principal });
-        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+        const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
         reportLostResponses(res, req.body, server);
         res.once("close", () => {
           void transport.close().catch(() => undefined);
@@ -450,7 +450,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         user: principal.user,
         server,
         events,
-        transport: new StreamableHTTPServerTransport({
+        transport: new NodeStreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           eventStore: events,
           onsessioninitialized: (id) => {

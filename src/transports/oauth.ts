@@ -4,7 +4,7 @@
  * audience (this server's public URL, RFC 8707) and expiry; and this server's Protected Resource
  * Metadata (RFC 9728), which tells clients where to get a token.
  */
-import { getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/sdk/server/auth/router.js";
+import { getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/express";
 import { createRemoteJWKSet, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { OAuthConfig } from "../config.js";
 import { LOCAL_USER, type Principal } from "../principal.js";

@@ -1,4 +1,4 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { FluxFillServer } from "../server.js";

@@ -6,7 +6,7 @@
  * installed with Playwright's exposeFunction).
  */
 import { AppBridge, PostMessageTransport } from "@modelcontextprotocol/ext-apps/app-bridge";
-import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/client";
 
 export interface HostStart {
   html: string;

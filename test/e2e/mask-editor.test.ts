@@ -5,8 +5,7 @@
  */
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/client";
 import type { BrowserContext } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,7 +89,6 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     const resourceUri = (editorTool._meta as { ui: { resourceUri: string } }).ui.resourceUri;
     const toolResult = (await server.client.callTool(
       { name: "open_mask_editor", arguments: toolInput },
-      CallToolResultSchema,
     )) as CallToolResult;
     expect(toolResult.isError).toBeFalsy();
     const resource = await server.client.readResource({ uri: resourceUri });
@@ -112,7 +110,7 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
         "app",
       ];
       if (!tool || !visibility.includes("app")) throw new Error(`tool ${params.name} is not available to apps`);
-      return server.client.callTool(params, CallToolResultSchema, { timeout: 30_000 });
+      return server.client.callTool(params, { timeout: 30_000 });
     });
     await page.goto(host.hostUrl);
     await page.evaluate((options) => window.startHost(options), {
@@ -224,7 +222,6 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
           return_mask: true,
         },
       },
-      CallToolResultSchema,
     )) as CallToolResult;
     const { mask_id, mask_path } = preview.structuredContent as { mask_id: string; mask_path: string };
     const before = emulator.submits.length;

@@ -8,8 +8,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { Client, CallToolResult } from "@modelcontextprotocol/client";
 import { expect } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { makeMask, makePhoto } from "./images.js";
@@ -113,7 +112,6 @@ export async function expectServesFill(client: Client, picture: { image: string;
   expect(tools.map((t) => t.name)).toContain("flux_fill");
   const result = (await client.callTool(
     { name: "flux_fill", arguments: { ...picture, prompt: "grass", output_format: "png" } },
-    CallToolResultSchema,
   )) as CallToolResult;
   expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
   const output = FluxFillOutput.parse(result.structuredContent);

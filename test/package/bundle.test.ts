@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { getMcpConfigForManifest, type McpbManifestAny, unpackExtension } from "@anthropic-ai/mcpb";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStdio, tempDir } from "../helpers/mcp.js";
 import {
@@ -89,7 +89,6 @@ describe("MCP Bundle (npm run bundle)", () => {
         expect(path.dirname(result.path)).toBe(output);
         const refused = (await client.callTool(
           { name: "flux_fill", arguments: { ...secret, prompt: "grass" } },
-          CallToolResultSchema,
         )) as CallToolResult;
         expect(refused.isError).toBe(true);
         const refusal = (refused.content as Array<{ type: string; text?: string }>)[0]?.text ?? "";

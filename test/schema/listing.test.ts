@@ -3,7 +3,7 @@
  * budget with every tool in, and what the other tools share with flux_fill is said once, in flux_fill.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ListToolsResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ListToolsResult } from "@modelcontextprotocol/client";
 import { TOOLS_LIST_BUDGET_BYTES } from "../../src/schema/listing.js";
 import { MaskOptionsShape } from "../../src/schema/tool.js";
 import { FluxProExpandInputs, FluxProFillInputs } from "../../src/schema/upstream.js";

@@ -6,7 +6,7 @@
  */
 import { copyFile } from "node:fs/promises";
 import path from "node:path";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type HostEmulator, startFalEmulator } from "../helpers/host-emulators.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
@@ -44,7 +44,7 @@ async function start(env: Record<string, string> = {}): Promise<TestServer> {
 }
 
 async function call(server: TestServer, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name: tool, arguments: args }, CallToolResultSchema)) as CallToolResult;
+  return (await server.client.callTool({ name: tool, arguments: args })) as CallToolResult;
 }
 
 function text(result: CallToolResult): string {

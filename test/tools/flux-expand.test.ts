@@ -4,7 +4,7 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
 import { describe, expect, it, vi } from "vitest";
 import { laplacianStd } from "../../src/providers/local/engine/metrics.js";
@@ -40,11 +40,10 @@ async function start(env: Record<string, string> = {}) {
 async function call(
   server: TestServer,
   args: Record<string, unknown>,
-  options: Parameters<TestServer["client"]["callTool"]>[2] = {},
+  options: Parameters<TestServer["client"]["callTool"]>[1] = {},
 ) {
   return (await server.client.callTool(
     { name: "flux_expand", arguments: args },
-    CallToolResultSchema,
     options,
   )) as CallToolResult;
 }

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
@@ -42,7 +42,7 @@ async function start(dir: string) {
 }
 
 async function call(server: TestServer, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args }, CallToolResultSchema, {
+  return (await server.client.callTool({ name, arguments: args }, {
     timeout: 120_000,
   })) as CallToolResult;
 }

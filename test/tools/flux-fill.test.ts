@@ -6,7 +6,7 @@ import { readFile, symlink, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { MAX_UPSTREAM_BODY_BYTES } from "../../src/images/upload-size.js";
@@ -54,11 +54,10 @@ async function writeInputs(dir: string, format: "jpeg" | "png" = "jpeg") {
 async function call(
   server: TestServer,
   args: Record<string, unknown>,
-  options: Parameters<TestServer["client"]["callTool"]>[2] = {},
+  options: Parameters<TestServer["client"]["callTool"]>[1] = {},
 ) {
   return (await server.client.callTool(
     { name: "flux_fill", arguments: args },
-    CallToolResultSchema,
     options,
   )) as CallToolResult;
 }

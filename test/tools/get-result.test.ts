@@ -3,7 +3,7 @@
  * flux_fill returned it. Results are produced by real fills against the upstream emulator.
  */
 import { rm } from "node:fs/promises";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { decodeRaw } from "../helpers/images.js";
@@ -37,7 +37,7 @@ async function start() {
 }
 
 async function call(server: TestServer, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args }, CallToolResultSchema)) as CallToolResult;
+  return (await server.client.callTool({ name, arguments: args })) as CallToolResult;
 }
 
 const text = (result: CallToolResult) =>

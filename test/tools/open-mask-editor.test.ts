@@ -4,7 +4,7 @@
  */
 import { realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EDITOR_MAX_SIDE, OpenMaskEditorOutput } from "../../src/tools/open-mask-editor.js";
 import { decodeRaw, insideShape, makeMask, makePhoto, makeRgbaWithHole } from "../helpers/images.js";
@@ -27,10 +27,7 @@ async function start() {
 }
 
 async function call(server: TestServer, args: Record<string, unknown>) {
-  return (await server.client.callTool(
-    { name: "open_mask_editor", arguments: args },
-    CallToolResultSchema,
-  )) as CallToolResult;
+  return (await server.client.callTool({ name: "open_mask_editor", arguments: args })) as CallToolResult;
 }
 
 function text(result: CallToolResult): string {

@@ -4,7 +4,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OUTLINE, OUTLINE_OUTSIDE, TINT, TINT_STRENGTH } from "../../src/images/mask-preview.js";
 import { PreviewMaskOutput } from "../../src/tools/preview-mask.js";
@@ -32,7 +32,7 @@ async function file(name: string, bytes: Buffer | Promise<Buffer>): Promise<stri
 }
 
 async function preview(args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name: "preview_mask", arguments: args }, CallToolResultSchema)) as CallToolResult;
+  return (await server.client.callTool({ name: "preview_mask", arguments: args })) as CallToolResult;
 }
 
 const text = (r: CallToolResult) => r.content.map((b) => (b.type === "text" ? b.text : "")).join("\n");

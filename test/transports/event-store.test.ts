@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { BoundedEventStore, DEFAULT_EVENT_STORE_LIMITS, ReplayBudget } from "../../src/transports/event-store.js";
 

@@ -5,9 +5,8 @@
 import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { createRuntime, type ServerRuntime } from "../../src/server.js";
@@ -80,9 +79,9 @@ export async function callTool(
   client: Client,
   name: string,
   args: Record<string, unknown>,
-  options: Parameters<Client["callTool"]>[2] = {},
+  options: Parameters<Client["callTool"]>[1] = {},
 ): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args }, CallToolResultSchema, options)) as CallToolResult;
+  return (await client.callTool({ name, arguments: args }, options)) as CallToolResult;
 }
 
 export function textOf(result: CallToolResult): string {

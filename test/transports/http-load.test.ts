@@ -2,7 +2,7 @@
  * Load over loopback only, bounded in count and time: 50 fills at once from 10 HTTP sessions against the
  * upstream emulator, which refuses more than 24 active tasks per key like the real upstream.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { queuesOf } from "../../src/providers/queue.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";

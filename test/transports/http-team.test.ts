@@ -8,9 +8,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError } from "@modelcontextprotocol/client";
+import type { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -71,8 +70,8 @@ async function readError(client: Client, uri: string): Promise<string> {
   try {
     await client.readResource({ uri });
   } catch (error) {
-    expect(error).toBeInstanceOf(McpError);
-    return (error as McpError).message;
+    expect(error).toBeInstanceOf(ProtocolError);
+    return (error as ProtocolError).message;
   }
   throw new Error(`reading ${uri} succeeded`);
 }

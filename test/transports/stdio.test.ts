@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { decodeRaw, makeMask, makePhoto } from "../helpers/images.js";
@@ -23,7 +23,6 @@ describe("stdio transport (built server)", () => {
       expect(tool.outputSchema?.properties).toHaveProperty("elapsed_ms");
       const result = (await client.callTool(
         { name: "flux_fill", arguments: { image: "photo.png", mask: "./mask.png", output_format: "png" } },
-        CallToolResultSchema,
       )) as CallToolResult;
       expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
       const out = FluxFillOutput.parse(result.structuredContent);
@@ -42,7 +41,7 @@ describe("stdio transport (built server)", () => {
     const { client } = await startStdio({ FLUX_FILL_MAX_INPUT_MB: "1", FLUX_FILL_OUTPUT_DIR: path.join(cwd, "out") }, cwd);
     try {
       const huge = `data:image/png;base64,${"A".repeat(5 * 1024 * 1024)}`;
-      const result = (await client.callTool({ name: "flux_fill", arguments: { image: huge } }, CallToolResultSchema)) as CallToolResult;
+      const result = (await client.callTool({ name: "flux_fill", arguments: { image: huge } })) as CallToolResult;
       expect(result.isError).toBe(true);
       expect(JSON.stringify(result.content)).toMatch(/limit[\s\S]*FLUX_FILL_MAX_INPUT_MB/);
       // Still alive: a second request works.
@@ -50,7 +49,7 @@ describe("stdio transport (built server)", () => {
       expect(tools.map((t) => t.name)).toContain("flux_fill");
       // Just over the input cap but under the message limit: a normal tool error from the input check.
       const over = `data:image/png;base64,${"A".repeat(1.5 * 1024 * 1024)}`;
-      const second = (await client.callTool({ name: "flux_fill", arguments: { image: over } }, CallToolResultSchema)) as CallToolResult;
+      const second = (await client.callTool({ name: "flux_fill", arguments: { image: over } })) as CallToolResult;
       expect(second.isError).toBe(true);
       expect(JSON.stringify(second.content)).toMatch(/too_large/);
     } finally {
@@ -64,7 +63,7 @@ describe("stdio transport (built server)", () => {
     try {
       // 12 MiB of base64 under the default 50 MB cap: not valid image data, so an input error — not a dead server.
       const big = `data:image/png;base64,${"A".repeat(12 * 1024 * 1024)}`;
-      const result = (await client.callTool({ name: "flux_fill", arguments: { image: big } }, CallToolResultSchema)) as CallToolResult;
+      const result = (await client.callTool({ name: "flux_fill", arguments: { image: big } })) as CallToolResult;
       expect(result.isError).toBe(true);
       expect(JSON.stringify(result.content)).not.toMatch(/limit of/);
       expect((await client.listTools()).tools.map((t) => t.name)).toContain("flux_fill");

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { effectiveProvider, loadConfig } from "../../../src/config.js";
 import { FluxFillOutput } from "../../../src/schema/tool.js";
@@ -89,7 +89,7 @@ async function writeInputs(dir: string) {
 }
 
 async function call(server: TestServer, args: Record<string, unknown>, options: { signal?: AbortSignal } = {}, tool = "flux_fill") {
-  return (await server.client.callTool({ name: tool, arguments: args }, CallToolResultSchema, options)) as CallToolResult;
+  return (await server.client.callTool({ name: tool, arguments: args }, options)) as CallToolResult;
 }
 
 function text(result: CallToolResult): string {

@@ -5,7 +5,6 @@
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOnnxSegmenter } from "../../../src/segmentation/onnx/index.js";
 import { makePhoto } from "../../helpers/images.js";
@@ -27,7 +26,7 @@ async function photoIn(server: TestServer): Promise<string> {
 }
 
 async function call(server: TestServer, name: string, args: Record<string, unknown>) {
-  return server.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema);
+  return server.client.request({ method: "tools/call", params: { name, arguments: args } });
 }
 
 describe("FLUX_FILL_SEGMENTER=onnx through an MCP client", () => {
