@@ -5,7 +5,7 @@ import { savedResults } from "../helpers/mcp.js";
  */
 import { rm, writeFile } from "node:fs/promises";
 import { Client } from "@modelcontextprotocol/client";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { FluxFillError } from "../../src/errors.js";
 import { silentLogger } from "../../src/log.js";
@@ -427,8 +427,8 @@ describe("HTTP transport: clients that go away", () => {
     const { image, mask } = await writeInputs(server.workDir);
     const controller = new AbortController();
     const call = callTool(client, "flux_fill", { image, mask, prompt: "cancelled" }, { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(emulator.submitCount).toBe(1);
+    // Cancel once the task exists (the inputs are checked and cropped first: no fixed wait).
+    await vi.waitFor(() => expect(emulator.tasks.size).toBe(1), { timeout: 10_000, interval: 10 });
     controller.abort();
     await failure(call);
     await server.runtime.idle();
@@ -443,7 +443,7 @@ describe("HTTP transport: clients that go away", () => {
     const leaving = await server.connect();
     const { image, mask } = await writeInputs(server.workDir);
     const call = callTool(leaving, "flux_fill", { image, mask, prompt: "gone" }).catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await vi.waitFor(() => expect(emulator.tasks.size).toBe(1), { timeout: 10_000, interval: 10 });
     await leaving.close();
     await call;
     await server.runtime.idle();
@@ -461,7 +461,7 @@ describe("HTTP transport: clients that go away", () => {
     const { image, mask } = await writeInputs(server.workDir);
     const args = { image, mask, prompt: "gone, then back" };
     const call = callTool(leaving, "flux_fill", args).catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await vi.waitFor(() => expect(emulator.tasks.size).toBe(1), { timeout: 10_000, interval: 10 });
     await leaving.close();
     await call;
     await server.runtime.idle();
