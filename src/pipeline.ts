@@ -25,7 +25,7 @@ import { decodeReturned, type PutBack, putBackResult, stitchUpload } from "./ima
 import { checkResultSize } from "./images/result-size.js";
 import { markedBox } from "./images/stitch.js";
 import { type CropMode, changesUpload, planStitch } from "./images/stitch-plan.js";
-import { gridNote, largeNote } from "./images/model-size.js";
+import { withoutCroppedSizeNotes } from "./images/model-size.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
 import { creditPayer, type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
@@ -386,8 +386,7 @@ async function prepareFillRequest(
     const { image: _image, mask: _mask, ...facts } = prepared;
     const described = describe(facts);
     // The crop is sent on the 32 px grid and at most 4 MP: the notes about the photo's own size do not apply.
-    const dropped = changesUpload(plan) ? [gridNote(width, height), largeNote(width, height)] : [];
-    described.notes = described.notes.filter((note) => !dropped.includes(note));
+    if (changesUpload(plan)) described.notes = withoutCroppedSizeNotes(described.notes, width, height);
     described.inputs.sent = { ...plan.sent, area: plan.area };
     return {
       request,

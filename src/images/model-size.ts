@@ -32,6 +32,15 @@ export function largeNote(width: number, height: number): string | undefined {
   return `Note: ${width}×${height} (${((width * height) / 1_000_000).toFixed(1)} MP) is large; the upload is slow and the fill is unlikely to have more detail than at about 2 MP. Crop to the area around the mask for faster, sharper edits.`;
 }
 
+/**
+ * `notes` without the ones about the photo's own size that do not hold when crop and stitch sends it on the
+ * 32 px grid and at most 4 MP (flux_fill's default): the grid and large-photo notes.
+ */
+export function withoutCroppedSizeNotes(notes: readonly string[], width: number, height: number): string[] {
+  const dropped = [gridNote(width, height), largeNote(width, height)];
+  return notes.filter((note) => !dropped.includes(note));
+}
+
 /** Notes for the result text about an image size the model handles badly; empty when the size is fine. */
 export function sizeNotes(width: number, height: number): string[] {
   const notes: string[] = [];

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { describeError } from "../errors.js";
 import { renderMaskPreview, TINT_STRENGTH } from "../images/mask-preview.js";
 import { encodePng } from "../images/prepare.js";
+import { withoutCroppedSizeNotes } from "../images/model-size.js";
 import type { NewPreviewedMask, PreviewedMask } from "../state/masks.js";
 import { MASK_OPTION_NAMES, type MaskOptions } from "../images/mask-spec.js";
 import { describeMaskSource, readMaskedImage, segmentContext } from "../pipeline.js";
@@ -135,6 +136,8 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
         );
         const { width, height } = prepared.info;
         const { bbox, coverage } = prepared.stats;
+        // flux_fill's default crop sends the photo on the 32 px grid and at most 4 MP: notes saying otherwise would mislead.
+        const notes = withoutCroppedSizeNotes(prepared.notes, width, height);
         const units = args.mask_regions !== undefined ? args.units : "px";
         const { main: picture, zoom } = await renderMaskPreview(
           prepared.image,
@@ -168,7 +171,7 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
           ...(kept.id === undefined ? {} : { mask_id: kept.id }),
           ...(kept.path === undefined ? {} : { mask_path: kept.path }),
           preview: { width: picture.width, height: picture.height },
-          notes: prepared.notes,
+          notes,
           regions: prepared.regions.map((r) => ({
             shape: r.shape,
             op: r.op,
@@ -188,7 +191,7 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
           `Mask from ${structured.mask_source}.`,
           `In the picture (${picture.width}×${picture.height}) the area flux_fill would repaint is tinted magenta (${Math.round(TINT_STRENGTH * 100)}%) and outlined (yellow inside, black outside); the rulers on the top and left edges give image coordinates in ${units === "px" ? "pixels" : "fractions (0..1)"}.${zoom ? ` The second picture zooms on the small area: x ${zoom.view.x}..${zoom.view.x + zoom.view.width}, y ${zoom.view.y}..${zoom.view.y + zoom.view.height} px, same outline and rulers.` : ""} Nothing was sent upstream.`,
           ...kept.lines,
-          ...prepared.notes,
+          ...notes,
         ].join("\n");
         return {
           content: [

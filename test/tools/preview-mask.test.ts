@@ -156,6 +156,24 @@ describe("preview_mask", () => {
     expect(JSON.stringify(result).length).toBeLessThan(1024 * 1024);
   });
 
+  it("says nothing about a size off the 32 px grid: flux_fill's default crop pads it (with crop off the fill still says so)", async () => {
+    const image = await file("off-grid.png", makePhoto(600, 400, { seed: 3 }));
+    const mask_regions = [{ shape: "rect", x: 200, y: 100, width: 120, height: 90 }];
+    const shown = await preview({ image, mask_regions });
+    expect(shown.isError, text(shown)).toBeFalsy();
+    expect(text(shown)).not.toMatch(/multiple of 32|pad to/);
+    expect(PreviewMaskOutput.parse(shown.structuredContent).notes.join("\n")).not.toMatch(/multiple of 32/);
+    const call = (crop: string) =>
+      server.client.callTool({ name: "flux_fill", arguments: { image, mask_regions, prompt: "a vase", crop } }, CallToolResultSchema);
+    const padded = (await call("auto")) as CallToolResult;
+    expect(padded.isError, text(padded)).toBeFalsy();
+    expect(text(padded)).toMatch(/padded to a multiple of 32/);
+    expect(text(padded)).not.toMatch(/is not a multiple of 32/);
+    const asIs = (await call("off")) as CallToolResult;
+    expect(asIs.isError, text(asIs)).toBeFalsy();
+    expect(text(asIs)).toMatch(/600×400 is not a multiple of 32 px/);
+  });
+
   it("gives flux_fill's errors for a bad mask", async () => {
     const image = await file("photo2.png", makePhoto(40, 30));
     const conflict = await preview({ image, mask: image, mask_svg: "<svg/>" });
