@@ -183,13 +183,16 @@ export function registerPreviewMaskTool(server: McpServer, deps: ServerDeps): vo
               : { segmenter: r.segmenter, confidence: round(r.confidence ?? 0, 3), candidates: r.candidates ?? 1 }),
           })),
         };
+        // With a hosted segmenter the object entries did go out (their notes say so and what it cost).
+        const segmentedHosted = deps.segmenter.hosted && prepared.regions.some((r) => r.segmenter === deps.segmenter.name);
+        const nothingSent = segmentedHosted ? "Nothing was sent to the fill's provider." : "Nothing was sent upstream.";
         const where = bbox
           ? `bounding box x=${bbox.x}, y=${bbox.y}, ${bbox.width}×${bbox.height} px (fractions x=${structured.bbox_fraction!.x}, y=${structured.bbox_fraction!.y}, w=${structured.bbox_fraction!.width}, h=${structured.bbox_fraction!.height})`
           : "no bounding box";
         const text = [
           `The mask covers ${structured.coverage}% of the ${width}×${height} image; ${where}.`,
           `Mask from ${structured.mask_source}.`,
-          `In the picture (${picture.width}×${picture.height}) the area flux_fill would repaint is tinted magenta (${Math.round(TINT_STRENGTH * 100)}%) and outlined (yellow inside, black outside); the rulers on the top and left edges give image coordinates in ${units === "px" ? "pixels" : "fractions (0..1)"}.${zoom ? ` The second picture zooms on the small area: x ${zoom.view.x}..${zoom.view.x + zoom.view.width}, y ${zoom.view.y}..${zoom.view.y + zoom.view.height} px, same outline and rulers.` : ""} Nothing was sent upstream.`,
+          `In the picture (${picture.width}×${picture.height}) the area flux_fill would repaint is tinted magenta (${Math.round(TINT_STRENGTH * 100)}%) and outlined (yellow inside, black outside); the rulers on the top and left edges give image coordinates in ${units === "px" ? "pixels" : "fractions (0..1)"}.${zoom ? ` The second picture zooms on the small area: x ${zoom.view.x}..${zoom.view.x + zoom.view.width}, y ${zoom.view.y}..${zoom.view.y + zoom.view.height} px, same outline and rulers.` : ""} ${nothingSent}`,
           ...kept.lines,
           ...notes,
         ].join("\n");

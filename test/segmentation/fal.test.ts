@@ -90,6 +90,9 @@ describe("fal's SAM 3 as the segmenter", () => {
     expect(region).toMatchObject({ segmenter: "fal", confidence: 0.93, candidates: 1, decided: "segmented" });
     expect(text(result)).toMatch(/segmenter fal, confidence 0\.93\)/);
     expect(text(result)).toMatch(/paid \$0\.005 .*photo was sent to fal/);
+    // The photo did go out (to fal): the picture's line must not say nothing was sent.
+    expect(text(result)).not.toMatch(/Nothing was sent upstream/);
+    expect(text(result)).toMatch(/Nothing was sent to the fill's provider\./);
     const jobs = samJobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.model).toBe("fal-ai/sam-3");
