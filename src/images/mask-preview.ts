@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import type { InputImage, RasterImage } from "./raster.js";
+import type { RasterImage } from "./raster.js";
 import { resizeRaster } from "./decode.js";
 import { MASK_THRESHOLD } from "./mask.js";
 import { PREVIEW_MAX_BASE64_CHARS } from "./preview.js";
@@ -101,8 +101,8 @@ export interface MaskPreview {
 export interface ScalableImage {
   width: number;
   height: number;
-  /** The image resized to width × height, opaque RGB. */
-  scaled(width: number, height: number): Promise<RasterImage>;
+  /** The image (or only `region` of it, in image pixels) resized to width × height, opaque RGB. */
+  scaled(width: number, height: number, region?: Box): Promise<RasterImage>;
 }
 
 /** One channel or RGB raster → the part inside `box` (pure). */
@@ -218,7 +218,7 @@ export interface MaskPreviews {
  * PREVIEW_MAX_BASE64_CHARS. Image and mask are scaled separately, then tinted, so the outline stays sharp.
  */
 export async function renderMaskPreview(
-  image: ScalableImage & Partial<InputImage>,
+  image: ScalableImage,
   mask: RasterImage,
   maxSide: number,
   options: { units?: RulerUnits; bbox?: Box | null; budget?: number } = {},
@@ -231,18 +231,16 @@ export async function renderMaskPreview(
   const mainScale = Math.min(1, Math.max(1, Math.floor(maxSide)) / Math.max(size.width, size.height));
   const box = wantsZoom(bbox, size.width, size.height) ? zoomBox(bbox, size.width, size.height) : undefined;
   const zoomScale = box && Math.min(ZOOM_MAX_SCALE, Math.max(1, Math.floor(maxSide)) / Math.max(box.width, box.height));
-  const zooms = box !== undefined && image.pixels !== undefined && zoomScale! >= mainScale * ZOOM_MIN_GAIN;
+  const zooms = box !== undefined && zoomScale! >= mainScale * ZOOM_MIN_GAIN;
   const share = zooms ? Math.floor(budget / 2) : budget;
   const main = await fitted(whole, maxSide, 1, share, async (width, height) => {
     const [small, smallMask] = await Promise.all([image.scaled(width, height), resizeRaster(mask, width, height)]);
     return drawPicture(small, smallMask, whole, size, units);
   });
   if (!zooms) return { main };
-  const pixels = await image.pixels!();
-  const part = cropRaster(pixels, box);
   const partMask = cropRaster(mask, box);
   const zoom = await fitted(box, maxSide, ZOOM_MAX_SCALE, share, async (width, height) => {
-    const [big, bigMask] = await Promise.all([resizeRaster(part, width, height), resizeRaster(partMask, width, height)]);
+    const [big, bigMask] = await Promise.all([image.scaled(width, height, box), resizeRaster(partMask, width, height)]);
     return drawPicture(big, bigMask, box, size, units);
   });
   return { main, zoom };

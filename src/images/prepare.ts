@@ -13,7 +13,7 @@ import {
   resizeRaster,
 } from "./decode.js";
 import { isSrgbDescription } from "./icc.js";
-import type { ScalableImage } from "./mask-preview.js";
+import { cropRaster, type ScalableImage } from "./mask-preview.js";
 import { assertSameSize, type MaskStats, maskStats, toRgbInPlace } from "./mask.js";
 import {
   applyMaskModifiers,
@@ -287,7 +287,7 @@ export function decodedImage(rgb: RasterImage): PreparedImage {
     width: rgb.width,
     height: rgb.height,
     pixels: () => Promise.resolve(rgb),
-    scaled: (width, height) => resizeRaster(rgb, width, height),
+    scaled: (width, height, region) => resizeRaster(region ? cropRaster(rgb, region) : rgb, width, height),
   };
 }
 
@@ -297,8 +297,10 @@ function lazyImage(bytes: Buffer, limits: { maxPixels: number }, header: InputHe
   return {
     width: header.facts.width,
     height: header.facts.height,
-    scaled: (width, height) =>
-      decoding ? decoding.then((rgb) => resizeRaster(rgb, width, height)) : decodeResized(bytes, width, height, limits),
+    scaled: (width, height, region) =>
+      decoding
+        ? decoding.then((rgb) => resizeRaster(region ? cropRaster(rgb, region) : rgb, width, height))
+        : decodeResized(bytes, width, height, limits, region),
     pixels() {
       decoding ??= decodeInputPixels(bytes, "image", limits, header).then((decoded) => toRgbInPlace(decoded.raster));
       return decoding;

@@ -11,9 +11,9 @@ import {
   zoomBox,
 } from "../../src/images/mask-preview.js";
 import { maskStats } from "../../src/images/mask.js";
-import { decodedImage } from "../../src/images/prepare.js";
+import { decodedImage, prepareMask } from "../../src/images/prepare.js";
 import { PREVIEW_MAX_BASE64_CHARS } from "../../src/images/preview.js";
-import { decodeRaw, maskPixels, noisePixels, photoPixels } from "../helpers/images.js";
+import { decodeRaw, encodeRaster, maskPixels, noisePixels, photoPixels } from "../helpers/images.js";
 
 describe("tintMask", () => {
   it("keeps pixels away from the area, tints it lightly and outlines its edge yellow inside, black outside", () => {
@@ -88,6 +88,22 @@ describe("renderMaskPreview", () => {
     const near = (colour: readonly number[]) => row.some((px) => px.every((v, c) => Math.abs(v - colour[c]!) <= 24));
     expect(near(OUTLINE), JSON.stringify(row)).toBe(true);
     expect(near(OUTLINE_OUTSIDE), JSON.stringify(row)).toBe(true);
+  });
+
+  it("zooms from the file: a region of a JPEG sent as it is, decoded on its own, matches the whole decode", async () => {
+    const jpeg = await encodeRaster(photoPixels(120, 80, 8), "jpeg");
+    const options = { mask_regions: [{ shape: "rect" as const, x: 70, y: 10, width: 10, height: 8 }] };
+    // prepareMask does not decode a JPEG it can send as it is: the region comes straight from the file.
+    const lazy = await prepareMask(jpeg, undefined, { maxPixels: 1e6 }, options);
+    expect(lazy.sendAsIs.image).toBe(true);
+    const region = { x: 60, y: 4, width: 30, height: 20 };
+    const part = await lazy.image.scaled(30, 20, region);
+    const whole = await (await prepareMask(jpeg, undefined, { maxPixels: 1e6 }, options)).image.pixels();
+    const expected = await decodedImage(whole).scaled(30, 20, region);
+    expect([part.width, part.height]).toEqual([30, 20]);
+    let diff = 0;
+    for (let i = 0; i < part.data.length; i++) diff += Math.abs(part.data[i]! - expected.data[i]!);
+    expect(diff / part.data.length).toBeLessThan(2);
   });
 
   it("keeps both pictures of a large noisy image together under the inline budget", async () => {
