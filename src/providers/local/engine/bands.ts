@@ -38,6 +38,7 @@ export function bandArrays(job: BandJob): ArrayBufferView[] {
   const common = [job.level.pixels, job.level.hole, job.field.nnf, job.field.dist];
   switch (job.kind) {
     case "search":
+      return [...common, job.sets.valid, job.sets.targets, ...(job.usage ? [job.usage.counts] : [])];
     case "measure":
       return [...common, job.sets.valid, job.sets.targets];
     case "vote":

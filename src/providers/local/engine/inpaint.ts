@@ -46,6 +46,8 @@ export interface InpaintOptions {
    * same arena each time and resets it in between; the result never lives in it.
    */
   arena?: Arena;
+  /** Cost of reusing a source (default USAGE_WEIGHT; 0 turns it off, as before issue 24, for benchmarks). */
+  usageWeight?: number;
 }
 
 /** Reported between stages; `fraction` is the share of the estimated work done (0..1). */
@@ -65,6 +67,14 @@ const VOTE_PERCENTILE = 0.75;
 const FEATURE_WEIGHT = 3;
 /** Confidence falls by this factor per pixel of depth into the hole (Wexler et al. use 1.3). */
 const CONFIDENCE_BASE = 1.3;
+/**
+ * Cost of reusing a source, as a share of the median match distance per even share of uses (see
+ * `usagePenalty`). Deep in a large hole (an expansion's border) every target holds the same smooth estimate,
+ * so without it the search sends them all to the few flattest sources and the border comes out flat or a
+ * mosaic of one small spot; 0.1 was chosen on three of the shared photos and checked on the two held out
+ * (bench/results-expand.md).
+ */
+export const USAGE_WEIGHT = 0.1;
 
 /**
  * Fills the masked part of an RGB image with texture continued from its surroundings. Pixels whose mask is
@@ -74,7 +84,8 @@ const CONFIDENCE_BASE = 1.3;
  * context band is processed; a pyramid is built down to where the hole is about a patch radius thick; the
  * coarsest level starts from a smooth (diffusion) fill; at each level PatchMatch (Barnes et al. 2009) finds
  * for every patch touching the hole a similar patch outside it, and the hole is re-voted from those matches
- * (a few EM rounds, see schedule.ts), then the matches are carried one level up. Patches are compared on
+ * (a few EM rounds, see schedule.ts), then the matches are carried one level up; a source used by many
+ * targets costs more (`usagePenalty`), so a deep hole is not all copied from one flat spot. Patches are compared on
  * colour plus two texture channels (Newson et al. 2014) so smooth areas do not replace textured ones. The
  * finest level copies the best match per pixel (no averaging, so texture stays sharp) and then blends the
  * copy into its surroundings in the gradient domain. Levels too large to search are only re-voted, bounding
@@ -156,7 +167,7 @@ function* synthesisSteps(
       const measure = schedules[index]!.emIterations > 0 || index === 0;
       field = upsampleField(field, coarser, level, sets, random, measure, runBands);
     }
-    synthesizeLevel(entry, field, schedules[index]!, random, index === 0, runBands);
+    synthesizeLevel(entry, field, schedules[index]!, random, index === 0, runBands, options.usageWeight ?? USAGE_WEIGHT);
     doneWork += work[index]!;
     yield {
       stage: "synthesize",
@@ -263,6 +274,7 @@ function synthesizeLevel(
   random: Random,
   isFinest: boolean,
   runBands: BandRunner,
+  usageWeight: number,
 ): void {
   const { level, sets, depth, holes } = entry;
   // The last pass at the finest level copies rather than averages, so fine texture is not blurred away,
@@ -279,7 +291,7 @@ function synthesizeLevel(
   }
   const confidence = confidenceOf(entry);
   for (let em = 0; em < schedule.emIterations; em++) {
-    improveField(level, sets, field, schedule.searchIterations, random, schedule.searchRadius, runBands);
+    improveField(level, sets, field, schedule.searchIterations, random, schedule.searchRadius, runBands, usageWeight);
     const last = em === schedule.emIterations - 1;
     if (isFinest && last) copyBest();
     else average(confidence);

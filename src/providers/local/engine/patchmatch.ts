@@ -216,6 +216,19 @@ export interface SearchJob extends TargetBand {
   iterations: number;
   seed: number;
   searchRadius: number;
+  /** How many targets use each source (by pixel index; kept up to date by the pass) and the cost of a use. */
+  usage?: UsagePenalty | undefined;
+}
+
+/**
+ * A cost for sources already used by many targets (Kaspar et al. 2015's occurrence penalty): deep in a large
+ * hole every target's estimate is the same smooth average, so without it the whole hole matches the few
+ * smoothest sources and the fill comes out flat.
+ */
+export interface UsagePenalty {
+  counts: Float32Array;
+  /** Distance added per use of a source. */
+  cost: number;
 }
 
 /** Recompute each target's distance to its match (`measureBand`). */
@@ -279,6 +292,7 @@ export function improveField(
   random: Random,
   searchRadius: number,
   runBands: TargetBandRunner = runTargetBands,
+  usageWeight = 0,
 ): void {
   // One seed per band, drawn even for empty bands, so the random stream does not depend on the split.
   const seeds = Array.from({ length: FIELD_BANDS }, () => Math.floor(random() * 4294967296));
@@ -291,10 +305,34 @@ export function improveField(
       iterations,
       seed: seeds[band]!,
       searchRadius,
+      // Each band counts its own targets' uses, so bands stay independent (same pixels, any threads).
+      usage: usageWeight > 0 ? usagePenalty(sets, field, usageWeight, first, end) : undefined,
       first,
       end,
     })),
   );
+}
+
+/**
+ * The usage penalty for targets[first..end) of a field: each source's count of those targets matched to it,
+ * and a cost per use of `weight` × their median match distance ÷ the uses a source would have if they were
+ * spread evenly over the sources.
+ */
+export function usagePenalty(sets: PatchSets, field: Field, weight: number, first: number, end: number): UsagePenalty {
+  const { targets } = sets;
+  const counts = sharedFloat32Array(field.nnf.length);
+  for (let k = first; k < end; k++) {
+    const s = field.nnf[targets[k]!]!;
+    if (s >= 0) counts[s]!++;
+  }
+  const even = Math.max(1, (end - first) / Math.max(1, sets.validCount));
+  // The median distance from at most ~4096 targets.
+  const stride = Math.max(1, Math.floor((end - first) / 4096));
+  const sample = new Float32Array(Math.ceil((end - first) / stride));
+  for (let k = first, j = 0; k < end; k += stride, j++) sample[j] = field.dist[targets[k]!]!;
+  sample.sort();
+  const median = sample.length === 0 ? 0 : sample[sample.length >> 1]!;
+  return { counts, cost: (weight * median) / even };
 }
 
 /**
@@ -304,7 +342,7 @@ export function improveField(
  * `searchRadius` bounds the random search (local sources keep local texture and colours); 0 keeps only
  * propagation (cheap refinement at the finest, capped levels).
  */
-export function improveBand({ level, sets, field, iterations, seed, searchRadius, first, end }: SearchJob): void {
+export function improveBand({ level, sets, field, iterations, seed, searchRadius, usage, first, end }: SearchJob): void {
   const { width: w, height: h } = level;
   const { targets, valid } = sets;
   const { nnf, dist } = field;
@@ -318,35 +356,40 @@ export function improveBand({ level, sets, field, iterations, seed, searchRadius
   const low = targets[first]!;
   const high = targets[end - 1]!;
   const inBand = (p: number) => p >= low && p <= high;
+  const penalty = usage === undefined ? () => 0 : (s: number) => usage.cost * usage.counts[s]!;
+  // The target being improved and its best match so far. Candidates are ranked on distance plus usage cost
+  // (bestScore); dist keeps the plain distance.
+  let t = 0;
+  let best = 0;
+  let bestD = 0;
+  let bestScore = 0;
+  const consider = (candidate: number) => {
+    const extra = penalty(candidate);
+    const d = patchDistance(level, t, candidate, bestScore - extra);
+    if (d + extra < bestScore) {
+      best = candidate;
+      bestD = d;
+      bestScore = d + extra;
+    }
+  };
   for (let it = 0; it < iterations; it++) {
     const forward = it % 2 === 0;
     const step = forward ? 1 : -1;
     for (let k = first; k < end; k++) {
-      const t = targets[forward ? k : first + end - 1 - k]!;
-      let best = nnf[t]!;
-      let bestD = dist[t]!;
+      t = targets[forward ? k : first + end - 1 - k]!;
+      best = nnf[t]!;
+      bestD = dist[t]!;
+      bestScore = bestD + penalty(best);
       // Propagation: the horizontal and vertical neighbour already visited in this sweep.
       const horizontal = inBand(t - step) ? nnf[t - step]! : -1;
       if (horizontal >= 0) {
         const candidate = horizontal + step;
-        if (candidate !== best && valid[candidate]) {
-          const d = patchDistance(level, t, candidate, bestD);
-          if (d < bestD) {
-            best = candidate;
-            bestD = d;
-          }
-        }
+        if (candidate !== best && valid[candidate]) consider(candidate);
       }
       const vertical = inBand(t - step * w) ? nnf[t - step * w]! : -1;
       if (vertical >= 0) {
         const candidate = vertical + step * w;
-        if (candidate !== best && valid[candidate]) {
-          const d = patchDistance(level, t, candidate, bestD);
-          if (d < bestD) {
-            best = candidate;
-            bestD = d;
-          }
-        }
+        if (candidate !== best && valid[candidate]) consider(candidate);
       }
       if (maxRadius >= 1) {
         const bx = best % w;
@@ -356,12 +399,14 @@ export function improveBand({ level, sets, field, iterations, seed, searchRadius
           const cy = Math.max(r, Math.min(yMax, by + Math.floor((2 * random() - 1) * radius + 0.5)));
           const candidate = cy * w + cx;
           if (candidate === best || !valid[candidate]) continue;
-          const d = patchDistance(level, t, candidate, bestD);
-          if (d < bestD) {
-            best = candidate;
-            bestD = d;
-          }
+          consider(candidate);
         }
+      }
+      if (usage !== undefined && best !== nnf[t]) {
+        // Counts follow the band's field as it changes, so identical targets spread over sources instead
+        // of all moving to the same one at once.
+        if (nnf[t]! >= 0) usage.counts[nnf[t]!]!--;
+        usage.counts[best]!++;
       }
       nnf[t] = best;
       dist[t] = bestD;
