@@ -1,7 +1,8 @@
 /**
  * Sizes FLUX.1 Fill handles badly. The upstream API takes any size and answers with the input's size (its
- * definition; the emulator does the same), so images are sent unchanged — padding or resizing would
- * alter the pixels the caller wants kept — and the result text carries a note instead. Pure.
+ * definition; the emulator does the same). With crop "auto" (the default) the stitch plan pads and sizes what
+ * is sent, so these notes are dropped; with crop "off" the image is sent unchanged and the result text
+ * carries them instead. Pure.
  *
  * - The model works on a 32 px grid: the open-weight Fill [dev] requires multiples of 32 and other hosts
  *   rescale to them, so other sizes may come back with slightly soft or shifted edges.
