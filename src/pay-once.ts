@@ -74,6 +74,11 @@ export interface PaidTaskJob<T extends SavedOutcome> {
   run: (hooks: PaidTaskHooks) => Promise<T>;
   /** A saved result by id (for handing over an undelivered one); rejects when it is gone. */
   loadSaved: (resultId: string) => Promise<T>;
+  /**
+   * Credits already held for this task (holdCreditsFor: several tasks reserved together before any is
+   * submitted); settled 0 when the task is not run (an earlier result, a shared task).
+   */
+  hold?: CreditHold | undefined;
 }
 
 export interface PaidTaskDeps {
@@ -353,6 +358,41 @@ export function creditPayer(deps: CreditDeps & { now?: () => number }): PayForSe
   };
 }
 
+/**
+ * Holds for `count` tasks of `price` credits each, reserved together (one reservation of count × price,
+ * refused as a whole before anything is submitted); each hold settles its task, and the reservation is
+ * replaced by their sum once all have. Settling a hold twice counts once.
+ */
+export async function holdCreditsFor(count: number, price: number, deps: CreditDeps, now: number): Promise<CreditHold[]> {
+  let bulk: CreditHold;
+  try {
+    bulk = await holdCredits(count * price, deps, now);
+  } catch (error) {
+    if (error instanceof FluxFillError && error.kind === "credit_limit" && count > 1) {
+      throw new FluxFillError(
+        "credit_limit",
+        `${error.message} (This call asked for ${count} variations: ${count} tasks of about ${price} credits, ${count * price} in all, reserved together.)`,
+        { suggestion: `Ask for fewer variations, or: ${error.suggestion ?? ""}`, details: error.details ?? {} },
+      );
+    }
+    throw error;
+  }
+  let left = count;
+  let total = 0;
+  return Array.from({ length: count }, () => {
+    let settled = false;
+    return {
+      async settle(actual: number) {
+        if (settled) return;
+        settled = true;
+        total += actual;
+        left--;
+        if (left === 0) await bulk.settle(total);
+      },
+    };
+  });
+}
+
 /** Runs a paid task at most once per request; see the module comment. */
 export async function runPaidTask<T extends SavedOutcome>(
   job: PaidTaskJob<T>,
@@ -405,7 +445,7 @@ export async function runPaidTask<T extends SavedOutcome>(
     abandoned: AbortSignal;
   }): Promise<RunOutcome<T>> {
     const price = job.provider.estimateCredits(job.kind);
-    const { settle: settleCredits } = await holdCredits(price, { ...deps, credits: state.credits }, now());
+    const { settle: settleCredits } = job.hold ?? (await holdCredits(price, { ...deps, credits: state.credits }, now()));
 
     let submitted: SubmittedTaskInfo | undefined;
     let balance: Promise<number | undefined> = Promise.resolve(undefined);
@@ -448,7 +488,13 @@ export async function runPaidTask<T extends SavedOutcome>(
     return { saved, record, balance };
   }
 
-  const outcome = await result;
+  let outcome: RunOutcome<T>;
+  try {
+    outcome = await result;
+  } finally {
+    // A held task that was not run (shared, or failed before its run) gives its credits back; a no-op after a run.
+    await job.hold?.settle(0);
+  }
   const balance = await Promise.race([
     outcome.balance,
     new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), BALANCE_WAIT_MS).unref()),

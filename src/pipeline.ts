@@ -28,7 +28,7 @@ import { type CropMode, changesUpload, planStitch } from "./images/stitch-plan.j
 import { withoutCroppedSizeNotes } from "./images/model-size.js";
 import { type ResolvedInput, resolveReference } from "./inputs/resolve.js";
 import type { Logger } from "./log.js";
-import { creditPayer, type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
+import { type CreditHold, creditPayer, holdCreditsFor, type PaidTaskFacts, paidTaskNotes, type Reuse, runPaidTask, type UserCredits } from "./pay-once.js";
 import type { SegmentContext, Segmenter } from "./images/selection/segmenter.js";
 import { createSegmenter } from "./segmentation/index.js";
 import {
@@ -96,9 +96,11 @@ export type PipelineJob = FillJob | ExpandJob;
 export interface StitchOptions {
   crop?: CropMode | undefined;
   keep_unmasked?: boolean | undefined;
+  /** How many candidates (tasks with distinct seeds) to make: 1..4. */
+  variations?: number | undefined;
 }
 
-const STITCH_OPTION_NAMES = ["crop", "keep_unmasked"] as const satisfies ReadonlyArray<keyof StitchOptions>;
+const STITCH_OPTION_NAMES = ["crop", "keep_unmasked", "variations"] as const satisfies ReadonlyArray<keyof StitchOptions>;
 
 /** Takes the stitch options out of the parameters (defaults: crop auto, keep_unmasked true). */
 export function splitStitchOptions<P extends object>(params: P & StitchOptions): { params: P; stitch: Required<StitchOptions> } {
@@ -106,7 +108,7 @@ export function splitStitchOptions<P extends object>(params: P & StitchOptions):
   for (const name of STITCH_OPTION_NAMES) delete upstream[name];
   return {
     params: upstream as P,
-    stitch: { crop: params.crop ?? "auto", keep_unmasked: params.keep_unmasked ?? true },
+    stitch: { crop: params.crop ?? "auto", keep_unmasked: params.keep_unmasked ?? true, variations: params.variations ?? 1 },
   };
 }
 
@@ -509,7 +511,26 @@ async function prepareExpandRequest(
  * same; the job's kind only decides how the inputs become the provider's request.
  */
 export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: PipelineHooks = {}): Promise<FillOutcome> {
+  const [first] = await runFills({ ...job, params: { ...job.params, variations: 1 } } as PipelineJob, deps, hooks);
+  return first!;
+}
+
+/** Distinct seeds for `count` variations: the given seed and the next ones, or a random start. */
+export function variationSeeds(given: number | undefined, count: number): number[] {
+  const start = given ?? Math.floor(Math.random() * 2 ** 31);
+  return Array.from({ length: count }, (_, i) => start + i);
+}
+
+/**
+ * runFill for `variations` (1..4) candidates of one prepared request: tasks with distinct seeds, side by side
+ * within the upstream slots, each through the pay-once guard with its own request identity (so an identical
+ * repeat attaches to or is handed each of them), all their credits reserved before any is submitted. Each
+ * is saved as its own result; the outcomes come in order, those that failed left out (all failed: the first
+ * error).
+ */
+export async function runFills(job: PipelineJob, deps: PipelineDeps, hooks: PipelineHooks = {}): Promise<FillOutcome[]> {
   const { config, provider, logger } = deps;
+  const count = Math.max(1, Math.min(4, Math.floor((job.params as StitchOptions).variations ?? 1)));
   const started = Date.now();
   const signal = hooks.signal ?? new AbortController().signal;
   const report = (status: string, message: string, fraction?: number) =>
@@ -550,15 +571,56 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
     () => undefined,
   );
 
+  const seeds = count === 1 ? [params.seed] : variationSeeds(params.seed, count);
+  const holds =
+    count > 1 && deps.paid !== undefined
+      ? await holdCreditsFor(
+          count,
+          provider.estimateCredits(request.kind),
+          {
+            credits: deps.paid.credits,
+            logger,
+            dailyCreditLimit: config.dailyCreditLimit,
+            userCredits: deps.userCredits,
+            outputDir: config.outputDir,
+          },
+          Date.now(),
+        )
+      : [];
+  const runs = seeds.map((seed, index) =>
+    runVariation(index, seed, holds[index]),
+  );
+  const settledRuns = await Promise.allSettled(runs);
+  const outcomes = settledRuns.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  if (outcomes.length === 0) throw (settledRuns[0] as PromiseRejectedResult).reason;
+  return outcomes;
+
+  async function runVariation(index: number, seed: number | undefined, hold: CreditHold | undefined): Promise<FillOutcome> {
+  const variation = count === 1 ? {} : { variation: `${index + 1}/${count}` };
+  const variationRequest = (count === 1 ? request : { ...request, params: { ...request.params, seed } }) as ProviderRequest;
+  const variationParams = count === 1 ? params : { ...params, seed };
   // What would be sent upstream, from validated input only: the same request whatever the tool call looked like.
+  // A variation is its own request: its number (and its seed when the caller gave one) are part of it.
   const identity = requestIdentity({
     kind: request.kind,
     provider: provider.name,
     uploads: request.upload,
-    params: putBack === undefined ? params : { ...params, keep_unmasked: true },
+    params: {
+      ...(count === 1 || params.seed !== undefined ? variationParams : params),
+      ...variation,
+      ...(putBack === undefined ? {} : { keep_unmasked: true }),
+    },
     user: deps.user,
   });
+  return runOne(variationRequest, variationParams, identity, hold);
+  }
 
+  async function runOne(
+    request: ProviderRequest,
+    params: ProviderRequest["params"],
+    identity: string,
+    hold: CreditHold | undefined,
+  ): Promise<FillOutcome> {
   /** Submits, waits and saves: the part that costs money, run once however many identical calls wait. */
   const produce = async (run: Pick<FillContext, "onProgress" | "abandoned" | "onSubmitted">) => {
     const providerStarted = Date.now();
@@ -610,6 +672,7 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
       journalFacts: async () => ({ params: publicParams(params), inputs: (await preparing).inputs }),
       run: produce,
       loadSaved: (id) => loadOutcome(resultStoreOf(deps), id),
+      hold,
     },
     {
       state: deps.paid,
@@ -624,6 +687,7 @@ export async function runFill(job: PipelineJob, deps: PipelineDeps, hooks: Pipel
     ...outcome,
     callNotes: [...outcome.callNotes, ...paidTaskNotes(outcome, outcome.meta.created_at, provider.name)],
   };
+  }
 }
 
 /** A saved result as an outcome (for handing it over again). */

@@ -169,7 +169,14 @@ const maskId = z.string({ error: fieldError("mask_id", "the mask_id string previ
 export const StitchShape = {
   crop: z.enum(CROP_MODES, { error: fieldError("crop", '"auto" or "off"') }).default("auto"),
   keep_unmasked: z.boolean({ error: fieldError("keep_unmasked", "true or false") }).default(true),
+  variations: variationsField(),
 };
+
+/** Candidates to make, each its own paid task with its own seed (flux_fill and flux_expand). */
+function variationsField() {
+  const error = fieldError("variations", "an integer from 1 to 4");
+  return z.number({ error }).int({ error }).min(1, { error }).max(4, { error }).default(1);
+}
 
 /**
  * The `flux_fill` tool input: the upstream model with `image` and `mask` widened to references, plus the
@@ -247,6 +254,7 @@ const expandToolShape = {
     .boolean({ error: fieldError("dry_run", "true or false") })
     .optional()
     .describe("Free: size, sides, price and a canvas picture; nothing sent."),
+  variations: variationsField(),
 };
 
 export const FluxExpandToolInputSchema = z

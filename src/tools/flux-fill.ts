@@ -3,7 +3,8 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { describeError, FluxFillError } from "../errors.js";
 import { LOCAL_USER } from "../principal.js";
 import { renderPreview } from "../images/preview.js";
-import { type FillOutcome, type PipelineJob, runFill } from "../pipeline.js";
+import { type FillOutcome, type PipelineJob, runFills } from "../pipeline.js";
+import { variationsResult } from "./variations.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
 import type { ExpandSides } from "../images/expand.js";
 import type { ProviderName } from "../config.js";
@@ -196,7 +197,8 @@ export async function runForCall(
 ): Promise<CallToolResult> {
   const started = Date.now();
   try {
-    const running = runFill(
+    const asked = (job.params as { variations?: number }).variations ?? 1;
+    const runningAll = runFills(
       job,
       {
         config: deps.config,
@@ -218,30 +220,40 @@ export async function runForCall(
         previewMaxSize: deps.config.previewMaxSize,
       },
     );
-    deps.track(running);
-    auditWhenSettled(deps, running, tool, job.params.prompt, started);
+    deps.track(runningAll);
+    auditWhenSettled(deps, runningAll.then((all) => all[0]!), tool, job.params.prompt, started);
     // A result that does not reach this caller stays the undelivered result of its request.
     const lost = () =>
-      void running.then(
-        (o) => o.settleDelivery?.(false),
+      void runningAll.then(
+        (all) => {
+          for (const o of all) void o.settleDelivery?.(false);
+        },
         () => undefined,
       );
-    let outcome: FillOutcome;
+    let outcomes: FillOutcome[];
     try {
-      outcome = await untilAborted(running, extra.mcpReq.signal);
+      outcomes = await untilAborted(runningAll, extra.mcpReq.signal);
     } catch (error) {
       lost();
       throw error;
     }
     let result: CallToolResult;
     try {
-      result = await fillResult(outcome, Date.now() - started, deps.config.previewMaxSize);
+      const elapsed = Date.now() - started;
+      result =
+        asked === 1
+          ? await fillResult(outcomes[0]!, elapsed, deps.config.previewMaxSize)
+          : await variationsResult(outcomes, asked, elapsed, deps.config.previewMaxSize);
     } catch (error) {
       lost();
       throw error;
     }
-    const settle = outcome.settleDelivery;
-    if (settle) deps.deliveries.expect(extra.mcpReq.id, extra.mcpReq.signal, (delivered) => void settle(delivered));
+    const settles = outcomes.flatMap((o) => (o.settleDelivery ? [o.settleDelivery] : []));
+    if (settles.length > 0) {
+      deps.deliveries.expect(extra.mcpReq.id, extra.mcpReq.signal, (delivered) => {
+        for (const settle of settles) void settle(delivered);
+      });
+    }
     return result;
   } catch (error) {
     return toolError(error, deps.logger);

@@ -108,7 +108,7 @@ describe("flux_expand's input schema: the upstream Expand model, image widened, 
 
   it("has exactly the upstream model's fields plus aspect_ratio, anchor and dry_run, and requires only image", () => {
     expect(Object.keys(expandListed.properties).sort()).toEqual(
-      [...Object.keys(FluxProExpandInputs.shape), "aspect_ratio", "anchor", "dry_run"].sort(),
+      [...Object.keys(FluxProExpandInputs.shape), "aspect_ratio", "anchor", "dry_run", "variations"].sort(),
     );
     expect(expandListed.additionalProperties).toBe(false);
     expect(expandListed.required).toEqual(["image"]);
