@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { contactSheet } from "../images/contact-sheet.js";
 import type { FillOutcome } from "../pipeline.js";
 

@@ -3,7 +3,7 @@
  * real server and the bfl emulator.
  */
 import path from "node:path";
-import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { makeMask, makePhoto } from "../helpers/images.js";
@@ -30,7 +30,7 @@ async function start(env: Record<string, string> = {}) {
 }
 
 async function call(server: TestServer, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args }, CallToolResultSchema)) as CallToolResult;
+  return (await server.client.callTool({ name, arguments: args })) as CallToolResult;
 }
 
 const text = (result: CallToolResult) =>
