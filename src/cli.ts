@@ -8,7 +8,7 @@ import { createLogger } from "./log.js";
 import { type PipelineJob, runFill } from "./pipeline.js";
 import { selectProvider } from "./providers/index.js";
 import { FluxExpandToolInputSchema, FluxFillToolInputSchema } from "./schema/tool.js";
-import { createServer, SERVER_VERSION } from "./server.js";
+import { createRuntime, SERVER_VERSION } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";
 import { describeSegmenter } from "./segmentation/index.js";
 
@@ -366,7 +366,7 @@ async function main(): Promise<void> {
     }
     const config = loadConfig(process.env, process.cwd(), { allowedDirs: positionals });
     const logger = createLogger();
-    const server = createServer(config, { logger });
+    const runtime = createRuntime(config, { logger });
     logger.info(
       `provider ${effectiveProvider(config)}, segmenter ${describeSegmenter(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`,
     );
@@ -375,14 +375,14 @@ async function main(): Promise<void> {
       process.once(signal, () => {
         logger.info(`${signal}: waiting up to 30 s for running fills to be saved`);
         const force = setTimeout(() => {
-          server.abort();
+          runtime.abort();
           process.exit(1);
         }, 30_000);
         force.unref();
-        void server.idle().then(() => process.exit(0));
+        void runtime.idle().then(() => process.exit(0));
       });
     }
-    await serveStdio(server, config, logger);
+    await serveStdio(runtime, config, logger);
     return;
   }
   fail(`unknown command "${command}". Run flux-fill-mcp --help.`, 2);

@@ -5,6 +5,7 @@ import {
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   McpServer,
+  PROTOCOL_VERSION_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   type Transport,
@@ -254,9 +255,15 @@ class FluxFillMcpServer extends McpServer {
             ProtocolErrorCode.InvalidParams,
             `Input validation error: Invalid arguments for tool ${tool}: ${forbiddenFieldsMessage(forbidden)}`,
           ).message;
-          void transport
-            .send({ jsonrpc: "2.0", id: message.id, result: { content: [{ type: "text", text }], isError: true } })
-            .catch(() => undefined);
+          // Sent past the SDK, so in the 2026-07-28 era (the request carries its `_meta` envelope) the result
+          // says its kind itself, as every result of that era must.
+          const modern = (message.params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY];
+          const result = {
+            content: [{ type: "text" as const, text }],
+            isError: true,
+            ...(modern ? { resultType: "complete" } : {}),
+          };
+          void transport.send({ jsonrpc: "2.0", id: message.id, result }).catch(() => undefined);
           return;
         }
       }

@@ -9,9 +9,9 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { isInitializeRequest } from "@modelcontextprotocol/server";
-import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import { hostHeaderValidation } from "@modelcontextprotocol/express";
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from "@modelcontextprotocol/node";
+import { type AuthInfo, createMcpHandler, isInitializeRequest, isLegacyRequest } from "@modelcontextprotocol/server";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { type Config, effectiveProvider, providerKey } from "../config.js";
 import { KEYS } from "../providers/index.js";
@@ -135,6 +135,27 @@ function requestIdsOf(body: unknown): Array<string | number> {
   });
 }
 
+/**
+ * What the per-request handler's server factory needs of the HTTP request it serves: who calls, and the
+ * response whose early close means the results were lost. It rides in `authInfo`, which the SDK passes
+ * through untouched from the request to the factory.
+ */
+interface PerRequestCall {
+  principal: Principal;
+  res: Response;
+  body: unknown;
+}
+
+/** The request's headers as the Fetch API takes them (Node gives repeated ones as arrays). */
+function fetchHeaders(req: Request): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  return headers;
+}
+
 /** A response stream that closed before it finished: its callers never got their results. */
 function reportLostResponses(res: Response, body: unknown, server: FluxFillServer): void {
   res.once("close", () => {
@@ -167,6 +188,26 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
   const maxSessionsPerUser = options.maxSessionsPerUser ?? config.http.maxSessionsPerUser;
   const replayBudget = new ReplayBudget(config.http.replayBudgetBytes);
   const bodyLimit = maxHttpBodyBytes(config);
+
+  // 2026-07-28 requests (and every request of a --stateless server) are served one at a time by the
+  // SDK's per-request handler, each by a fresh server of its caller; 2025 clients keep their sessions.
+  const perRequest = createMcpHandler(
+    ({ authInfo }) => {
+      const call = authInfo?.extra?.call as PerRequestCall;
+      const server = createServer(config, { runtime, principal: call.principal });
+      reportLostResponses(call.res, call.body, server);
+      return server.mcp;
+    },
+    {
+      legacy: stateless ? "stateless" : "reject",
+      maxRequestBodySize: bodyLimit,
+      onerror: (error) => logger.debug(`MCP request: ${describeError(error).text}`),
+    },
+  );
+  const servePerRequest = toNodeHandler(perRequest, {
+    maxRequestBodySize: bodyLimit,
+    onerror: (error) => logger.error(`MCP POST failed: ${describeError(error).text}`),
+  });
 
   const sessions = new Map<string, Session>();
   /** Calls being answered (POST /mcp), so shutdown can wait for their replies. */
@@ -271,7 +312,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
       .set({
         "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
         "Access-Control-Allow-Headers":
-          "Content-Type, Authorization, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID",
+          "Content-Type, Authorization, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID",
         "Access-Control-Max-Age": "600",
       })
       .end();
@@ -405,16 +446,20 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
   async function handlePost(req: Request, res: Response): Promise<void> {
     try {
       const principal = principalOf(res);
-      if (stateless) {
-        const server = createServer(config, { runtime, principal });
-        const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-        reportLostResponses(res, req.body, server);
-        res.once("close", () => {
-          void transport.close().catch(() => undefined);
-          void server.mcp.close().catch(() => undefined);
-        });
-        await server.mcp.connect(transport);
-        await transport.handleRequest(req, res, req.body);
+      // The SDK's own classifier: a request without the 2026-07-28 `_meta` envelope is a 2025 one.
+      const legacy =
+        !stateless &&
+        (await isLegacyRequest(
+          new Request(`http://localhost${MCP_PATH}`, { method: "POST", headers: fetchHeaders(req) }),
+          req.body,
+          {
+            maxRequestBodySize: bodyLimit,
+          },
+        ));
+      if (!legacy) {
+        const call: PerRequestCall = { principal, res, body: req.body };
+        const auth: AuthInfo = { token: "", clientId: principal.user, scopes: [...principal.scopes], extra: { call } };
+        await servePerRequest(Object.assign(req, { auth }), res, req.body);
         return;
       }
       const sessionId = req.header("mcp-session-id");
@@ -569,6 +614,7 @@ export async function startHttpServer(config: Config, options: HttpServerOptions
         await waitFor(drained, subscribe, 5000);
       }
       await Promise.all([...sessions].map(([id, session]) => closeSession(id, session)));
+      await perRequest.close();
       httpServer.closeAllConnections();
       await stopped;
       if (ownsRuntime) await runtime.close();

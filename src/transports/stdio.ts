@@ -1,7 +1,9 @@
+import { serveStdio as serveBothEras } from "@modelcontextprotocol/server/stdio";
 import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import type { Config } from "../config.js";
+import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { FluxFillServer } from "../server.js";
+import { createServer, type ServerRuntime } from "../server.js";
 import { identifyRequest, LineGuard, type OversizeLine } from "./line-guard.js";
 
 /** Room for one call carrying image and mask inline as base64 at the configured caps, plus JSON. */
@@ -23,25 +25,36 @@ function oversizeReply(line: OversizeLine, limit: number) {
 }
 
 /**
- * Serves the server over stdin/stdout until stdin closes, then waits for running fills to be saved.
+ * Serves the server over stdin/stdout until stdin closes, then waits for running fills to be saved. Both
+ * protocol eras: the client's opening (`initialize`, or a 2026-07-28 request carrying its `_meta`
+ * envelope) pins the connection to one server built for it (the SDK's `serveStdio`).
  * An oversize message gets an error reply (or is dropped when it has no readable id); the server goes on.
  */
-export async function serveStdio(server: FluxFillServer, config: Config, logger: Logger): Promise<void> {
+export async function serveStdio(runtime: ServerRuntime, config: Config, logger: Logger): Promise<void> {
   const limit = maxStdioMessageBytes(config);
   let transport: StdioServerTransport | undefined;
   const guard = new LineGuard(limit, (line) => {
     const reply = oversizeReply(line, limit);
-    logger.warn(`dropped a ${line.bytes}-byte message over the ${limit}-byte limit${reply ? "" : " (no id to answer)"}`);
+    logger.warn(
+      `dropped a ${line.bytes}-byte message over the ${limit}-byte limit${reply ? "" : " (no id to answer)"}`,
+    );
     if (reply && transport) void transport.send(reply);
   });
   process.stdin.pipe(guard);
   // The guard hands over whole lines no longer than `limit`; the SDK's own cap sits just above.
   transport = new StdioServerTransport(guard, process.stdout, { maxBufferSize: limit + 1024 });
-  await server.mcp.connect(transport);
+  const handle = serveBothEras(
+    ({ era }) => {
+      const server = createServer(config, { runtime });
+      logger.debug(`stdio connection: ${era === "modern" ? "2026-07-28" : "2025"} era`);
+      return server.mcp;
+    },
+    { transport, onerror: (error) => logger.debug(`stdio: ${describeError(error).text}`) },
+  );
   logger.info(`serving over stdio (message limit ${limit} bytes)`);
   await new Promise<void>((resolve) => process.stdin.once("end", resolve));
   logger.info("stdin closed; waiting for running fills to be saved");
-  await server.idle();
-  await server.mcp.close();
-  await server.close();
+  await runtime.idle();
+  await handle.close();
+  await runtime.close();
 }

@@ -14,6 +14,18 @@ import { createServer, type CreateServerOptions, type FluxFillServer } from "../
 
 export const CLI_PATH = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 
+/** The protocol eras the server speaks: 2026-07-28 (stateless, `_meta` envelope) and 2025 (initialize, sessions). */
+export const ERAS = ["2026-07-28", "2025"] as const;
+export type Era = (typeof ERAS)[number];
+
+/** The SDK's v2 client pinned to one era: no probe, no fallback. */
+export function clientOf(name: string, era: Era = "2025"): Client {
+  return new Client(
+    { name, version: "1.0.0" },
+    { versionNegotiation: { mode: era === "2025" ? "legacy" : { pin: "2026-07-28" } } },
+  );
+}
+
 export interface TestServer {
   client: Client;
   server: FluxFillServer;
@@ -61,6 +73,7 @@ export async function startStdio(
   env: Record<string, string>,
   cwd: string,
   launch: { command: string; args: string[] } = { command: process.execPath, args: [CLI_PATH] },
+  era: Era = "2025",
 ): Promise<{ client: Client; transport: StdioClientTransport; stderr: () => string }> {
   const transport = new StdioClientTransport({
     ...launch,
@@ -73,7 +86,7 @@ export async function startStdio(
   transport.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
-  const client = new Client({ name: "test-stdio-client", version: "1.0.0" });
+  const client = clientOf("test-stdio-client", era);
   await client.connect(transport);
   return { client, transport, stderr: () => stderr };
 }

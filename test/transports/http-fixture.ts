@@ -5,14 +5,14 @@
 import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { type Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { createRuntime, type ServerRuntime } from "../../src/server.js";
 import { type HttpServerHandle, type HttpServerOptions, startHttpServer } from "../../src/transports/http.js";
 import { makeMask, makePhoto } from "../helpers/images.js";
-import { tempDir } from "../helpers/mcp.js";
+import { clientOf, type Era, tempDir } from "../helpers/mcp.js";
 
 export interface HttpTestServer {
   handle: HttpServerHandle;
@@ -27,6 +27,8 @@ export interface HttpTestServer {
 export interface ConnectOptions {
   token?: string;
   headers?: Record<string, string>;
+  /** The protocol era the client is pinned to; default 2025. */
+  era?: Era;
 }
 
 /** The server configured from `env` like the real one, on 127.0.0.1 with a free port, output in a temp dir. */
@@ -70,7 +72,7 @@ export function clientTransport(url: string, options: ConnectOptions = {}): Stre
 
 /** A real SDK client over Streamable HTTP. */
 export async function connectClient(url: string, options: ConnectOptions = {}): Promise<Client> {
-  const client = new Client({ name: "http-test-client", version: "1.0.0" });
+  const client = clientOf("http-test-client", options.era);
   await client.connect(clientTransport(url, options));
   return client;
 }
