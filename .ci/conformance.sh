@@ -30,11 +30,20 @@ for _ in $(seq 1 100); do
 done
 [ -n "$url" ] || { echo "conformance: the HTTP server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
 
-timeout 120 node_modules/.bin/conformance server --url "$url" --suite active -o "$work/results" \
+timeout 120 node node_modules/@modelcontextprotocol/conformance/dist/index.js server --url "$url" --suite active -o "$work/results" \
   --expected-failures .ci/conformance-baseline.json >"$work/suite.log" 2>&1 \
   || { cat "$work/suite.log"; exit 1; }
 sed -n '/=== SUMMARY ===/,$p' "$work/suite.log"
 node .ci/conformance-check.mjs .ci/conformance-baseline.json "$work/results"
+
+# The 2026-07-28 server scenarios (conformance 0.2.0-alpha, installed as @modelcontextprotocol/conformance-2026),
+# against the same server; that line needs Node >= 22 (fs.globSync), so it runs on the cached Node 24.
+node24="$(bash .ci/node.sh 24)"
+PATH="$(dirname "$node24"):$PATH" timeout 240 "$node24" node_modules/@modelcontextprotocol/conformance-2026/dist/index.js server --url "$url" \
+  --requirements 2026-07-28 -o "$work/results-2026" --expected-failures .ci/conformance-2026-baseline.json \
+  >"$work/suite-2026.log" 2>&1 || { cat "$work/suite-2026.log"; exit 1; }
+sed -n '/=== SUMMARY ===/,$p' "$work/suite-2026.log" | tail -3
+node .ci/conformance-check.mjs .ci/conformance-2026-baseline.json "$work/results-2026"
 
 # A graceful stop: SIGTERM ends the server with exit code 0.
 kill -TERM "$server_pid"
