@@ -1,6 +1,6 @@
 /** Small parsers the harness needs: its own arguments, /proc/<pid>/status, the HTTP server's start-up line. */
 
-export const SECTIONS = ["cold", "p1", "p2", "p3", "p4", "p4r", "soak"] as const;
+export const SECTIONS = ["cold", "p1", "p2", "p3", "p4", "p4r", "soak", "eras"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -18,7 +18,7 @@ export const DEFAULT_OUT = "bench/results.md";
 
 export const USAGE = `Usage: npm run bench [-- options]
   --quick         fewer repetitions, 12 instead of 32 P2 tasks, no P2 no-progress batch (about 2 minutes)
-  --runs N        repetitions for every median figure (default cold 7, P1 5, P3 3, P4 3, P4r 3; --quick 3, 2, 1, 1, 1)
+  --runs N        repetitions for every median figure (default cold 7, P1 5, P3 3, P4 3, P4r 3, eras 5; --quick 3, 2, 1, 1, 1, 2)
   --only LIST     comma-separated sections: ${SECTIONS.join(",")} (default: all)
   --out FILE      where to write the report (default ${DEFAULT_OUT})
   --dump FILE     also write P2's raw per-task poll timelines as JSON

@@ -20,6 +20,17 @@ export function findRoot(start = path.dirname(fileURLToPath(import.meta.url))): 
   }
 }
 
+/** The protocol eras the server speaks: 2026-07-28 (stateless, `_meta` envelope) and 2025 (initialize, sessions). */
+export type Era = "2026-07-28" | "2025";
+
+/** The SDK's v2 client pinned to one era (no probe, no fallback), as test/helpers/mcp.ts pins it. */
+export function benchClient(name: string, era: Era): Client {
+  return new Client(
+    { name, version: "1.0.0" },
+    { versionNegotiation: { mode: era === "2025" ? "legacy" : { pin: "2026-07-28" } } },
+  );
+}
+
 /** Only what the harness sets, plus PATH/HOME: a developer's real BFL_API_KEY never reaches a run. */
 export function childEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.homedir(), ...env };
@@ -36,7 +47,12 @@ export interface StdioServer {
 }
 
 /** Starts `node <script>` over stdio and completes the MCP handshake. */
-export async function startStdioServer(script: string, env: Record<string, string>, cwd: string): Promise<StdioServer> {
+export async function startStdioServer(
+  script: string,
+  env: Record<string, string>,
+  cwd: string,
+  era: Era = "2025",
+): Promise<StdioServer> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [script],
@@ -48,7 +64,7 @@ export async function startStdioServer(script: string, env: Record<string, strin
   transport.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
-  const client = new Client({ name: "flux-fill-bench", version: "1.0.0" });
+  const client = benchClient("flux-fill-bench", era);
   const started = performance.now();
   await client.connect(transport);
   const connectMs = performance.now() - started;
@@ -81,8 +97,8 @@ export interface HttpServerProcess {
   token: string;
   child: ChildProcess;
   stderr(): string;
-  /** A new MCP session (its own client and transport). */
-  connect(): Promise<Client>;
+  /** A new client and transport: an MCP session in the 2025 era (the default), sessionless in 2026-07-28. */
+  connect(era?: Era): Promise<Client>;
   /** SIGTERM (graceful: running fills finish) and wait for the exit. */
   stop(): Promise<void>;
 }
@@ -126,11 +142,11 @@ export async function startHttpServerProcess(
     token,
     child,
     stderr: () => stderr,
-    connect: async () => {
+    connect: async (era: Era = "2025") => {
       const transport = new StreamableHTTPClientTransport(new URL(url), {
         requestInit: { headers: { Authorization: `Bearer ${token}` } },
       });
-      const client = new Client({ name: "flux-fill-bench-http", version: "1.0.0" });
+      const client = benchClient("flux-fill-bench-http", era);
       await client.connect(transport);
       clients.push(client);
       return client;

@@ -14,6 +14,7 @@ import { collectMachine, formatMachine } from "./machine.js";
 import { parseBenchArgs, type Section, USAGE } from "./parse.js";
 import { findRoot } from "./processes.js";
 import { coldStart } from "./sections/cold.js";
+import { eras } from "./sections/eras.js";
 import { p1Overhead } from "./sections/p1.js";
 import { p2Lag } from "./sections/p2.js";
 import { p3Memory } from "./sections/p3.js";
@@ -29,6 +30,7 @@ const SECTION_RUNNERS: Record<Section, (ctx: BenchContext) => Promise<SectionRes
   p4: p4Concurrency,
   p4r: p4Replicas,
   soak,
+  eras,
 };
 
 function fail(message: string): never {
