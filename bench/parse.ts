@@ -1,6 +1,6 @@
 /** Small parsers the harness needs: its own arguments, /proc/<pid>/status, the HTTP server's start-up line. */
 
-export const SECTIONS = ["cold", "p1", "p2", "p3", "p4", "p4r", "soak", "eras"] as const;
+export const SECTIONS = ["cold", "p1", "p2", "p3", "p4", "p4r", "soak", "soak26", "eras"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {

@@ -20,7 +20,7 @@ import { p2Lag } from "./sections/p2.js";
 import { p3Memory } from "./sections/p3.js";
 import { p4Concurrency } from "./sections/p4.js";
 import { p4Replicas } from "./sections/p4-replicas.js";
-import { soak } from "./sections/soak.js";
+import { soak, soak2026 } from "./sections/soak.js";
 
 const SECTION_RUNNERS: Record<Section, (ctx: BenchContext) => Promise<SectionResult>> = {
   cold: coldStart,
@@ -30,6 +30,7 @@ const SECTION_RUNNERS: Record<Section, (ctx: BenchContext) => Promise<SectionRes
   p4: p4Concurrency,
   p4r: p4Replicas,
   soak,
+  soak26: soak2026,
   eras,
 };
 
