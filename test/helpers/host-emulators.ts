@@ -32,6 +32,16 @@ import { paintFill } from "./emulator.js";
 import { findObjects, maskPng, normalisedBox, readSamInput, type SamObject } from "./sam-emulation.js";
 
 /** How a job ends. */
+
+/** fal's answer when the machine running a job went away (both the Fill and the SAM apps give it). */
+function falRunnerDisconnected() {
+  return {
+    status: 503,
+    headers: { "x-fal-error-type": "runner_disconnected" },
+    body: { detail: "Runner disconnected", error_type: "runner_disconnected" },
+  };
+}
+
 export type HostOutcome =
   | "ok"
   /** fal: has_nsfw_concepts [true]; Replicate: failed with an NSFW error. */
@@ -590,11 +600,7 @@ export async function startFalEmulator(options: Partial<HostBehaviour> = {}): Pr
             body: { detail: [{ loc: ["body", "prompt"], msg: "Could not segment with the given prompts", type: "value_error" }] },
           };
         if (job.outcome === "error")
-          return {
-            status: 503,
-            headers: { "x-fal-error-type": "runner_disconnected" },
-            body: { detail: "Runner disconnected", error_type: "runner_disconnected" },
-          };
+          return falRunnerDisconnected();
         return { status: 200, body: await job.samAnswer };
       }
       const meta = await sharp(job.image).metadata();
@@ -614,11 +620,7 @@ export async function startFalEmulator(options: Partial<HostBehaviour> = {}): Pr
           body: { detail: [{ loc: ["body", "image_url"], msg: "Image could not be processed", type: "value_error" }] },
         };
       if (job.outcome === "error")
-        return {
-          status: 503,
-          headers: { "x-fal-error-type": "runner_disconnected" },
-          body: { detail: "Runner disconnected", error_type: "runner_disconnected" },
-        };
+        return falRunnerDisconnected();
       const out = await sharp(await job.result).metadata();
       return {
         status: 200,
