@@ -165,7 +165,7 @@ export const DEFAULTS = {
   awsRegion: "us-east-1",
   redisLeaseS: 30,
   /** The public home of the model weights `flux-fill-mcp models pull` fetches (src/models/catalogue.ts). */
-  modelsBaseUrl: "https://huggingface.co/vietanhdev/segment-anything-2.1-onnx-models/resolve/main",
+  modelsBaseUrl: "https://huggingface.co/vietanhdev/segment-anything-2.1-onnx-models/resolve/6a3ac868340a3196a349050a6efae22a5acc0330",
 } as const;
 
 /**

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
 import { loadOnnxRuntime, type OrtModule, RUNTIME_FIX, RUNTIME_PACKAGE } from "./segmentation/onnx/runtime.js";
-import { findModel, MODELS } from "./models/catalogue.js";
+import { MODELS, type ModelSpec } from "./models/catalogue.js";
 import { inspectModel, type ModelState, modelFolder, pullModel } from "./models/store.js";
 
 /**
@@ -34,6 +34,8 @@ export interface ModelsIo {
   interactive: boolean;
   /** Tests: another way to load ONNX Runtime (default: the installed onnxruntime-node). */
   loadRuntime?: () => Promise<OrtModule>;
+  /** Tests: specs pinned to their own archives (default: the catalogue). */
+  models?: ReadonlyArray<ModelSpec>;
 }
 
 const MB = 1024 * 1024;
@@ -41,15 +43,9 @@ const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 
 function describeState(state: ModelState): string {
   const { spec } = state;
-  const verified =
-    state.status !== "ready"
-      ? ""
-      : state.pinned
-        ? "verified: download matched the pinned SHA-256; files match their SHA-256"
-        : "files match their SHA-256; download unverified (no published SHA-256 pinned yet)";
   const status =
     state.status === "ready"
-      ? `ready, ${mb(state.bytes)}, ${verified}`
+      ? `ready, ${mb(state.bytes)}, download matched the pinned SHA-256; files match theirs`
       : state.status === "missing"
         ? `not pulled${state.partialBytes > 0 ? ` (${mb(state.partialBytes)} downloaded; pull resumes)` : ""}`
         : `corrupt: ${state.problem}`;
@@ -70,7 +66,7 @@ async function list(config: Config, io: ModelsIo): Promise<number> {
   io.out(`Models folder: ${config.models.dir}\n`);
   io.out(`${await runtimeLine(io.loadRuntime ?? (() => loadOnnxRuntime()))}\n`);
   let bad = 0;
-  for (const spec of MODELS) {
+  for (const spec of io.models ?? MODELS) {
     const state = await inspectModel(spec, config.models.dir, { hash: true });
     if (state.status === "corrupt") bad++;
     io.out(`${describeState(state)}\n`);
@@ -79,10 +75,11 @@ async function list(config: Config, io: ModelsIo): Promise<number> {
 }
 
 async function pull(name: string | undefined, force: boolean, config: Config, io: ModelsIo): Promise<number> {
-  const spec = name === undefined ? undefined : findModel(name);
+  const models = io.models ?? MODELS;
+  const spec = name === undefined ? undefined : models.find((m) => m.name === name);
   if (!spec) {
     throw new FluxFillError("bad_input", `models pull needs a model name${name ? `; "${name}" is not one` : ""}.`, {
-      suggestion: `Known: ${MODELS.map((m) => m.name).join(", ")} (e.g. flux-fill-mcp models pull ${MODELS[0]!.name}).`,
+      suggestion: `Known: ${models.map((m) => m.name).join(", ")} (e.g. flux-fill-mcp models pull ${models[0]!.name}).`,
     });
   }
   if (!force && (await inspectModel(spec, config.models.dir, { hash: true })).status === "ready") {
@@ -102,11 +99,7 @@ async function pull(name: string | undefined, force: boolean, config: Config, io
   });
   if (io.interactive) io.err("\n");
   if (resumedFrom > 0) io.err(`Resumed an earlier download at ${mb(resumedFrom)}.\n`);
-  io.err(
-    manifest.source.pinned
-      ? `Verified: SHA-256 ${manifest.source.sha256} matches the pinned value.\n`
-      : `Not verified: no SHA-256 is published for ${spec.archive.file} yet, so none is pinned; downloaded SHA-256 ${manifest.source.sha256}.\n`,
-  );
+  io.err(`Verified: SHA-256 ${manifest.source.sha256} matches the pinned value.\n`);
   io.out(`${modelFolder(config.models.dir, spec)}\n`);
   return 0;
 }

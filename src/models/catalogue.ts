@@ -5,10 +5,11 @@
  * SAM 2.1 Hiera-Tiny in the samexporter export (encoder `image` → `high_res_feats_0`, `high_res_feats_1`,
  * `image_embed`; decoder `point_coords`, `point_labels`, `mask_input`, `has_mask_input` → `masks`,
  * `iou_predictions`) is published by the exporter's author as one zip per backbone in the Hugging Face
- * repository below (AnyLabeling uses the same files); FLUX_FILL_MODELS_BASE_URL defaults to it (config.ts). Its SHA-256 is not published anywhere we could read
- * (the LFS pointer page of this file was not available): `archive.sha256` stays undefined until it is, and
- * pinning it is this one line. Until then `models pull` says the download is unverified, and the files'
- * own SHA-256 measured at extraction (kept in manifest.json) catch later corruption.
+ * repository below (AnyLabeling uses the same files); FLUX_FILL_MODELS_BASE_URL defaults to it at a pinned
+ * revision (config.ts). The archive's SHA-256 and size are those two independent public projects pin for the
+ * same file at that revision (a download script and a model catalogue; they also agree on the extracted
+ * encoder's and decoder's hashes). Every pull is checked against it; the files' own SHA-256 measured at
+ * extraction (kept in manifest.json) catch later corruption.
  */
 
 export interface ModelSpec {
@@ -22,9 +23,9 @@ export interface ModelSpec {
   /** The download, relative to FLUX_FILL_MODELS_BASE_URL. */
   archive: {
     file: string;
-    /** Lower-case hex; undefined = not published (the pull is reported unverified). */
-    sha256: string | undefined;
-    /** A download larger than this is stopped (the published file is about 111 MB). */
+    /** Lower-case hex: a download with any other hash is deleted. */
+    sha256: string;
+    /** A download larger than this is stopped (the published file is 116,507,723 bytes). */
     maxBytes: number;
   };
   /** Base names of the archive entries to keep, and the names they get in the model's folder. */
@@ -37,7 +38,11 @@ export const SAM21_TINY: ModelSpec = {
   licence: "Apache-2.0",
   licenceUrl: "https://github.com/facebookresearch/sam2/blob/main/LICENSE",
   homepage: "https://huggingface.co/vietanhdev/segment-anything-2.1-onnx-models",
-  archive: { file: "sam2.1_hiera_tiny_20260221.zip", sha256: undefined, maxBytes: 200 * 1024 * 1024 },
+  archive: {
+    file: "sam2.1_hiera_tiny_20260221.zip",
+    sha256: "c602cb3f6fd297312a415f885f0df3f0eef9fbb334b069c9d30e828f2ae7c69a",
+    maxBytes: 200 * 1024 * 1024,
+  },
   files: {
     encoder: { entry: "sam2.1_hiera_tiny.encoder.onnx", file: "encoder.onnx" },
     decoder: { entry: "sam2.1_hiera_tiny.decoder.onnx", file: "decoder.onnx" },
@@ -45,7 +50,3 @@ export const SAM21_TINY: ModelSpec = {
 };
 
 export const MODELS: ReadonlyArray<ModelSpec> = [SAM21_TINY];
-
-export function findModel(name: string): ModelSpec | undefined {
-  return MODELS.find((m) => m.name === name);
-}

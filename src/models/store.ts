@@ -27,8 +27,8 @@ export interface ModelFileRecord {
 
 export interface ModelManifest {
   model: string;
-  /** The archive as downloaded: its URL, its measured SHA-256, and whether that matched a pinned one. */
-  source: { url: string; sha256: string; pinned: boolean };
+  /** The archive as downloaded: its URL and its SHA-256 (the pinned one: any other is refused). */
+  source: { url: string; sha256: string };
   files: { encoder: ModelFileRecord; decoder: ModelFileRecord };
   pulledAt: string;
 }
@@ -94,8 +94,8 @@ export async function pullModel(spec: ModelSpec, settings: ModelsSettings, optio
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const sha256 = await sha256OfFile(part);
-  const pinned = spec.archive.sha256;
-  if (pinned !== undefined && sha256 !== pinned.toLowerCase()) {
+  const pinned = spec.archive.sha256.toLowerCase();
+  if (sha256 !== pinned) {
     await rm(part, { force: true });
     throw new FluxFillError(
       "upstream_failed",
@@ -128,7 +128,7 @@ export async function pullModel(spec: ModelSpec, settings: ModelsSettings, optio
   }
   const manifest: ModelManifest = {
     model: spec.name,
-    source: { url, sha256, pinned: pinned !== undefined },
+    source: { url, sha256 },
     files: records as ModelManifest["files"],
     pulledAt: new Date().toISOString(),
   };
@@ -148,8 +148,6 @@ export interface ModelState {
   bytes: number;
   /** Bytes of an unfinished download waiting to be resumed. */
   partialBytes: number;
-  /** The download matched a SHA-256 pinned in the code (false: no hash is published yet). */
-  pinned: boolean;
   /** The files' SHA-256 were measured now and match the manifest (only when asked to hash). */
   hashed: boolean;
   manifest?: ModelManifest;
@@ -162,7 +160,7 @@ export interface ModelState {
 export async function inspectModel(spec: ModelSpec, dir: string, options: { hash?: boolean } = {}): Promise<ModelState> {
   const partialBytes = (await sizeOf(partFile(dir, spec))) ?? 0;
   const manifest = await readManifest(dir, spec);
-  const base = { spec, partialBytes, bytes: 0, pinned: false, hashed: false };
+  const base = { spec, partialBytes, bytes: 0, hashed: false };
   if (!manifest) {
     return { ...base, status: "missing", problem: `${spec.name} is not in ${dir}` };
   }
@@ -182,5 +180,5 @@ export async function inspectModel(spec: ModelSpec, dir: string, options: { hash
         return { ...base, manifest, bytes, status: "corrupt", problem: `${file} does not match its SHA-256 (the file changed since it was pulled)` };
     }
   }
-  return { ...base, manifest, bytes, status: "ready", pinned: manifest.source.pinned, hashed: options.hash === true };
+  return { ...base, manifest, bytes, status: "ready", hashed: options.hash === true };
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DataType, type Node, type Tensor, writeOnnxModel } from "./onnx-writer.js";
 
 /**
@@ -131,8 +132,10 @@ export async function installTinySam(modelsDir: string): Promise<void> {
     [SAM21_TINY.files.decoder.entry]: tinySamDecoder(),
   });
   const host = await startModelHost({ [SAM21_TINY.archive.file]: archive });
+  // The catalogue pins the published archive's SHA-256; this one is pinned to the tiny archive instead.
+  const sha256 = createHash("sha256").update(archive).digest("hex");
   try {
-    await pullModel(SAM21_TINY, { dir: modelsDir, baseUrl: host.url });
+    await pullModel({ ...SAM21_TINY, archive: { ...SAM21_TINY.archive, sha256 } }, { dir: modelsDir, baseUrl: host.url });
   } finally {
     await host.close();
   }

@@ -6,6 +6,10 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULTS, defaultModelsDir, loadConfig } from "../../src/config.js";
 import { SAM21_TINY } from "../../src/models/catalogue.js";
+import { createHash } from "node:crypto";
+import { isFluxFillError } from "../../src/errors.js";
+import type { ModelSpec } from "../../src/models/catalogue.js";
+import { modelsCommand } from "../../src/models-command.js";
 import { type ModelHost, startModelHost, zipOf } from "../helpers/model-host.js";
 import { CLI_PATH } from "../helpers/mcp.js";
 import { tinySamDecoder, tinySamEncoder } from "../helpers/sam-models.js";
@@ -14,9 +18,18 @@ const run = promisify(execFile);
 
 let dir: string;
 let host: ModelHost;
+/** The catalogue entry pinned to this test's archive (the real one pins the published file's SHA-256). */
+let testSpec: ModelSpec;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "models-cli-"));
-  const archive = zipOf({ [SAM21_TINY.files.encoder.entry]: tinySamEncoder(), [SAM21_TINY.files.decoder.entry]: tinySamDecoder() });
+  const archive = zipOf({
+    [SAM21_TINY.files.encoder.entry]: tinySamEncoder(),
+    [SAM21_TINY.files.decoder.entry]: tinySamDecoder(),
+  });
+  testSpec = {
+    ...SAM21_TINY,
+    archive: { ...SAM21_TINY.archive, sha256: createHash("sha256").update(archive).digest("hex") },
+  };
   host = await startModelHost({ [SAM21_TINY.archive.file]: archive });
 });
 afterEach(async () => {
@@ -26,11 +39,20 @@ afterEach(async () => {
 
 function cli(args: string[], env: Record<string, string> = {}) {
   return run(process.execPath, [CLI_PATH, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: dir, FLUX_FILL_MODELS_DIR: dir, FLUX_FILL_MODELS_BASE_URL: host.url, ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: dir,
+      FLUX_FILL_MODELS_DIR: dir,
+      FLUX_FILL_MODELS_BASE_URL: host.url,
+      ...env,
+    },
   });
 }
 
-async function failed(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function failed(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     await cli(args, env);
   } catch (error) {
@@ -40,36 +62,68 @@ async function failed(args: string[], env: Record<string, string> = {}): Promise
   throw new Error("expected the command to fail");
 }
 
+/** The command in this process with the catalogue pinned to the test archive: exit code, stdout, stderr (an error's text and fix). */
+async function models(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const config = loadConfig({ FLUX_FILL_MODELS_DIR: dir, FLUX_FILL_MODELS_BASE_URL: host.url }, dir);
+  try {
+    const code = await modelsCommand(args, config, {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      interactive: false,
+      models: [testSpec],
+    });
+    return { code, stdout: out.join(""), stderr: err.join("") };
+  } catch (error) {
+    if (!isFluxFillError(error)) throw error;
+    return { code: 1, stdout: out.join(""), stderr: `${err.join("")}${error.message} ${error.suggestion ?? ""}` };
+  }
+}
+
 describe("flux-fill-mcp models", () => {
-  it("list shows what is missing; pull fetches it; list then shows it ready with size, licence and checks", async () => {
-    const before = await cli(["models", "list"]);
+  it("list shows what is missing; pull fetches it and checks the pinned SHA-256; list then shows it ready", async () => {
+    const before = await models(["list"]);
     expect(before.stdout).toContain(`Models folder: ${dir}`);
     expect(before.stdout).toMatch(/ONNX Runtime: onnxruntime-node \d+\.\d+\.\d+/); // a dev dependency here
     expect(before.stdout).toMatch(/sam2\.1-tiny\s+not pulled/);
     expect(before.stdout).toContain("licence Apache-2.0");
 
-    const pulled = await cli(["models", "pull", "sam2.1-tiny"]);
+    const pulled = await models(["pull", "sam2.1-tiny"]);
+    expect(pulled.code).toBe(0);
     expect(pulled.stdout.trim()).toBe(path.join(dir, "sam2.1-tiny"));
     expect(pulled.stderr).toContain(`Pulling sam2.1-tiny from ${host.url}`);
-    expect(pulled.stderr).toContain("Not verified: no SHA-256 is published");
+    expect(pulled.stderr).toContain(`Verified: SHA-256 ${testSpec.archive.sha256} matches the pinned value.`);
 
-    const again = await cli(["models", "pull", "sam2.1-tiny"]);
+    const again = await models(["pull", "sam2.1-tiny"]);
     expect(again.stderr).toContain("sam2.1-tiny is already there and its files match their SHA-256");
     const requests = host.requests.length;
-    await cli(["models", "pull", "sam2.1-tiny", "--force"]);
+    await models(["pull", "sam2.1-tiny", "--force"]);
     expect(host.requests.length).toBe(requests + 1);
 
-    const after = await cli(["models", "list"]);
-    expect(after.stdout).toMatch(/sam2\.1-tiny\s+ready, 0\.\d MB, files match their SHA-256; download unverified/);
+    const after = await models(["list"]);
+    expect(after.stdout).toMatch(
+      /sam2\.1-tiny\s+ready, 0\.\d MB, download matched the pinned SHA-256; files match theirs/,
+    );
+  });
+
+  it("the installed command refuses an archive other than the published one (the pinned SHA-256) and deletes it", async () => {
+    const result = await failed(["models", "pull", "sam2.1-tiny"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `Checksum mismatch for sam2.1-tiny: ${SAM21_TINY.archive.file} has SHA-256 ${testSpec.archive.sha256}, expected ${SAM21_TINY.archive.sha256}. The download was deleted.`,
+    );
+    expect(result.stderr).toContain("check FLUX_FILL_MODELS_BASE_URL");
+    expect((await cli(["models", "list"])).stdout).toMatch(/sam2\.1-tiny\s+not pulled\n/);
   });
 
   it("list reports a damaged file and exits non-zero", async () => {
-    await cli(["models", "pull", "sam2.1-tiny"]);
+    await models(["pull", "sam2.1-tiny"]);
     const file = path.join(dir, "sam2.1-tiny", "encoder.onnx");
     const bytes = await readFile(file);
     bytes[0] = bytes[0]! ^ 0xff;
     await writeFile(file, bytes);
-    const result = await failed(["models", "list"]);
+    const result = await models(["list"]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("corrupt:");
     expect(result.stdout).toContain("does not match its SHA-256");
@@ -77,11 +131,12 @@ describe("flux-fill-mcp models", () => {
 
   it("a broken-off pull is resumed by running it again", async () => {
     host.cutAfter(500);
-    const first = await failed(["models", "pull", "sam2.1-tiny"]);
+    const first = await models(["pull", "sam2.1-tiny"]);
+    expect(first.code).toBe(1);
     expect(first.stderr).toContain("broke off after 500 bytes");
     expect(first.stderr).toContain("run the command again (it resumes)");
-    expect((await cli(["models", "list"])).stdout).toContain("not pulled (0.0 MB downloaded; pull resumes)");
-    const second = await cli(["models", "pull", "sam2.1-tiny"]);
+    expect((await models(["list"])).stdout).toContain("not pulled (0.0 MB downloaded; pull resumes)");
+    const second = await models(["pull", "sam2.1-tiny"]);
     expect(second.stderr).toContain("Resumed an earlier download");
   });
 
@@ -96,8 +151,12 @@ describe("flux-fill-mcp models", () => {
 describe("models settings", () => {
   it("default to the platform's per-user cache folder", () => {
     expect(defaultModelsDir({}, "linux", "/home/ann")).toBe("/home/ann/.cache/flux-fill-mcp/models");
-    expect(defaultModelsDir({ xdgCacheHome: "/var/cache/ann" }, "linux", "/home/ann")).toBe("/var/cache/ann/flux-fill-mcp/models");
-    expect(defaultModelsDir({ xdgCacheHome: "relative" }, "linux", "/home/ann")).toBe("/home/ann/.cache/flux-fill-mcp/models");
+    expect(defaultModelsDir({ xdgCacheHome: "/var/cache/ann" }, "linux", "/home/ann")).toBe(
+      "/var/cache/ann/flux-fill-mcp/models",
+    );
+    expect(defaultModelsDir({ xdgCacheHome: "relative" }, "linux", "/home/ann")).toBe(
+      "/home/ann/.cache/flux-fill-mcp/models",
+    );
     expect(defaultModelsDir({}, "darwin", "/Users/ann")).toBe("/Users/ann/Library/Caches/flux-fill-mcp/models");
     expect(defaultModelsDir({ localAppData: "C:\\Users\\ann\\AppData\\Local" }, "win32", "C:\\Users\\ann")).toBe(
       "C:\\Users\\ann\\AppData\\Local\\flux-fill-mcp\\models",
@@ -107,7 +166,9 @@ describe("models settings", () => {
   it("FLUX_FILL_MODELS_DIR is resolved against the working directory; the base URL must be http(s)", () => {
     const config = loadConfig({ FLUX_FILL_MODELS_DIR: "weights" }, "/srv/app");
     expect(config.models).toEqual({ dir: "/srv/app/weights", baseUrl: DEFAULTS.modelsBaseUrl });
-    expect(() => loadConfig({ FLUX_FILL_MODELS_BASE_URL: "ftp://mirror" }, "/")).toThrow(/FLUX_FILL_MODELS_BASE_URL must be an http\(s\) URL/);
+    expect(() => loadConfig({ FLUX_FILL_MODELS_BASE_URL: "ftp://mirror" }, "/")).toThrow(
+      /FLUX_FILL_MODELS_BASE_URL must be an http\(s\) URL/,
+    );
   });
 });
 

@@ -47,10 +47,10 @@ describe("pullModel", () => {
     const folder = modelFolder(dir, pinned);
     expect(Buffer.compare(await readFile(path.join(folder, "encoder.onnx")), Buffer.from(encoder))).toBe(0);
     expect(Buffer.compare(await readFile(path.join(folder, "decoder.onnx")), Buffer.from(decoder))).toBe(0);
-    expect(manifest.source).toEqual({ url: `${host.url}/${SAM21_TINY.archive.file}`, sha256: archiveSha, pinned: true });
+    expect(manifest.source).toEqual({ url: `${host.url}/${SAM21_TINY.archive.file}`, sha256: archiveSha });
     expect(manifest.files.encoder.sha256).toBe(createHash("sha256").update(encoder).digest("hex"));
     const state = await inspectModel(pinned, dir, { hash: true });
-    expect(state).toMatchObject({ status: "ready", pinned: true, hashed: true, partialBytes: 0 });
+    expect(state).toMatchObject({ status: "ready", hashed: true, partialBytes: 0 });
     expect(state.bytes).toBe(encoder.length + decoder.length);
   });
 
@@ -125,26 +125,28 @@ describe("pullModel", () => {
 
   it("a download that is not a zip is refused and deleted", async () => {
     await host.close();
-    host = await startModelHost({ [SAM21_TINY.archive.file]: new TextEncoder().encode("<html>sign in</html>") });
-    const error = await failure(pullModel(SAM21_TINY, { dir, baseUrl: host.url }));
+    const page = new TextEncoder().encode("<html>sign in</html>");
+    host = await startModelHost({ [SAM21_TINY.archive.file]: page });
+    const pinnedToPage: ModelSpec = { ...SAM21_TINY, archive: { ...SAM21_TINY.archive, sha256: createHash("sha256").update(page).digest("hex") } };
+    const error = await failure(pullModel(pinnedToPage, { dir, baseUrl: host.url }));
     expect(error.message).toContain("not a usable archive: not a zip file");
     expect((await inspectModel(SAM21_TINY, dir)).partialBytes).toBe(0);
   });
 });
 
 describe("inspectModel", () => {
-  it("reports a file changed after the pull as corrupt (only when hashing), and an unpinned download as such", async () => {
-    await pullModel(SAM21_TINY, { dir, baseUrl: host.url });
-    expect(await inspectModel(SAM21_TINY, dir)).toMatchObject({ status: "ready", pinned: false });
-    const file = path.join(modelFolder(dir, SAM21_TINY), "decoder.onnx");
+  it("reports a file changed after the pull as corrupt (only when hashing)", async () => {
+    await pullModel(pinned, { dir, baseUrl: host.url });
+    expect(await inspectModel(pinned, dir)).toMatchObject({ status: "ready" });
+    const file = path.join(modelFolder(dir, pinned), "decoder.onnx");
     const bytes = await readFile(file);
     bytes[100] = bytes[100]! ^ 0xff;
     await writeFile(file, bytes);
-    expect((await inspectModel(SAM21_TINY, dir)).status).toBe("ready"); // same size
-    const state = await inspectModel(SAM21_TINY, dir, { hash: true });
+    expect((await inspectModel(pinned, dir)).status).toBe("ready"); // same size
+    const state = await inspectModel(pinned, dir, { hash: true });
     expect(state.status).toBe("corrupt");
     expect(state.problem).toContain("does not match its SHA-256");
     await rm(file);
-    expect((await inspectModel(SAM21_TINY, dir)).problem).toContain("decoder.onnx is missing");
+    expect((await inspectModel(pinned, dir)).problem).toContain("decoder.onnx is missing");
   });
 });

@@ -26,7 +26,7 @@ async function damagedWeights(): Promise<string> {
     path.join(folder, MANIFEST_FILE),
     JSON.stringify({
       model: "sam2.1-tiny",
-      source: { url: "http://127.0.0.1/none.zip", sha256: "0".repeat(64), pinned: false },
+      source: { url: "http://127.0.0.1/none.zip", sha256: "0".repeat(64) },
       files: { encoder: record(files.encoder), decoder: record(files.decoder) },
       pulledAt: new Date().toISOString(),
     }),
