@@ -7,7 +7,7 @@ import { type FillOutcome, type PipelineJob, runFills } from "../pipeline.js";
 import { variationsResult } from "./variations.js";
 import { FluxFillOutput, FluxFillToolInputSchema, type FluxFillToolInput } from "../schema/tool.js";
 import type { ExpandSides } from "../images/expand.js";
-import type { ProviderName } from "../config.js";
+import { effectiveProvider, type ProviderName } from "../config.js";
 import type { ServerDeps } from "./deps.js";
 import { hostedSegmenterNote } from "../segmentation/index.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
@@ -18,9 +18,18 @@ import { listed, listedOutput } from "../schema/listing.js";
 
 export const FLUX_FILL_TOOL = "flux_fill";
 
-const DESCRIPTION = `Inpaint with FLUX.1 Fill [pro]: the marked area of a photo is repainted to match the prompt. Mark it one way: mask_regions, mask_svg, mask, or the image's transparency; check a mask you made with preview_mask (free).
-Paid: about 5 credits (~$0.05), 5-30 s. Don't repeat an edit: an identical call is free while it runs or if you never got its result (e.g. timeout), charged again after; change seed for a variant. Without BFL_API_KEY a free offline engine continues the surroundings, ignoring the prompt.
-Reply: the saved file's path (tell the user), a resource link, a preview to judge the edit by.`;
+const DESCRIPTION_HEAD = `Inpaint with FLUX.1 Fill [pro]: the marked area of a photo is repainted to match the prompt. Mark it one way: mask_regions, mask_svg, mask, or the image's transparency; check a mask you made with preview_mask (free).`;
+const DESCRIPTION_TAIL =
+  "Reply: the saved file's path (tell the user), a resource link, a preview to judge the edit by.";
+/** What a call costs on this server: the provider is fixed by its configuration. */
+const PRICE_PAID =
+  "Paid: about 5 credits (~$0.05), 5-30 s. Don't repeat an edit: an identical call is free while it runs or if you never got its result (e.g. timeout), charged again after; change seed for a variant.";
+const PRICE_LOCAL =
+  "Free here: no provider key is set, so an offline engine continues the surroundings and ignores the prompt (FLUX.1 Fill needs BFL_API_KEY, FAL_KEY or REPLICATE_API_TOKEN).";
+
+export function fluxFillDescription(provider: ProviderName): string {
+  return [DESCRIPTION_HEAD, provider === "local" ? PRICE_LOCAL : PRICE_PAID, DESCRIPTION_TAIL].join("\n");
+}
 
 /** Waits for the job unless the client gives up first; the job itself goes on and saves its result. */
 function untilAborted<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -161,7 +170,10 @@ export function registerFluxFillTool(server: McpServer, deps: ServerDeps): void 
     FLUX_FILL_TOOL,
     {
       title: "Inpaint with FLUX.1 Fill [pro]",
-      description: deps.segmenter.hosted ? `${DESCRIPTION}\n${hostedSegmenterNote(deps.segmenter)}` : DESCRIPTION,
+      description: [
+        fluxFillDescription(effectiveProvider(deps.config)),
+        ...(deps.segmenter.hosted ? [hostedSegmenterNote(deps.segmenter)] : []),
+      ].join("\n"),
       inputSchema: listed(FluxFillToolInputSchema),
       outputSchema: listedOutput(FluxFillOutput),
       annotations: {
@@ -221,7 +233,13 @@ export async function runForCall(
       },
     );
     deps.track(runningAll);
-    auditWhenSettled(deps, runningAll.then((all) => all[0]!), tool, job.params.prompt, started);
+    auditWhenSettled(
+      deps,
+      runningAll.then((all) => all[0]!),
+      tool,
+      job.params.prompt,
+      started,
+    );
     // A result that does not reach this caller stays the undelivered result of its request.
     const lost = () =>
       void runningAll.then(

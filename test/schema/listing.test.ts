@@ -47,6 +47,19 @@ describe("tools/list", () => {
     expect(bytes, JSON.stringify(perTool)).toBeLessThanOrEqual(TOOLS_LIST_BUDGET_BYTES);
   });
 
+  it("stays within the budget with a paid provider and the hosted segmenter too (the longest descriptions)", async () => {
+    const paid = await startInMemory({ FLUX_FILL_PROVIDER: "fal", FAL_KEY: "test-key", FLUX_FILL_SEGMENTER: "fal" });
+    try {
+      const paidList = await paid.client.listTools();
+      const fill = paidList.tools.find((t) => t.name === "flux_fill")!;
+      expect(fill.description).toMatch(/Paid: about 5 credits/);
+      expect(fill.description).not.toMatch(/offline|Free here/);
+      expect(Buffer.byteLength(JSON.stringify(paidList))).toBeLessThanOrEqual(TOOLS_LIST_BUDGET_BYTES);
+    } finally {
+      await paid.close();
+    }
+  });
+
   it("carries no $schema line and no ±2^53 integer bounds in output schemas", () => {
     const text = JSON.stringify(list);
     expect(text).not.toContain("$schema");
@@ -86,7 +99,11 @@ describe("tools/list", () => {
       expect(examples.length, `${t.name}: ${examples.join(" | ")}`).toBeLessThanOrEqual(1);
       expect(t.description, t.name).toMatch(/free|paid|credits/i);
     }
-    expect(tool("flux_fill").description).toMatch(/about 5 credits/);
+    // No provider key here: the local engine, free, and the reply it gives to a prompt said up front.
+    expect(tool("flux_fill").description).toMatch(
+      /Free here: no provider key is set.*ignores the prompt.*BFL_API_KEY, FAL_KEY or REPLICATE_API_TOKEN/,
+    );
+    expect(tool("flux_fill").description).not.toMatch(/Paid|credits/);
     // mask_regions' one example shows a selection of each kind and a subtraction (issue 12).
     const regions = String((tool("flux_fill").inputSchema as Schema).properties.mask_regions?.description);
     expect(regions).toMatch(/\[\{"shape":"wand".*\{"shape":"object".*"op":"subtract"\}\]/);
