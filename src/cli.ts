@@ -323,7 +323,7 @@ async function httpCommand(argv: string[], config: Config): Promise<void> {
     `provider ${effectiveProvider(config)}, output ${config.outputDir}, allowed dirs ${config.allowedDirs.join(path.delimiter)}`,
   );
   // Loaded only here, so the stdio server does not pay for express at start-up.
-  const { serveHttp } = await import("./transports/http.js");
+  const { serveHttp } = await import("./transports/http/index.js");
   await serveHttp(
     { ...config, http: { ...config.http, host, port } },
     { logger, stateless: values.stateless === true, insecureNoAuth: values["insecure-no-auth"] === true },

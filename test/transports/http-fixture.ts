@@ -10,7 +10,7 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { createRuntime, type ServerRuntime } from "../../src/server.js";
-import { type HttpServerHandle, type HttpServerOptions, startHttpServer } from "../../src/transports/http.js";
+import { type HttpServerHandle, type HttpServerOptions, startHttpServer } from "../../src/transports/http/index.js";
 import { makeMask, makePhoto } from "../helpers/images.js";
 import { clientOf, type Era, tempDir } from "../helpers/mcp.js";
 

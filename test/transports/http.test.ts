@@ -10,7 +10,7 @@ import { loadConfig } from "../../src/config.js";
 import { FluxFillError } from "../../src/errors.js";
 import { silentLogger } from "../../src/log.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
-import { startHttpServer } from "../../src/transports/http.js";
+import { startHttpServer } from "../../src/transports/http/index.js";
 import { freePort } from "../helpers/free-port.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 import { encodeRaster, noisePixels } from "../helpers/images.js";
