@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/server";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { renderExpandCanvas } from "../images/expand-canvas.js";
 import { type ExpandJob, planExpansion } from "../pipeline.js";
+import { effectiveProvider, type ProviderName } from "../config.js";
 import type { Provider } from "../providers/types.js";
 import {
   type FluxExpandDryRunOutput,
@@ -19,6 +20,12 @@ export const FLUX_EXPAND_TOOL = "flux_expand";
 
 const DESCRIPTION = `Outpaint with FLUX.1 Expand [pro]: add pixels around a photo ("make it 16:9", "more sky"); prompt describes the new areas. Give pixels per side, aspect_ratio, or both (sides first); dry_run shows the canvas and price free. E.g. 16:9 with more sky: {"image":"/photos/beach.jpg","top":200,"aspect_ratio":"16:9"}.
 Other fields, cost, free repeats and reply as in flux_fill.`;
+
+/** On fal and Replicate (no FLUX.1 Expand there) the agent learns it before trying, not from a refusal. */
+export function expandDescription(provider: ProviderName): string {
+  if (provider === "local" || provider === "bfl") return DESCRIPTION;
+  return `Not available on this server: the ${provider} provider hosts no FLUX.1 Expand (it needs BFL_API_KEY). ${DESCRIPTION}`;
+}
 
 /** What one expansion would cost on this provider, in credits (null: it cannot expand), and the reply's line. */
 function priceOf(provider: Provider): { credits: number | null; line: string } {
@@ -86,7 +93,7 @@ export function registerFluxExpandTool(server: McpServer, deps: ServerDeps): voi
     FLUX_EXPAND_TOOL,
     {
       title: "Expand (outpaint) with FLUX.1 Expand [pro]",
-      description: DESCRIPTION,
+      description: expandDescription(effectiveProvider(deps.config)),
       inputSchema: listed(FluxExpandToolInputSchema),
       outputSchema: listedOutput(FluxExpandReplyOutput),
       annotations: {

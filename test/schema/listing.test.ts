@@ -54,6 +54,9 @@ describe("tools/list", () => {
       const fill = paidList.tools.find((t) => t.name === "flux_fill")!;
       expect(fill.description).toMatch(/Paid: about 5 credits/);
       expect(fill.description).not.toMatch(/offline|Free here/);
+      // fal hosts no FLUX.1 Expand: said before the agent tries it.
+      const expand = paidList.tools.find((t) => t.name === "flux_expand")!;
+      expect(expand.description).toMatch(/^Not available on this server: the fal provider hosts no FLUX.1 Expand/);
       expect(Buffer.byteLength(JSON.stringify(paidList))).toBeLessThanOrEqual(TOOLS_LIST_BUDGET_BYTES);
     } finally {
       await paid.close();
@@ -104,6 +107,7 @@ describe("tools/list", () => {
       /Free here: no provider key is set.*ignores the prompt.*BFL_API_KEY, FAL_KEY or REPLICATE_API_TOKEN/,
     );
     expect(tool("flux_fill").description).not.toMatch(/Paid|credits/);
+    expect(tool("flux_expand").description).not.toMatch(/Not available/);
     // mask_regions' one example shows a selection of each kind and a subtraction (issue 12).
     const regions = String((tool("flux_fill").inputSchema as Schema).properties.mask_regions?.description);
     expect(regions).toMatch(/\[\{"shape":"wand".*\{"shape":"object".*"op":"subtract"\}\]/);
