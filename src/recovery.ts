@@ -6,7 +6,8 @@
 import { checkResultSize } from "./images/result-size.js";
 import type { Logger } from "./log.js";
 import { collectJournalledTask, UPSTREAM_RESULT_WINDOW_MS } from "./pay-once.js";
-import { loadOutcome, type PipelineDeps, resultStoreOf, saveOutput } from "./pipeline.js";
+import { type PipelineDeps, resultStoreOf } from "./pipeline/deps.js";
+import { loadOutcome, saveOutput } from "./pipeline/save.js";
 import { configForUser } from "./results/users.js";
 import type { Provider, ProviderRequest } from "./providers/types.js";
 import type { JournalEntry, PaidTaskState } from "./state/types.js";

@@ -51,7 +51,7 @@ const { runEngine } = await import(dist("providers/local/run.js"));
 const { padCanvas } = await import(dist("providers/local/canvas.js"));
 const { createLocalProvider } = await import(dist("providers/local/index.js"));
 const { resolveExpansion } = await import(dist("images/expand.js"));
-const { runFill } = await import(dist("pipeline.js"));
+const { runFill } = await import(dist("pipeline/run.js"));
 const { loadConfig } = await import(dist("config.js"));
 const { silentLogger } = await import(dist("log.js"));
 

@@ -15,7 +15,7 @@ const photosDir = path.resolve(root, process.env.BENCH_PHOTOS_DIR ?? "../shared/
 const json = process.argv.includes("--json");
 const repeats = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 3);
 
-const { runFill } = await import(path.join(dist, "pipeline.js"));
+const { runFill } = await import(path.join(dist, "pipeline", "run.js"));
 const { loadConfig } = await import(path.join(dist, "config.js"));
 const { silentLogger } = await import(path.join(dist, "log.js"));
 const { createLocalProvider } = await import(path.join(dist, "providers/local/index.js"));

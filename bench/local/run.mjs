@@ -42,7 +42,7 @@ if (opencvCheck.status !== 0) {
 const { holePsnr, smoothFill, textureRatio } = await import(dist("providers/local/engine/index.js"));
 const { runEngine } = await import(dist("providers/local/run.js"));
 const { createLocalProvider } = await import(dist("providers/local/index.js"));
-const { runFill } = await import(dist("pipeline.js"));
+const { runFill } = await import(dist("pipeline/run.js"));
 const { loadConfig } = await import(dist("config.js"));
 const { silentLogger } = await import(dist("log.js"));
 

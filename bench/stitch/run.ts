@@ -19,7 +19,7 @@ import type { RasterImage } from "../../src/images/raster.js";
 import { composeFill } from "../../src/images/stitch.js";
 import { planStitch } from "../../src/images/stitch-plan.js";
 import { silentLogger } from "../../src/log.js";
-import { runFill } from "../../src/pipeline.js";
+import { runFill } from "../../src/pipeline/run.js";
 import { selectProvider } from "../../src/providers/index.js";
 import { castInPlace, startEmulator, VAE_CAST } from "../../test/helpers/emulator.js";
 import { collectMachine, formatMachine } from "../machine.js";

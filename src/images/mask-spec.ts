@@ -195,6 +195,29 @@ export function describeModifiers(options: MaskOptions): string[] {
   return done;
 }
 
+/** "rect, object, wand subtracted": the entries' kinds in order, for the sidecar and logs. */
+function describeRegions(regions: MaskRegion[]): string {
+  return regions.map((r) => (r.op === "subtract" ? `${r.shape} subtracted` : r.shape)).join(", ");
+}
+
+/** How the mask was given, for the sidecar and logs ("mask_regions (2 shapes), grown 8 px"). */
+export function describeMaskSource(route: MaskRoute, options: MaskOptions, maskSource?: string): string {
+  const base =
+    route === "mask"
+      ? (maskSource ?? "mask file")
+      : route === "alpha"
+        ? "alpha channel of the image"
+        : route === "mask_regions"
+          ? `mask_regions (${describeRegions(options.mask_regions ?? [])}, ${options.units ?? "px"})`
+          : "mask_svg";
+  const convention =
+    options.alpha_convention && options.alpha_convention !== "transparent_is_inpaint"
+      ? [`alpha_convention ${options.alpha_convention}`]
+      : [];
+  const fit = options.fit_mask === true ? ["fitted to the image"] : [];
+  return [base, ...convention, ...fit, ...describeModifiers(options)].join(", ");
+}
+
 /** Fewest masked pixels flux_fill sends: fewer marks nothing visible and is almost always a unit mistake. */
 export const MIN_MASKED_PIXELS = 64;
 

@@ -1,7 +1,8 @@
 import type { McpServer } from "@modelcontextprotocol/server";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { renderExpandCanvas } from "../images/expand-canvas.js";
-import { type ExpandJob, planExpansion } from "../pipeline.js";
+import { planExpansion } from "../pipeline/expand-request.js";
+import type { ExpandJob } from "../pipeline/job.js";
 import { effectiveProvider, type ProviderName } from "../config.js";
 import type { Provider } from "../providers/types.js";
 import {

@@ -25,7 +25,7 @@ import { checkRegionGeometry } from "../images/region-checks.js";
 import { regionsNeedPixels } from "../images/regions.js";
 import { drawRegionsWithSegmenter } from "../images/region-selections.js";
 import type { SegmentContext } from "../images/selection/segmenter.js";
-import { segmentContext } from "../pipeline.js";
+import { segmentContext } from "../pipeline/deps.js";
 import { classifyReference } from "../inputs/reference.js";
 import { resolveReference } from "../inputs/resolve.js";
 import type { RasterImage } from "../images/raster.js";

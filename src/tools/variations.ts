@@ -1,6 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { contactSheet } from "../images/contact-sheet.js";
-import type { FillOutcome } from "../pipeline.js";
+import type { FillOutcome } from "../pipeline/save.js";
 
 /**
  * The reply for several candidates (`variations`): one line per candidate (number, id, seed, saved path),

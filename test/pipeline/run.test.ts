@@ -6,14 +6,14 @@ import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { FluxFillError } from "../src/errors.js";
-import { renderPreview } from "../src/images/preview.js";
-import { silentLogger } from "../src/log.js";
-import { runFill } from "../src/pipeline.js";
-import type { FillOutput, FillRequest, Provider } from "../src/providers/types.js";
-import { makeMask, makePhoto, photoPixels, type Shape } from "./helpers/images.js";
-import { tempDir } from "./helpers/mcp.js";
+import { loadConfig } from "../../src/config.js";
+import { FluxFillError } from "../../src/errors.js";
+import { renderPreview } from "../../src/images/preview.js";
+import { silentLogger } from "../../src/log.js";
+import { runFill } from "../../src/pipeline/run.js";
+import type { FillOutput, FillRequest, Provider } from "../../src/providers/types.js";
+import { makeMask, makePhoto, photoPixels, type Shape } from "../helpers/images.js";
+import { tempDir } from "../helpers/mcp.js";
 
 const PARAMS = {
   prompt: "a lamp",
