@@ -297,16 +297,19 @@ export function rgbFromRgba(rgba: ArrayLike<number>, width: number, height: numb
 }
 
 /**
- * Adds a selection (one byte per pixel, at or above MASK_THRESHOLD = selected) to the mask as INPAINT;
- * returns the box of pixels that changed, or null when none did.
+ * Adds a selection (one byte per pixel, at or above MASK_THRESHOLD = selected) to the mask as INPAINT,
+ * only inside `within` when given; returns the box of pixels that changed, or null when none did.
  */
-export function addSelection(mask: Mask, selected: ArrayLike<number>): Box | null {
+export function addSelection(mask: Mask, selected: ArrayLike<number>, within?: Box): Box | null {
   let left = mask.width;
   let top = mask.height;
   let right = -1;
   let bottom = -1;
-  for (let y = 0; y < mask.height; y++) {
-    for (let x = 0; x < mask.width; x++) {
+  const [x0, y0] = within ? [Math.max(0, within.x), Math.max(0, within.y)] : [0, 0];
+  const x1 = within ? Math.min(mask.width, within.x + within.width) : mask.width;
+  const y1 = within ? Math.min(mask.height, within.y + within.height) : mask.height;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
       const i = y * mask.width + x;
       if (selected[i]! < MASK_THRESHOLD || mask.data[i] === INPAINT) continue;
       mask.data[i] = INPAINT;
@@ -317,4 +320,19 @@ export function addSelection(mask: Mask, selected: ArrayLike<number>): Box | nul
     }
   }
   return right < 0 ? null : { x: left, y: top, width: right - left + 1, height: bottom - top + 1 };
+}
+
+/**
+ * A continuous box in the pixels of `from` (e.g. a box dragged on the editor's mask) as whole pixels of
+ * `to` (the image) that contain it, clipped to `to`; null when nothing of it lies on `to`.
+ */
+export function scaleBox(box: Box, from: Size, to: Size): Box | null {
+  const sx = to.width / from.width;
+  const sy = to.height / from.height;
+  const left = Math.max(0, Math.floor(box.x * sx));
+  const top = Math.max(0, Math.floor(box.y * sy));
+  const right = Math.min(to.width, Math.ceil((box.x + box.width) * sx));
+  const bottom = Math.min(to.height, Math.ceil((box.y + box.height) * sy));
+  if (right <= left || bottom <= top) return null;
+  return { x: left, y: top, width: right - left, height: bottom - top };
 }

@@ -19,6 +19,7 @@ import {
   pixelBox,
   resampleMask,
   rgbFromRgba,
+  scaleBox,
   UndoHistory,
   unionBox,
   viewToMask,
@@ -311,5 +312,31 @@ describe("selection tools' helpers", () => {
     expect(maskCoverage(mask)).toBeCloseTo(3 / 20);
     expect(mask.data[2 * 5 + 4]).toBe(KEEP);
     expect(addSelection(mask, selected)).toBeNull();
+  });
+
+  it("addSelection keeps only what lies inside the box it is given", () => {
+    const mask = createMask(5, 4);
+    const selected = new Uint8Array(20).fill(255);
+    expect(addSelection(mask, selected, { x: 1, y: 1, width: 2, height: 2 })).toEqual({ x: 1, y: 1, width: 2, height: 2 });
+    expect(maskCoverage(mask)).toBeCloseTo(4 / 20);
+    expect(mask.data[0]).toBe(KEEP);
+    // A box partly off the mask is clipped to it.
+    expect(addSelection(mask, selected, { x: 3, y: -2, width: 9, height: 3 })).toEqual({ x: 3, y: 0, width: 2, height: 1 });
+  });
+
+  it("scaleBox turns a dragged box into the whole image pixels that contain it", () => {
+    const editor = { width: 1536, height: 1024 };
+    const image = { width: 6000, height: 4000 };
+    // 6000 / 1536 = 3.90625 per editor pixel: 100.5 → 392.58 (floor 392), 300.25 → 1172.85 (ceil 1173).
+    expect(scaleBox({ x: 100.5, y: 10, width: 199.75, height: 20 }, editor, image)).toEqual({
+      x: 392,
+      y: 39,
+      width: 1173 - 392,
+      height: Math.ceil(30 * (4000 / 1024)) - 39,
+    });
+    // Same size: whole pixels around a fractional box; clipped at the edges; nothing when outside.
+    expect(scaleBox({ x: 1.2, y: 2.8, width: 3, height: 1 }, image, image)).toEqual({ x: 1, y: 2, width: 4, height: 2 });
+    expect(scaleBox({ x: 5990, y: -5, width: 50, height: 10 }, image, image)).toEqual({ x: 5990, y: 0, width: 10, height: 5 });
+    expect(scaleBox({ x: 7000, y: 0, width: 5, height: 5 }, image, image)).toBeNull();
   });
 });
