@@ -6,10 +6,11 @@
  */
 import { App, applyDocumentTheme, applyHostFonts, applyHostStyleVariables } from "@modelcontextprotocol/ext-apps";
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { selectObject } from "../images/selection/object.js";
+import { selectObject as selectBundledObject } from "../images/selection/object.js";
 import type { SelectionImage, Selection } from "../images/selection/types.js";
 import { selectWand, WAND_DEFAULT_TOLERANCE } from "../images/selection/wand.js";
 import type { OpenMaskEditorOutput } from "../tools/open-mask-editor.js";
+import { objectStatusFromReply } from "./object-reply.js";
 import {
   addSelection,
   type Box,
@@ -28,7 +29,9 @@ import {
   paintEllipse,
   paintRect,
   paintStroke,
+  pixelBox,
   rgbFromRgba,
+  scaleBox,
   UndoHistory,
   viewToMask,
 } from "./mask-math.js";
@@ -40,6 +43,8 @@ type HostContext = ReturnType<App["getHostContext"]>;
 const OVERLAY_COLOUR: [number, number, number] = [255, 0, 220]; // magenta: rare in photos, visible on sky and grass
 const OVERLAY_ALPHA = 0.55;
 const FILL_TIMEOUT_MS = 330_000;
+/** The server gives a hosted segmentation up to 120 s (src/segmentation/index.ts), plus reading the photo. */
+const SELECT_TIMEOUT_MS = 150_000;
 
 function byId<T extends HTMLElement>(id: string): T {
   const element = document.getElementById(id);
@@ -87,7 +92,7 @@ const state = {
   startMaskId: undefined as string | undefined,
   startMask: undefined as Mask | undefined,
   history: new UndoHistory(20),
-  /** The photo at the mask's size, for the object and wand tools (read from the page's picture once). */
+  /** The photo at the mask's size, for the wand and the in-page Object fallback (read from the page's picture once). */
   photoRgb: undefined as SelectionImage | undefined,
   tool: "brush" as Tool,
   busy: false,
@@ -217,19 +222,81 @@ function strokeValue(): typeof INPAINT | typeof KEEP {
   return state.tool === "eraser" ? KEEP : INPAINT;
 }
 
+/** Adds a selection (one byte per pixel at the mask's size), only inside `within` when given, as one undo step. */
+function addToMask(selected: ArrayLike<number>, status: string, within?: Box): void {
+  state.history.record(state.mask);
+  const box = addSelection(state.mask, selected, within);
+  if (box) render(box);
+  else state.history.undo(state.mask); // nothing new selected: leave no empty undo step
+  refreshCounters();
+  setStatus(status);
+}
+
 /**
- * Adds what the object or wand tool selected (the same code the server runs for mask_regions, on the
- * picture at the mask's size) and says what decided.
+ * Adds what the wand (or the Object tool's in-page fallback) selected: the server's selection code,
+ * bundled, on the page's picture at the mask's size; says what decided.
  */
 function applySelection(select: (photo: SelectionImage) => Selection, what: string): void {
   if (!state.photoRgb) return;
   const selection = select(state.photoRgb);
-  state.history.record(state.mask);
-  const box = addSelection(state.mask, selection.mask);
-  if (box) render(box);
-  else state.history.undo(state.mask); // nothing new selected: leave no empty undo step
-  refreshCounters();
-  setStatus(`${what}: ${selection.reason}`);
+  addToMask(selection.mask, `${what}: ${selection.reason}`);
+}
+
+/**
+ * Why the Object tool cannot ask the server's segmenter, or undefined when it can: the server reads the
+ * photo again from its reference, and the host must pass the page's tool calls on.
+ */
+function objectFallbackReason(): string | undefined {
+  if (!state.imageRef) return "the image came inline and the page has no reference to it";
+  if (!app.getHostCapabilities()?.serverTools) return "this host does not let the page call the server";
+  return undefined;
+}
+
+/**
+ * The Object tool: the server's segmenter (FLUX_FILL_SEGMENTER: classic, onnx or fal, with its mask cache
+ * and paid-call accounting) selects in the dragged box through open_mask_editor, whose second image is the
+ * selection at the editor's size. Only when the server cannot be asked does the page run its bundled
+ * classic selection, and the status line says so.
+ */
+async function selectObject(box: Box): Promise<void> {
+  const fallback = objectFallbackReason();
+  if (fallback !== undefined) {
+    applySelection((photo) => selectBundledObject(photo, box), `Object (classic, in this page: ${fallback})`);
+    return;
+  }
+  const pixels = scaleBox(box, state.mask, state.imageSize);
+  if (!pixels) return;
+  setBusy(true);
+  setStatus("Object: the server's segmenter is selecting in the box…");
+  try {
+    const result = await app.callServerTool(
+      {
+        name: "open_mask_editor",
+        arguments: { image: state.imageRef, mask_regions: [{ shape: "object", ...pixels }], units: "px" },
+      },
+      { timeout: SELECT_TIMEOUT_MS },
+    );
+    if (result.isError) {
+      setStatus(`Object: the server could not select it. ${textOf(result)}`, "error");
+      return;
+    }
+    const picture = imagesOf(result)[1];
+    if (!picture) {
+      setStatus("Object: the server's reply has no selection picture; nothing was added.", "error");
+      return;
+    }
+    const selected = await maskFromPicture(dataUrl(picture), state.mask.width, state.mask.height);
+    // Only inside the box: the reply's mask also holds a transparent image's own area, already loaded.
+    const within = pixelBox(state.mask, box.x, box.y, box.x + box.width, box.y + box.height) ?? undefined;
+    addToMask(selected.data, objectStatusFromReply(textOf(result)), within);
+  } catch (error) {
+    setStatus(
+      `Object: the server's segmenter did not answer: ${error instanceof Error ? error.message : String(error)}`,
+      "error",
+    );
+  } finally {
+    setBusy(false);
+  }
 }
 
 function beginEdit(point: Point): void {
@@ -279,7 +346,7 @@ function finishEdit(point: Point): void {
       width: Math.abs(point.x - anchor.x),
       height: Math.abs(point.y - anchor.y),
     };
-    if (box.width >= 2 && box.height >= 2) applySelection((photo) => selectObject(photo, box), "Object");
+    if (box.width >= 2 && box.height >= 2) void selectObject(box);
   } else if (state.shapeAnchor) {
     state.history.record(state.mask);
     const paint = state.tool === "rect" ? paintRect : paintEllipse;

@@ -6,7 +6,7 @@
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/client";
-import type { BrowserContext } from "playwright-core";
+import type { BrowserContext, Frame, Locator, Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -18,11 +18,17 @@ import {
   startAppsHost,
 } from "../helpers/apps-host.js";
 import { type Emulator, startEmulator } from "../helpers/emulator.js";
+import { startFalEmulator } from "../helpers/host-emulators.js";
 import { encodeRaster, insideShape, makePhoto, objectScenePixels, type Shape } from "../helpers/images.js";
 import { ensureMaskEditorBuilt } from "../helpers/mask-editor.js";
 import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { COFFEE_CUP, COFFEE_SPOON } from "../helpers/photo-objects.js";
+import type { SamObject } from "../helpers/sam-emulation.js";
 
 const KEY = "e2e-secret-key-7c21";
+const FAL_KEY = "e2e-fal-key-58d0:13ce";
+const PHOTOS = "/work/shared/data/photos";
+const COFFEE = { width: 600, height: 400 };
 // On the 32 px grid and under 4 MP, so crop "auto" sends the photo and its mask as they are (byte for byte).
 const IMAGE = { width: 320, height: 256 };
 /** The width the host gives the view: the narrow layout the page must stay usable at. */
@@ -49,6 +55,59 @@ function distanceSquared(p: [number, number], a: [number, number], b: [number, n
   const [dx, dy] = [b[0] - a[0], b[1] - a[1]];
   const t = Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / (dx * dx + dy * dy)));
   return (p[0] - a[0] - t * dx) ** 2 + (p[1] - a[1] - t * dy) ** 2;
+}
+
+/** Where image pixel (x, y) is on the page; measured at each use, as the status line above the canvas may wrap. */
+async function pagePoint(canvas: Locator, image: { width: number; height: number }, x: number, y: number): Promise<[number, number]> {
+  const box = (await canvas.boundingBox())!;
+  return [box.x + (x / image.width) * box.width, box.y + (y / image.height) * box.height];
+}
+
+/** A mouse drag, as a person draws a box. */
+async function drag(page: Page, from: [number, number], to: [number, number]): Promise<void> {
+  await page.mouse.move(...from);
+  await page.mouse.down();
+  await page.mouse.move(...to, { steps: 8 });
+  await page.mouse.up();
+}
+
+/** The page's mask, read from its overlay canvas (painted pixels are drawn, the rest is transparent). */
+async function paintedMask(viewFrame: Frame): Promise<{ width: number; height: number; inpaint: boolean[] }> {
+  return viewFrame.evaluate(() => {
+    const canvas = document.getElementById("mask-canvas") as HTMLCanvasElement;
+    const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+    const inpaint: boolean[] = [];
+    for (let i = 3; i < data.length; i += 4) inpaint.push(data[i]! > 0);
+    return { width: canvas.width, height: canvas.height, inpaint };
+  });
+}
+
+declare global {
+  interface Window {
+    busyStates: Array<{ status: string | null; busy: string | null; toolsDisabled: boolean }>;
+  }
+}
+
+/** Records in the page each status line shown, with whether the page was busy then (a MutationObserver). */
+async function recordBusyStates(viewFrame: Frame): Promise<void> {
+  await viewFrame.evaluate(() => {
+    window.busyStates = [];
+    const status = document.getElementById("status")!;
+    new MutationObserver(() =>
+      window.busyStates.push({
+        status: status.textContent,
+        busy: document.getElementById("app")!.getAttribute("aria-busy"),
+        toolsDisabled: (document.querySelector('button[data-tool="brush"]') as HTMLButtonElement).disabled,
+      }),
+    ).observe(status, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+/** The pixel bounds of a hand-outlined object on a photo of `size`, padded by `pad` pixels. */
+function objectBounds(object: SamObject, size: { width: number; height: number }, pad: number) {
+  const xs = object.polygon.map((p) => p[0] * size.width);
+  const ys = object.polygon.map((p) => p[1] * size.height);
+  return { x0: Math.min(...xs) - pad, y0: Math.min(...ys) - pad, x1: Math.max(...xs) + pad, y1: Math.max(...ys) + pad };
 }
 
 describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
@@ -83,15 +142,18 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
    * What a host does when the model calls open_mask_editor: call it, read the UI resource it names, and
    * show that page in the sandbox with the tool's input and result.
    */
-  async function openEditor(toolInput: Record<string, unknown>) {
-    const { tools } = await server.client.listTools();
+  async function openEditor(
+    toolInput: Record<string, unknown>,
+    { on = server, viewInput = toolInput }: { on?: TestServer; viewInput?: Record<string, unknown> } = {},
+  ) {
+    const { tools } = await on.client.listTools();
     const editorTool = tools.find((t) => t.name === "open_mask_editor")!;
     const resourceUri = (editorTool._meta as { ui: { resourceUri: string } }).ui.resourceUri;
-    const toolResult = (await server.client.callTool(
+    const toolResult = (await on.client.callTool(
       { name: "open_mask_editor", arguments: toolInput },
     )) as CallToolResult;
     expect(toolResult.isError).toBeFalsy();
-    const resource = await server.client.readResource({ uri: resourceUri });
+    const resource = await on.client.readResource({ uri: resourceUri });
     const html = (resource.contents[0] as { text: string }).text;
 
     const page = await browser.newPage();
@@ -103,20 +165,22 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     });
     page.on("pageerror", (error) => problems.push(error.message));
     // The host forwards the view's tools/call to the server, only for tools visible to apps.
+    const viewCalls: Array<CallToolRequest["params"]> = [];
     await page.exposeFunction("mcpCallTool", async (params: CallToolRequest["params"]) => {
+      viewCalls.push(params);
       const tool = tools.find((t) => t.name === params.name);
       const visibility = (tool?._meta as { ui?: { visibility?: string[] } } | undefined)?.ui?.visibility ?? [
         "model",
         "app",
       ];
       if (!tool || !visibility.includes("app")) throw new Error(`tool ${params.name} is not available to apps`);
-      return server.client.callTool(params, { timeout: 30_000 });
+      return on.client.callTool(params, { timeout: 30_000 });
     });
     await page.goto(host.hostUrl);
     await page.evaluate((options) => window.startHost(options), {
       html,
       sandboxUrl: host.sandboxUrl,
-      toolInput,
+      toolInput: viewInput,
       toolResult,
       width: VIEW_WIDTH,
     });
@@ -125,7 +189,7 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     await canvas.waitFor({ state: "visible", timeout: 10_000 });
     const viewFrame = page.frames().find((f) => f.parentFrame()?.url().startsWith(host.sandboxUrl));
     expect(viewFrame).toBeDefined();
-    return { page, view, canvas, viewFrame: viewFrame!, problems };
+    return { page, view, canvas, viewFrame: viewFrame!, problems, viewCalls };
   }
 
   it("paints a stroke, applies flux_fill through the host and shows the result", async () => {
@@ -268,15 +332,11 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     await page.close();
   }, 20_000);
 
-  it("selects with the wand and the object tool (the server's selection code, in the page)", async () => {
+  it("selects with the wand (in the page) and the object tool (the server's classic segmenter)", async () => {
     const scene = objectScenePixels(IMAGE.width, IMAGE.height, 9);
     await writeFile(path.join(server.workDir, "scene.png"), await encodeRaster(scene.raster));
-    const { page, view, canvas, problems } = await openEditor({ image: "scene.png" });
-    // Measured at each use: the status line above the canvas may wrap and move it.
-    const toPage = async (x: number, y: number): Promise<[number, number]> => {
-      const box = (await canvas.boundingBox())!;
-      return [box.x + (x / IMAGE.width) * box.width, box.y + (y / IMAGE.height) * box.height];
-    };
+    const { page, view, canvas, problems, viewCalls } = await openEditor({ image: "scene.png" });
+    const toPage = (x: number, y: number) => pagePoint(canvas, IMAGE, x, y);
     // Wand: one click on the sky selects the sky band.
     await view.locator('button[data-tool="wand"]').click();
     await page.mouse.click(...(await toPage(40, 10)));
@@ -289,18 +349,27 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
       await toPage(disk.cx - disk.rx * 1.1, disk.cy - disk.ry * 1.1),
       await toPage(disk.cx + disk.rx * 1.1, disk.cy + disk.ry * 1.1),
     ];
-    await page.mouse.move(...from);
-    await page.mouse.down();
-    await page.mouse.move(...to, { steps: 8 });
-    await page.mouse.up();
-    await expect.poll(() => view.locator("#status").textContent()).toMatch(/^Object: /);
+    await drag(page, from, to);
+    await expect
+      .poll(() => view.locator("#status").textContent())
+      .toMatch(/^Object \(segmenter classic, confidence \d\.\d\d\): object segmented: /);
+    // The server selected, from the box in the image's pixels (the page's own code would not have called it).
+    expect(viewCalls.map((c) => c.name)).toEqual(["open_mask_editor"]);
+    expect(viewCalls[0]!.arguments).toMatchObject({
+      image: path.join(server.workDir, "scene.png"),
+      units: "px",
+      mask_regions: [{ shape: "object" }],
+    });
+    const sent = (viewCalls[0]!.arguments as { mask_regions: Array<Record<string, number>> }).mask_regions[0]!;
+    expect(Math.abs(sent.x! - (disk.cx - disk.rx * 1.1))).toBeLessThanOrEqual(2);
+    expect(Math.abs(sent.y! + sent.height! - (disk.cy + disk.ry * 1.1))).toBeLessThanOrEqual(2);
 
     await view.getByTestId("prompt").fill("clear sky, no ball");
     await view.getByTestId("apply-fill").click();
     await view.getByTestId("result-image").waitFor({ state: "visible", timeout: 20_000 });
     const submit = emulator.submits.at(-1)!;
     const mask = await sharp(submit.mask!).greyscale().raw().toBuffer({ resolveWithObject: true });
-    // The page works on the JPEG preview, so allow its artefacts: two rows at the sky's edge, and IoU for the disk.
+    // The wand works on the page's JPEG preview, so allow its artefacts: two rows at the sky's edge; IoU for the disk.
     let wrongSky = 0;
     let diskBoth = 0;
     let diskEither = 0;
@@ -322,6 +391,107 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 30_000);
+
+  it("the Object tool selects with the server's segmenter (fal's SAM here): its mask, one paid request, its name and score shown", async () => {
+    const fal = await startFalEmulator({ apiKey: FAL_KEY, queueMs: 10, generationMs: 40, samObjects: [COFFEE_SPOON, COFFEE_CUP] });
+    const withFal = await startInMemory({
+      BFL_API_KEY: KEY,
+      BFL_API_BASE_URL: emulator.apiBaseUrl,
+      FLUX_FILL_POLL_INTERVAL_MS: "20",
+      FLUX_FILL_TIMEOUT_S: "20",
+      FLUX_FILL_SEGMENTER: "fal",
+      FAL_KEY,
+      FLUX_FILL_FAL_BASE_URL: fal.apiBaseUrl,
+    });
+    const samJobs = () => [...fal.jobs.values()].filter((j) => j.model.startsWith("fal-ai/sam"));
+    try {
+      await copyFile(path.join(PHOTOS, "coffee.png"), path.join(withFal.workDir, "coffee.png"));
+      const { page, view, canvas, viewFrame, problems, viewCalls } = await openEditor({ image: "coffee.png" }, { on: withFal });
+      const status = view.locator("#status");
+      const toPage = (x: number, y: number) => pagePoint(canvas, COFFEE, x, y);
+      // A box around the spoon leaning on the cup (the classic colour model takes a quarter of the box).
+      const spoon = objectBounds(COFFEE_SPOON, COFFEE, 8);
+      await view.locator('button[data-tool="object"]').click();
+      await recordBusyStates(viewFrame);
+      await drag(page, await toPage(spoon.x0, spoon.y0), await toPage(spoon.x1, spoon.y1));
+      await expect
+        .poll(() => status.textContent())
+        .toMatch(/^Object \(segmenter fal, confidence 0\.93\): .*paid \$0\.005 .*photo was sent to fal/);
+      // While the server worked the page said so and was busy (tools disabled); it is usable again now.
+      expect(await viewFrame.evaluate(() => window.busyStates)).toContainEqual({
+        status: "Object: the server's segmenter is selecting in the box…",
+        busy: "true",
+        toolsDisabled: true,
+      });
+      expect(await view.locator("#app").getAttribute("aria-busy")).toBe("false");
+      expect(samJobs()).toHaveLength(1);
+      const asked = viewCalls.find((c) => c.name === "open_mask_editor")!.arguments as Record<string, unknown>;
+      expect(await view.locator("#coverage").textContent()).not.toBe("0 %");
+
+      // The page's mask is the server's for that box: asked again directly, it comes from the server's cache
+      // (no second request), so a preview or fill of the same box after the editor is not paid again.
+      const direct = (await withFal.client.callTool({
+        name: "preview_mask",
+        arguments: { image: "coffee.png", mask_regions: asked.mask_regions, units: "px", return_mask: true },
+      })) as CallToolResult;
+      expect(direct.isError, JSON.stringify(direct.content)).toBeFalsy();
+      expect(samJobs()).toHaveLength(1);
+      const expected = await sharp((direct.structuredContent as { mask_path: string }).mask_path)
+        .greyscale()
+        .raw()
+        .toBuffer();
+      const painted = await paintedMask(viewFrame); // the editor paints at the photo's size here (600×400)
+      expect([painted.width, painted.height]).toEqual([COFFEE.width, COFFEE.height]);
+      let differ = 0;
+      let white = 0;
+      for (let i = 0; i < expected.length; i++) {
+        if (painted.inpaint[i]) white++;
+        if (painted.inpaint[i] !== expected[i]! >= 128) differ++;
+      }
+      expect(white).toBeGreaterThan(0.02 * COFFEE.width * COFFEE.height);
+      expect(differ).toBe(0);
+
+      // fal refuses (out of credit): the error is shown as it came, the mask is unchanged, the page still paints.
+      fal.configure({ outOfCredits: true });
+      const before = await view.locator("#coverage").textContent();
+      const cup = objectBounds(COFFEE_CUP, COFFEE, 4);
+      await drag(page, await toPage(cup.x0, cup.y0), await toPage(cup.x1, cup.y1));
+      await expect.poll(() => status.getAttribute("role")).toBe("alert");
+      expect(await status.textContent()).toMatch(/^Object: the server could not select it\. Error \(upstream_credits\)/);
+      expect(await view.locator("#coverage").textContent()).toBe(before);
+      expect(await view.locator('button[data-tool="brush"]').isDisabled()).toBe(false);
+      await view.locator('button[data-tool="brush"]').click();
+      await drag(page, await toPage(40, 350), await toPage(120, 360));
+      await expect.poll(() => view.locator("#coverage").textContent()).not.toBe(before);
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await withFal.close();
+      await fal.close();
+    }
+  }, 45_000);
+
+  it("runs the Object tool in the page only when it has no reference to the image, and says so", async () => {
+    const scene = objectScenePixels(IMAGE.width, IMAGE.height, 9);
+    const inline = `data:image/png;base64,${(await encodeRaster(scene.raster)).toString("base64")}`;
+    // The image came inline and the host did not pass the tool's input on: the server cannot be asked.
+    const { page, view, canvas, problems, viewCalls } = await openEditor({ image: inline }, { viewInput: {} });
+    const disk = scene.disk as Extract<Shape, { kind: "ellipse" }>;
+    const toPage = (x: number, y: number) => pagePoint(canvas, IMAGE, x, y);
+    await view.locator('button[data-tool="object"]').click();
+    await drag(
+      page,
+      await toPage(disk.cx - disk.rx * 1.1, disk.cy - disk.ry * 1.1),
+      await toPage(disk.cx + disk.rx * 1.1, disk.cy + disk.ry * 1.1),
+    );
+    await expect
+      .poll(() => view.locator("#status").textContent())
+      .toMatch(/^Object \(classic, in this page: the image came inline and the page has no reference to it\): /);
+    expect(await view.locator("#coverage").textContent()).not.toBe("0 %");
+    expect(viewCalls).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 20_000);
 
   // FLUX_FILL_SCREENSHOT=examples/mask-editor.png npx vitest run test/e2e regenerates the README picture.
   it.runIf(process.env.FLUX_FILL_SCREENSHOT)(
