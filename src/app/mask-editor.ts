@@ -61,6 +61,9 @@ const ui = {
   guide: byId<HTMLCanvasElement>("guide-canvas"),
   size: byId<HTMLInputElement>("brush-size"),
   sizeValue: byId<HTMLOutputElement>("brush-size-value"),
+  objectName: byId<HTMLElement>("object-name"),
+  objectText: byId<HTMLInputElement>("object-text"),
+  objectFind: byId<HTMLButtonElement>("object-find"),
   invert: byId<HTMLButtonElement>("invert"),
   clear: byId<HTMLButtonElement>("clear"),
   undo: byId<HTMLButtonElement>("undo"),
@@ -215,6 +218,7 @@ function selectTool(tool: Tool): void {
   state.shapeAnchor = undefined;
   state.shapeCurrent = undefined;
   for (const button of ui.tools) button.setAttribute("aria-pressed", String(button.dataset.tool === tool));
+  ui.objectName.hidden = tool !== "object";
   drawGuide();
 }
 
@@ -254,26 +258,42 @@ function objectFallbackReason(): string | undefined {
 
 /**
  * The Object tool: the server's segmenter (FLUX_FILL_SEGMENTER: classic, onnx or fal, with its mask cache
- * and paid-call accounting) selects in the dragged box through open_mask_editor, whose second image is the
- * selection at the editor's size. Only when the server cannot be asked does the page run its bundled
- * classic selection, and the status line says so.
+ * and paid-call accounting) selects in the dragged box, or finds the object named in the Name field (with
+ * or without a box), through open_mask_editor, whose second image is the selection at the editor's size.
+ * Only when the server cannot be asked does the page run its bundled classic selection (a box only), and
+ * the status line says so.
  */
-async function selectObject(box: Box): Promise<void> {
+async function selectObject(box: Box | undefined): Promise<void> {
+  const text = ui.objectText.value.trim();
   const fallback = objectFallbackReason();
   if (fallback !== undefined) {
-    applySelection((photo) => selectBundledObject(photo, box), `Object (classic, in this page: ${fallback})`);
+    if (text) {
+      setStatus(
+        `Object: the page's own selection cannot read "${text}" (${fallback}); clear the name and drag a box around the object.`,
+        "error",
+      );
+    } else if (box) {
+      applySelection((photo) => selectBundledObject(photo, box), `Object (classic, in this page: ${fallback})`);
+    }
     return;
   }
-  const pixels = scaleBox(box, state.mask, state.imageSize);
-  if (!pixels) return;
+  const pixels = box && scaleBox(box, state.mask, state.imageSize);
+  if (box && !pixels) return;
+  if (!pixels && !text) {
+    setStatus("Object: type the object's name first, or drag a box around it.", "error");
+    ui.objectText.focus();
+    return;
+  }
   setBusy(true);
-  setStatus("Object: the server's segmenter is selecting in the box…");
+  setStatus(
+    text
+      ? `Object: the server's segmenter is looking for "${text}"${pixels ? " in the box" : ""}…`
+      : "Object: the server's segmenter is selecting in the box…",
+  );
   try {
+    const entry = { shape: "object", ...(pixels ?? {}), ...(text ? { text } : {}) };
     const result = await app.callServerTool(
-      {
-        name: "open_mask_editor",
-        arguments: { image: state.imageRef, mask_regions: [{ shape: "object", ...pixels }], units: "px" },
-      },
+      { name: "open_mask_editor", arguments: { image: state.imageRef, mask_regions: [entry], units: "px" } },
       { timeout: SELECT_TIMEOUT_MS },
     );
     if (result.isError) {
@@ -287,7 +307,7 @@ async function selectObject(box: Box): Promise<void> {
     }
     const selected = await maskFromPicture(dataUrl(picture), state.mask.width, state.mask.height);
     // Only inside the box: the reply's mask also holds a transparent image's own area, already loaded.
-    const within = pixelBox(state.mask, box.x, box.y, box.x + box.width, box.y + box.height) ?? undefined;
+    const within = box && (pixelBox(state.mask, box.x, box.y, box.x + box.width, box.y + box.height) ?? undefined);
     addToMask(selected.data, objectStatusFromReply(textOf(result)), within);
   } catch (error) {
     setStatus(
@@ -526,6 +546,12 @@ ui.size.addEventListener("input", () => {
   ui.sizeValue.textContent = ui.size.value;
   drawGuide();
 });
+ui.objectFind.addEventListener("click", () => void selectObject(undefined));
+ui.objectText.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || state.busy) return;
+  event.preventDefault();
+  void selectObject(undefined);
+});
 ui.invert.addEventListener("click", () => wholeMaskAction(invertMask, "Mask inverted."));
 ui.clear.addEventListener("click", () => wholeMaskAction(clearMask, "Mask cleared."));
 ui.undo.addEventListener("click", undo);
@@ -634,7 +660,9 @@ function exportMask(): string {
 function setBusy(busy: boolean): void {
   state.busy = busy;
   ui.apply.disabled = busy;
-  for (const control of [ui.invert, ui.clear, ui.prompt, ...ui.tools]) control.disabled = busy;
+  for (const control of [ui.invert, ui.clear, ui.prompt, ui.objectText, ui.objectFind, ...ui.tools]) {
+    control.disabled = busy;
+  }
   ui.main.setAttribute("aria-busy", String(busy));
   refreshCounters();
 }

@@ -363,6 +363,17 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     const sent = (viewCalls[0]!.arguments as { mask_regions: Array<Record<string, number>> }).mask_regions[0]!;
     expect(Math.abs(sent.x! - (disk.cx - disk.rx * 1.1))).toBeLessThanOrEqual(2);
     expect(Math.abs(sent.y! + sent.height! - (disk.cy + disk.ry * 1.1))).toBeLessThanOrEqual(2);
+    // A name needs a segmenter that reads text: the server's refusal is shown as it came, nothing is added.
+    const selected = await view.locator("#coverage").textContent();
+    await view.getByTestId("object-text").fill("the ball");
+    await view.getByTestId("object-text").press("Enter");
+    await expect.poll(() => view.locator("#status").getAttribute("role")).toBe("alert");
+    expect(await view.locator("#status").textContent()).toMatch(
+      /^Object: the server could not select it\. Error \(bad_input\): .*\("the ball"\), but this server's segmenter \(classic\) cannot read text\..*FLUX_FILL_SEGMENTER=fal/s,
+    );
+    expect(await view.locator("#coverage").textContent()).toBe(selected);
+    expect(viewCalls).toHaveLength(2);
+    await view.getByTestId("object-text").fill("");
 
     await view.getByTestId("prompt").fill("clear sky, no ball");
     await view.getByTestId("apply-fill").click();
@@ -412,6 +423,9 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
       // A box around the spoon leaning on the cup (the classic colour model takes a quarter of the box).
       const spoon = objectBounds(COFFEE_SPOON, COFFEE, 8);
       await view.locator('button[data-tool="object"]').click();
+      await view.getByTestId("object-text").waitFor({ state: "visible" });
+      // Still readable at 400 px with the Name field shown.
+      expect(await viewFrame.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
       await recordBusyStates(viewFrame);
       await drag(page, await toPage(spoon.x0, spoon.y0), await toPage(spoon.x1, spoon.y1));
       await expect
@@ -450,6 +464,19 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
       }
       expect(white).toBeGreaterThan(0.02 * COFFEE.width * COFFEE.height);
       expect(differ).toBe(0);
+
+      // Named instead of boxed: the Name field's text goes to SAM 3 as its prompt, over the whole image.
+      const coverageBefore = await view.locator("#coverage").textContent();
+      await view.getByTestId("object-text").fill("the cup");
+      await view.locator("#object-find").click();
+      await expect
+        .poll(() => status.textContent())
+        .toMatch(/^Object \(segmenter fal, confidence 0\.96\): "the cup" segmented by fal's SAM 3: .*paid \$0\.005/);
+      expect(samJobs()).toHaveLength(2);
+      expect(samJobs()[1]!.body).toMatchObject({ prompt: "the cup" });
+      expect(samJobs()[1]!.body.box_prompts).toBeUndefined();
+      expect(await view.locator("#coverage").textContent()).not.toBe(coverageBefore);
+      await view.getByTestId("object-text").fill("");
 
       // fal refuses (out of credit): the error is shown as it came, the mask is unchanged, the page still paints.
       fal.configure({ outOfCredits: true });
