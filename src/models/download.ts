@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { stat, truncate } from "node:fs/promises";
 import { once } from "node:events";
 import { FluxFillError } from "../errors.js";
-import { networkReason } from "../providers/download.js";
+import { networkReason } from "../providers/upstream/download.js";
 
 /**
  * One large file to disk, resumable: a `.part` file left by an interrupted download is continued with an

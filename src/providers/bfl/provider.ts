@@ -8,22 +8,30 @@
  * free and are retried with backoff. Everything runs inside one deadline (`timeoutMs`).
  */
 import { FluxFillError } from "../../errors.js";
-import { downloadResult, networkReason } from "../download.js";
+import { downloadResult } from "../upstream/download.js";
 import { fitImageUpload, MAX_UPSTREAM_BODY_BYTES } from "../../images/upload-size.js";
 import { formatBytes } from "../../inputs/sizes.js";
 import { type FillContext, type FillOutput, outputSize, type Provider, type ProviderRequest } from "../types.js";
-import { redactError, redactText } from "./redact.js";
+import { redactError } from "../upstream/redact.js";
 import {
   classifyTaskStatus,
-  parseJsonBody,
   parsePollResponse,
   parseSubmitResponse,
   type SubmittedTask,
   submitHttpError,
   terminalStatusError,
-  upstreamMessage,
 } from "./responses.js";
-import { backoffDelayMs, parseRetryAfter } from "./retry.js";
+import { upstreamMessage } from "../upstream/answers.js";
+import { backoffDelayMs, parseRetryAfter } from "../upstream/retry.js";
+import {
+  checkApiKey,
+  createSend,
+  describeHost,
+  startFillRun,
+  submitUntilAccepted,
+  type UpstreamOptions,
+  upstreamSettings,
+} from "../upstream/send.js";
 import { DurationHistory } from "./duration-history.js";
 import {
   guardPollDelay,
@@ -32,13 +40,12 @@ import {
   type ProgressObservation,
   readyTimeEstimate,
 } from "./poll-schedule.js";
-import { checkSample } from "./sample.js";
+import { checkSample } from "../upstream/sample.js";
 import { base64Length, streamSubmitBody } from "./submit-body.js";
 
 export { buildSubmitBody } from "./submit-body.js";
 
-export interface BflProviderOptions {
-  apiKey: string;
+export interface BflProviderOptions extends UpstreamOptions {
   /** Submit host, e.g. https://api.bfl.ai (no trailing slash needed). */
   baseUrl: string;
   /**
@@ -48,20 +55,6 @@ export interface BflProviderOptions {
   pollIntervalMs?: number | undefined;
   /** Durations of past tasks. Pass one shared history to every provider of a process so they learn together. */
   durationHistory?: DurationHistory;
-  /** Overall deadline of one fill, from the start of `fill`. */
-  timeoutMs: number;
-  fetch?: typeof fetch;
-  /** Waits `ms`; rejects (or resolves early) when `signal` aborts. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  now?: () => number;
-  /** First wait after a 429 without Retry-After (doubles each time). Default 1000. */
-  retryBaseMs?: number;
-  /** Submits tried while the upstream answers 429. Default 5. */
-  maxSubmitAttempts?: number;
-  /** Cap on one poll request (a hung poll is retried). Default 30 000. */
-  pollRequestTimeoutMs?: number;
-  /** Cap on downloading the result; independent of the deadline, since the result is already paid for. Default 60 000. */
-  downloadTimeoutMs?: number;
   /** Largest submit body; a larger upload is made smaller first (fitToBodyLimit). Default MAX_UPSTREAM_BODY_BYTES. */
   maxBodyBytes?: number;
 }
@@ -79,56 +72,11 @@ const BALANCE_TIMEOUT_MS = 5000;
  * overrides it): Fill [pro] is 5 credits; Expand [pro] has no published price, so Fill's is assumed.
  */
 export const PRICE_CREDITS: Readonly<Record<ProviderRequest["kind"], number>> = { fill: 5, expand: 5 };
-const MAX_RETRY_WAIT_MS = 30_000;
 const MAX_POLL_BACKOFF_MS = 10_000;
 /** First wait after a failed poll on the adaptive schedule (doubles each time). */
 const ADAPTIVE_POLL_RETRY_BASE_MS = 250;
 const MAX_CONSECUTIVE_POLL_FAILURES = 8;
 const EXPIRY_NOTE = "Black Forest Labs keeps a result for 10 minutes after it is ready.";
-
-/** Waits `ms`, rejecting with the signal's reason as soon as it aborts. */
-export function sleepWithSignal(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** An API key must be a visible-ASCII token: anything else would break (and be echoed by) header validation. */
-function checkApiKey(apiKey: string): void {
-  if (!/^[\x21-\x7e]+$/.test(apiKey)) {
-    throw new FluxFillError(
-      "bad_input",
-      "BFL_API_KEY is empty or contains spaces or non-ASCII characters; an API key is a single printable token.",
-      { suggestion: "Copy the key again from https://dashboard.bfl.ai into BFL_API_KEY." },
-    );
-  }
-}
-
-type HttpOutcome =
-  | { kind: "response"; status: number; headers: Headers; text: string }
-  | { kind: "aborted" }
-  | { kind: "timeout" }
-  | { kind: "network"; reason: string; refused: boolean };
-
-function describeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "the upstream";
-  }
-}
 
 /**
  * The request as it is sent: when its body would pass `maxBodyBytes`, the image is made smaller first
@@ -169,38 +117,22 @@ export async function fitToBodyLimit(
 }
 
 export function createBflProvider(options: BflProviderOptions): Provider {
-  checkApiKey(options.apiKey);
-  const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? sleepWithSignal;
-  const now = options.now ?? Date.now;
+  checkApiKey(options.apiKey, "BFL_API_KEY", "https://dashboard.bfl.ai");
+  const {
+    fetch: doFetch,
+    sleep,
+    now,
+    retryBaseMs,
+    maxSubmitAttempts,
+    pollRequestTimeoutMs,
+    downloadTimeoutMs,
+  } = upstreamSettings(options);
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
-  const retryBaseMs = options.retryBaseMs ?? 1000;
-  const maxSubmitAttempts = options.maxSubmitAttempts ?? 5;
-  const pollRequestTimeoutMs = options.pollRequestTimeoutMs ?? 30_000;
-  const downloadTimeoutMs = options.downloadTimeoutMs ?? 60_000;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_UPSTREAM_BODY_BYTES;
   const fixedPollIntervalMs = options.pollIntervalMs;
   const durationHistory = options.durationHistory ?? new DurationHistory();
 
-  /** One HTTP exchange, body read included, bounded by `timeoutMs` and (when given) the caller's signal. */
-  async function exchange(
-    url: string,
-    init: RequestInit,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<HttpOutcome> {
-    const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
-      const response = await doFetch(url, { ...init, signal: combined });
-      const text = await response.text();
-      return { kind: "response", status: response.status, headers: response.headers, text };
-    } catch (error) {
-      if (signal?.aborted) return { kind: "aborted" };
-      if (timeout.aborted) return { kind: "timeout" };
-      return { kind: "network", ...networkReason(error) };
-    }
-  }
+  const exchange = createSend(doFetch);
 
   /**
    * A new task (`request`), or one submitted earlier that is only collected (`resume`, with the kind and
@@ -213,35 +145,15 @@ export function createBflProvider(options: BflProviderOptions): Provider {
     const request = "request" in work ? work.request : undefined;
     const { kind, params } = "request" in work ? work.request : work.submitted;
     const { signal } = context;
-    const startedAt = now();
-    const deadline = startedAt + options.timeoutMs;
-    const remaining = () => deadline - now();
-    const elapsed = () => now() - startedAt;
+    const run = startFillRun(context, {
+      timeoutMs: options.timeoutMs,
+      now,
+      sleep,
+      secrets: [options.apiKey, params.webhook_secret ?? ""],
+    });
+    const { remaining, elapsed, progress, pause } = run;
     const safetyTolerance = params.safety_tolerance;
     const job = kind === "fill" ? "fill" : "expansion";
-    const secrets = [options.apiKey, params.webhook_secret ?? ""];
-    const progress = (status: string, message: string, fraction?: number) => {
-      try {
-        context.onProgress?.({
-          status,
-          elapsedMs: elapsed(),
-          ...(fraction === undefined ? {} : { fraction }),
-          message: redactText(message, secrets),
-        });
-      } catch {
-        // A failing progress listener must not fail (or double-charge) the fill.
-      }
-    };
-
-    /** Sleeps `ms`; true when the signal aborted meanwhile. */
-    const pause = async (ms: number): Promise<boolean> => {
-      try {
-        await sleep(Math.max(0, ms), signal);
-      } catch (error) {
-        if (!signal.aborted) throw error;
-      }
-      return signal.aborted;
-    };
 
     const submit = async (request: ProviderRequest): Promise<SubmittedTask> => {
       const url = `${baseUrl}${SUBMIT_PATHS[request.kind]}`;
@@ -259,99 +171,99 @@ export function createBflProvider(options: BflProviderOptions): Provider {
           checkFailure = { error };
         },
       );
-      for (let attempt = 1; ; attempt++) {
-        if (signal.aborted) throw cancelledBeforeSubmit();
-        const outcome = await exchange(
-          url,
-          {
-            method: "POST",
-            headers: {
-              "x-key": options.apiKey,
-              "content-type": "application/json",
-              accept: "application/json",
-              "content-length": String(body.length),
+      return submitUntilAccepted({
+        run,
+        now,
+        retryBaseMs,
+        maxAttempts: maxSubmitAttempts,
+        stopped: () => signal.aborted,
+        cancelledBeforeSubmit,
+        send: () =>
+          exchange(
+            url,
+            {
+              method: "POST",
+              headers: {
+                "x-key": options.apiKey,
+                "content-type": "application/json",
+                accept: "application/json",
+                "content-length": String(body.length),
+              },
+              ...body.init(),
             },
-            ...body.init(),
-          },
-          remaining(),
-          signal,
-        );
-        if (outcome.kind !== "response" && !body.handedOverWhole()) {
-          // The upload stopped short of a complete body, so no task exists: say so rather than "unknown".
-          if (outcome.kind !== "aborted") await checksSettled;
-          if (checkFailure) throw checkFailure.error;
-          if (outcome.kind === "aborted") throw cancelledBeforeSubmit();
-          if (outcome.kind === "timeout" || !outcome.refused)
-            throw new FluxFillError(
-              "upstream_unreachable",
-              `The upload to ${describeHost(url)} failed before it was complete (${outcome.kind === "timeout" ? "no progress before the deadline" : outcome.reason}), so no task was created and nothing was charged.`,
-              { suggestion: "Check the network and BFL_API_BASE_URL, then try again.", details: { provider: "bfl" } },
+            remaining(),
+            signal,
+          ),
+        noAnswer: async (outcome) => {
+          if (!body.handedOverWhole()) {
+            // The upload stopped short of a complete body, so no task exists: say so rather than "unknown".
+            if (outcome.kind !== "aborted") await checksSettled;
+            if (checkFailure) throw checkFailure.error;
+            if (outcome.kind === "aborted") return cancelledBeforeSubmit();
+            if (outcome.kind === "timeout" || !outcome.refused)
+              return new FluxFillError(
+                "upstream_unreachable",
+                `The upload to ${describeHost(url, "the upstream")} failed before it was complete (${outcome.kind === "timeout" ? "no progress before the deadline" : outcome.reason}), so no task was created and nothing was charged.`,
+                { suggestion: "Check the network and BFL_API_BASE_URL, then try again.", details: { provider: "bfl" } },
+              );
+          }
+          if (outcome.kind === "aborted") {
+            return new FluxFillError(
+              "cancelled",
+              `The ${job} was cancelled while the submit was in flight; whether a task was created (and charged) is unknown. It was not resubmitted.`,
+              {
+                suggestion: "Check https://dashboard.bfl.ai for a new task.",
+                details: { provider: "bfl", outcomeUnknown: true },
+              },
             );
-        }
-        if (outcome.kind === "aborted") {
-          throw new FluxFillError(
-            "cancelled",
-            `The ${job} was cancelled while the submit was in flight; whether a task was created (and charged) is unknown. It was not resubmitted.`,
-            {
-              suggestion: "Check https://dashboard.bfl.ai for a new task.",
-              details: { provider: "bfl", outcomeUnknown: true },
-            },
-          );
-        }
-        if (outcome.kind === "timeout") {
-          throw new FluxFillError(
-            "upstream_failed",
-            `The submit to ${describeHost(url)} got no answer within the ${Math.round(options.timeoutMs / 1000)} s deadline. Whether a task was created (and charged) is unknown, so it was NOT resubmitted, to avoid paying twice.`,
-            {
-              suggestion:
-                "Check https://dashboard.bfl.ai for a new task before trying again; raise FLUX_FILL_TIMEOUT_S for slow uploads.",
-              details: { provider: "bfl", outcomeUnknown: true },
-            },
-          );
-        }
-        if (outcome.kind === "network") {
+          }
+          if (outcome.kind === "timeout") {
+            return new FluxFillError(
+              "upstream_failed",
+              `The submit to ${describeHost(url, "the upstream")} got no answer within the ${Math.round(options.timeoutMs / 1000)} s deadline. Whether a task was created (and charged) is unknown, so it was NOT resubmitted, to avoid paying twice.`,
+              {
+                suggestion:
+                  "Check https://dashboard.bfl.ai for a new task before trying again; raise FLUX_FILL_TIMEOUT_S for slow uploads.",
+                details: { provider: "bfl", outcomeUnknown: true },
+              },
+            );
+          }
           if (outcome.refused) {
-            throw new FluxFillError(
+            return new FluxFillError(
               "upstream_unreachable",
-              `Could not connect to ${describeHost(url)} to submit the task (${outcome.reason}). Nothing was sent, so nothing was charged.`,
+              `Could not connect to ${describeHost(url, "the upstream")} to submit the task (${outcome.reason}). Nothing was sent, so nothing was charged.`,
               { suggestion: "Check the network and BFL_API_BASE_URL, then try again.", details: { provider: "bfl" } },
             );
           }
-          throw new FluxFillError(
+          return new FluxFillError(
             "upstream_failed",
-            `The connection to ${describeHost(url)} failed during the submit (${outcome.reason}). Whether a task was created (and charged) is unknown, so it was NOT resubmitted, to avoid paying twice.`,
+            `The connection to ${describeHost(url, "the upstream")} failed during the submit (${outcome.reason}). Whether a task was created (and charged) is unknown, so it was NOT resubmitted, to avoid paying twice.`,
             {
               suggestion: "Check https://dashboard.bfl.ai for a new task before trying again.",
               details: { provider: "bfl", outcomeUnknown: true },
             },
           );
-        }
-        const parsed = parseJsonBody(outcome.text);
-        if (outcome.status === 200) {
-          const task = parseSubmitResponse(parsed, baseUrl);
+        },
+        read: (answer) => {
+          if (answer.status !== 200) throw submitHttpError(answer.status, upstreamMessage(answer.body, answer.text));
+          const task = parseSubmitResponse(answer.body, baseUrl);
           if (task) return task;
           throw new FluxFillError(
             "upstream_failed",
-            `Black Forest Labs accepted the submit but its answer has no task id (${upstreamMessage(parsed, outcome.text) ?? "empty body"}). A task may have been created and charged; it was not resubmitted.`,
+            `Black Forest Labs accepted the submit but its answer has no task id (${upstreamMessage(answer.body, answer.text) ?? "empty body"}). A task may have been created and charged; it was not resubmitted.`,
             {
               suggestion: "Check https://dashboard.bfl.ai for a new task.",
               details: { provider: "bfl", outcomeUnknown: true },
             },
           );
-        }
-        const message = upstreamMessage(parsed, outcome.text);
-        if (outcome.status !== 429) throw submitHttpError(outcome.status, message);
-        // 429: nothing was created, so trying again is safe — but only a bounded number of times.
-        const retryAfter = parseRetryAfter(outcome.headers.get("retry-after"), now());
-        const wait = retryAfter ?? backoffDelayMs(attempt, retryBaseMs, MAX_RETRY_WAIT_MS);
-        const left = remaining();
-        if (attempt >= maxSubmitAttempts || wait >= left) {
+        },
+        gaveUp: ({ attempt, wait, retryAfter, message }) => {
           const base = submitHttpError(429, message);
           const why =
             attempt >= maxSubmitAttempts
               ? `Gave up after ${attempt} attempts.`
               : `The next retry (in ${Math.ceil(wait / 1000)} s) would pass the deadline.`;
-          throw new FluxFillError(base.kind, `${base.message} ${why} Nothing was charged.`, {
+          return new FluxFillError(base.kind, `${base.message} ${why} Nothing was charged.`, {
             ...(base.suggestion === undefined ? {} : { suggestion: base.suggestion }),
             details: {
               ...base.details,
@@ -359,13 +271,13 @@ export function createBflProvider(options: BflProviderOptions): Provider {
               ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
             },
           });
-        }
-        progress(
-          "RateLimited",
-          `Black Forest Labs is busy (HTTP 429); retrying the submit in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${maxSubmitAttempts}).`,
-        );
-        if (await pause(wait)) throw cancelledBeforeSubmit();
-      }
+        },
+        retrying: (wait, attempt) =>
+          progress(
+            "RateLimited",
+            `Black Forest Labs is busy (HTTP 429); retrying the submit in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${maxSubmitAttempts}).`,
+          ),
+      });
     };
 
     let task: SubmittedTask;
@@ -456,24 +368,26 @@ export function createBflProvider(options: BflProviderOptions): Provider {
           problem = "the status request timed out";
         } else if (outcome.kind === "network") {
           problem = `connection failed (${outcome.reason})`;
-        } else if (outcome.status === 200) {
-          poll = parsePollResponse(parseJsonBody(outcome.text));
-          if (!poll) problem = `unreadable status answer (${upstreamMessage(undefined, outcome.text) ?? "empty body"})`;
-        } else if (outcome.status === 429 || outcome.status >= 500) {
-          const message = upstreamMessage(parseJsonBody(outcome.text), outcome.text);
-          problem = `HTTP ${outcome.status}${message ? `: ${message}` : ""}`;
-          askedWaitMs = parseRetryAfter(outcome.headers.get("retry-after"), now());
+        } else if (outcome.answer.status === 200) {
+          poll = parsePollResponse(outcome.answer.body);
+          if (!poll)
+            problem = `unreadable status answer (${upstreamMessage(undefined, outcome.answer.text) ?? "empty body"})`;
+        } else if (outcome.answer.status === 429 || outcome.answer.status >= 500) {
+          const message = upstreamMessage(outcome.answer.body, outcome.answer.text);
+          problem = `HTTP ${outcome.answer.status}${message ? `: ${message}` : ""}`;
+          askedWaitMs = parseRetryAfter(outcome.answer.headers.get("retry-after"), now());
         } else {
-          const message = upstreamMessage(parseJsonBody(outcome.text), outcome.text);
-          const keyProblem = outcome.status === 401 || outcome.status === 403;
+          const { status } = outcome.answer;
+          const message = upstreamMessage(outcome.answer.body, outcome.answer.text);
+          const keyProblem = status === 401 || status === 403;
           throw new FluxFillError(
             "upstream_failed",
-            `${keyProblem ? "Black Forest Labs rejected the API key" : "Black Forest Labs refused the status request"} for task ${task.id} (HTTP ${outcome.status}${message ? `: ${message}` : ""}). The task itself may still finish; ${EXPIRY_NOTE}`,
+            `${keyProblem ? "Black Forest Labs rejected the API key" : "Black Forest Labs refused the status request"} for task ${task.id} (HTTP ${status}${message ? `: ${message}` : ""}). The task itself may still finish; ${EXPIRY_NOTE}`,
             {
               suggestion: keyProblem
                 ? "Check BFL_API_KEY, and that it belongs to the host in the polling URL."
                 : "Try fetching the task again later by its id.",
-              details: { ...taskFacts, httpStatus: outcome.status },
+              details: { ...taskFacts, httpStatus: status },
             },
           );
         }
@@ -599,8 +513,8 @@ export function createBflProvider(options: BflProviderOptions): Provider {
         BALANCE_TIMEOUT_MS,
         signal,
       );
-      if (outcome.kind !== "response" || outcome.status !== 200) return undefined;
-      const credits = (parseJsonBody(outcome.text) as { credits?: unknown } | undefined)?.credits;
+      if (outcome.kind !== "response" || outcome.answer.status !== 200) return undefined;
+      const credits = (outcome.answer.body as { credits?: unknown } | undefined)?.credits;
       return typeof credits === "number" && Number.isFinite(credits) ? credits : undefined;
     },
   };

@@ -3,59 +3,9 @@
  * FluxFillError. Pure: no I/O, no clock, so every status and body shape is unit-tested.
  */
 import { FluxFillError } from "../../errors.js";
+import { clipText, isRecord, MAX_UPSTREAM_TEXT } from "../upstream/answers.js";
 
 const DASHBOARD = "https://dashboard.bfl.ai";
-const MAX_UPSTREAM_TEXT = 500;
-
-/** Parses a response body as JSON; undefined when it is not JSON. */
-export function parseJsonBody(text: string): unknown {
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function clip(text: string, max = MAX_UPSTREAM_TEXT): string {
-  const compact = text.replace(/\s+/g, " ").trim();
-  return compact.length > max ? `${compact.slice(0, max)}…` : compact;
-}
-
-/** One FastAPI validation item as "field: message" ("image: Field required"); the leading "body" is dropped. */
-export function formatValidationItem(item: unknown): string {
-  if (!isRecord(item)) return clip(JSON.stringify(item) ?? String(item));
-  const loc = Array.isArray(item.loc) ? item.loc.filter((part, i) => !(i === 0 && part === "body")).map(String) : [];
-  const msg = typeof item.msg === "string" ? item.msg : clip(JSON.stringify(item));
-  return loc.length > 0 ? `${loc.join(".")}: ${msg}` : msg;
-}
-
-/**
- * The human-readable part of an error body: `detail` (string, FastAPI validation list, or object),
- * else `message`, else `error`, else the raw text (HTML tags stripped). Undefined when there is nothing.
- */
-export function upstreamMessage(body: unknown, rawText: string): string | undefined {
-  if (isRecord(body)) {
-    const { detail } = body;
-    if (typeof detail === "string" && detail.trim() !== "") return clip(detail);
-    if (Array.isArray(detail) && detail.length > 0) return clip(detail.map(formatValidationItem).join("; "), 2000);
-    if (isRecord(detail)) {
-      const inner = upstreamMessage(detail, "");
-      return inner ?? clip(JSON.stringify(detail));
-    }
-    for (const key of ["message", "error"] as const) {
-      const value = body[key];
-      if (typeof value === "string" && value.trim() !== "") return clip(value);
-    }
-  }
-  const text = clip(rawText.replace(/<[^>]*>/g, " "));
-  return text === "" ? undefined : text;
-}
-
 export interface SubmittedTask {
   id: string;
   pollingUrl: string;
@@ -132,7 +82,7 @@ export function compactDetails(details: unknown): unknown {
   if (details === undefined || details === null) return undefined;
   const json = JSON.stringify(details);
   if (json === undefined) return undefined;
-  return json.length <= MAX_UPSTREAM_TEXT ? details : clip(json);
+  return json.length <= MAX_UPSTREAM_TEXT ? details : clipText(json);
 }
 
 function describeDetails(details: unknown): string {

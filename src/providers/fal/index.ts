@@ -7,20 +7,19 @@
  * fal has no idempotency key: the submit is never repeated after an unknown outcome.
  */
 import { FluxFillError } from "../../errors.js";
-import { formatValidationItem, upstreamMessage } from "../bfl/responses.js";
+import { formatValidationItem, upstreamMessage } from "../upstream/answers.js";
 import {
-  checkHostKey,
   checkToleranceFrom1,
   createHostedProvider,
   dataUri,
   type HostAdapter,
   type HostedProviderOptions,
   type HostJob,
-  type HttpAnswer,
   noExpandError,
   type PollStep,
   unsupportedNotes,
 } from "../hosted/job.js";
+import { checkApiKey, type HttpAnswer } from "../upstream/send.js";
 import type { Provider } from "../types.js";
 
 export const FAL_DEFAULT_BASE_URL = "https://queue.fal.run";
@@ -223,6 +222,6 @@ export function falAdapter(options: Pick<FalProviderOptions, "apiKey" | "baseUrl
 }
 
 export function createFalProvider(options: FalProviderOptions): Provider {
-  checkHostKey(options.apiKey, "FAL_KEY", "https://fal.ai/dashboard/keys");
+  checkApiKey(options.apiKey, "FAL_KEY", "https://fal.ai/dashboard/keys");
   return createHostedProvider(falAdapter(options), options);
 }

@@ -22,17 +22,16 @@ import type {
   SegmentOptions,
   SegmentPrompt,
 } from "../../images/selection/segmenter.js";
-import { formatValidationItem, upstreamMessage } from "../bfl/responses.js";
+import { formatValidationItem, upstreamMessage } from "../upstream/answers.js";
 import {
-  checkHostKey,
   createHostedProvider,
   dataUri,
   type HostAdapter,
   type HostedProviderOptions,
-  type HttpAnswer,
   PARAM_DEFAULTS,
   type PollStep,
 } from "../hosted/job.js";
+import { checkApiKey, type HttpAnswer } from "../upstream/send.js";
 import type { FillRequest } from "../types.js";
 import { falAdapter } from "./index.js";
 
@@ -320,7 +319,7 @@ export function createFalSegmenter(options: FalSegmenterOptions): Segmenter {
     sent: { bytes: Buffer; width: number; height: number },
     segmentOptions: SegmentOptions,
   ): Promise<{ bytes: Buffer; picked: Picked }> {
-    checkHostKey(options.apiKey, "FAL_KEY", "https://fal.ai/dashboard/keys");
+    checkApiKey(options.apiKey, "FAL_KEY", "https://fal.ai/dashboard/keys");
     const settle = await segmentOptions.pay?.(FAL_SEGMENT_PRICE_USD);
     const picked: { value?: Picked } = {};
     const client = createHostedProvider(segmentAdapter(options, model, body, prompt, sent, picked), options);

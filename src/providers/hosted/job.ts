@@ -13,11 +13,20 @@
  */
 import type { HostedProviderName } from "../../config.js";
 import { FluxFillError } from "../../errors.js";
-import { downloadResult, networkReason } from "../download.js";
-import { redactError, redactText } from "../bfl/redact.js";
-import { parseJsonBody, upstreamMessage } from "../bfl/responses.js";
-import { backoffDelayMs, parseRetryAfter } from "../bfl/retry.js";
-import { checkSample } from "../bfl/sample.js";
+import { downloadResult } from "../upstream/download.js";
+import { redactError } from "../upstream/redact.js";
+import { upstreamMessage } from "../upstream/answers.js";
+import { backoffDelayMs, parseRetryAfter } from "../upstream/retry.js";
+import {
+  createSend,
+  describeHost,
+  type HttpAnswer,
+  startFillRun,
+  submitUntilAccepted,
+  type UpstreamOptions,
+  upstreamSettings,
+} from "../upstream/send.js";
+import { checkSample } from "../upstream/sample.js";
 import {
   type FillContext,
   type FillOutput,
@@ -36,13 +45,6 @@ export interface HostJob {
   cancelUrl: string | undefined;
   /** Where the outcome is read once the status says it finished (fal's response_url). */
   resultUrl?: string | undefined;
-}
-
-export interface HttpAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: unknown;
 }
 
 /** What one status answer means. */
@@ -91,21 +93,11 @@ export interface HostAdapter {
   price(kind: ProviderRequest["kind"], size?: { width: number; height: number }): number;
 }
 
-export interface HostedProviderOptions {
-  apiKey: string;
-  timeoutMs: number;
+export interface HostedProviderOptions extends UpstreamOptions {
   /** Delay between polls (ms). */
   pollIntervalMs: number;
-  fetch?: typeof fetch;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  now?: () => number;
-  retryBaseMs?: number;
-  maxSubmitAttempts?: number;
-  pollRequestTimeoutMs?: number;
-  downloadTimeoutMs?: number;
 }
 
-const MAX_RETRY_WAIT_MS = 30_000;
 const MAX_POLL_BACKOFF_MS = 10_000;
 const MAX_CONSECUTIVE_POLL_FAILURES = 8;
 const CANCEL_TIMEOUT_MS = 10_000;
@@ -166,46 +158,6 @@ export function dataUri(bytes: Buffer): string {
   return `data:${mime};base64,${bytes.toString("base64")}`;
 }
 
-/** A key is one printable ASCII token: anything else would break (and be echoed by) header validation. */
-export function checkHostKey(apiKey: string, keyName: string, where: string): void {
-  if (!/^[\x21-\x7e]+$/.test(apiKey)) {
-    throw new FluxFillError(
-      "bad_input",
-      `${keyName} is empty or contains spaces or non-ASCII characters; an API key is a single printable token.`,
-      { suggestion: `Copy the key again from ${where} into ${keyName}.` },
-    );
-  }
-}
-
-function sleepWithSignal(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-type Outcome =
-  | { kind: "response"; answer: HttpAnswer }
-  | { kind: "aborted" }
-  | { kind: "timeout" }
-  | { kind: "network"; reason: string; refused: boolean };
-
-function describeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "the host";
-  }
-}
-
 /** The common errors of a refused submit (429 only once retries are exhausted). */
 export function hostSubmitError(host: HostAdapter, status: number, message: string | undefined): FluxFillError {
   const said = message ? `: ${message}` : "";
@@ -257,31 +209,19 @@ export function hostSubmitError(host: HostAdapter, status: number, message: stri
 }
 
 export function createHostedProvider(host: HostAdapter, options: HostedProviderOptions): Provider {
-  const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? sleepWithSignal;
-  const now = options.now ?? Date.now;
-  const retryBaseMs = options.retryBaseMs ?? 1000;
-  const maxSubmitAttempts = options.maxSubmitAttempts ?? 5;
-  const pollRequestTimeoutMs = options.pollRequestTimeoutMs ?? 30_000;
-  const downloadTimeoutMs = options.downloadTimeoutMs ?? 60_000;
+  const {
+    fetch: doFetch,
+    sleep,
+    now,
+    retryBaseMs,
+    maxSubmitAttempts,
+    pollRequestTimeoutMs,
+    downloadTimeoutMs,
+  } = upstreamSettings(options);
   const secrets = [options.apiKey];
 
-  async function exchange(url: string, init: RequestInit, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
-    const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
-      const response = await doFetch(url, { redirect: "error", ...init, signal: combined });
-      const text = await response.text();
-      return {
-        kind: "response",
-        answer: { status: response.status, headers: response.headers, text, body: parseJsonBody(text) },
-      };
-    } catch (error) {
-      if (signal?.aborted) return { kind: "aborted" };
-      if (timeout.aborted) return { kind: "timeout" };
-      return { kind: "network", ...networkReason(error) };
-    }
-  }
+  // A host never redirects its API; following one could hand the key to another host.
+  const exchange = createSend(doFetch, { redirect: "error" });
 
   async function run(
     work: { request: ProviderRequest } | { resume: HostJob; submitted: Pick<ProviderRequest, "kind" | "params"> },
@@ -290,38 +230,15 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
     const request = "request" in work ? work.request : undefined;
     const { kind, params } = "request" in work ? work.request : work.submitted;
     const { signal } = context;
-    const startedAt = now();
-    const deadline = startedAt + options.timeoutMs;
-    const remaining = () => deadline - now();
-    const elapsed = () => now() - startedAt;
-    const progress = (status: string, message: string, fraction?: number) => {
-      try {
-        context.onProgress?.({
-          status,
-          elapsedMs: elapsed(),
-          ...(fraction === undefined ? {} : { fraction }),
-          message: redactText(message, secrets),
-        });
-      } catch {
-        // A failing progress listener must not fail (or double-charge) the fill.
-      }
-    };
     /** The caller stopped waiting, or the deadline/shutdown came. */
     const stopping = () => signal.aborted || context.abandoned?.aborted === true;
     const waitSignal = context.abandoned ? AbortSignal.any([signal, context.abandoned]) : signal;
-    /** Sleeps `ms`; true when the caller stopped waiting meanwhile. */
-    const pause = async (ms: number, on: AbortSignal = waitSignal): Promise<boolean> => {
-      try {
-        await sleep(Math.max(0, ms), on);
-      } catch (error) {
-        if (!on.aborted) throw error;
-      }
-      return on.aborted;
-    };
+    const run = startFillRun(context, { timeoutMs: options.timeoutMs, now, sleep, secrets, waitSignal });
+    const { remaining, elapsed, progress, pause } = run;
     const auth = { ...host.authHeaders(), accept: "application/json" };
     const notes: string[] = [];
 
-    const submit = async (plan: SubmitPlan): Promise<HostJob> => {
+    const submit = (plan: SubmitPlan): Promise<HostJob> => {
       const unknown = (why: string) =>
         new FluxFillError(
           "upstream_failed",
@@ -331,81 +248,72 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
             details: { provider: host.provider, outcomeUnknown: true },
           },
         );
-      for (let attempt = 1; ; attempt++) {
-        if (stopping())
-          throw new FluxFillError(
-            "cancelled",
-            `The ${kind} was cancelled before a job was created; nothing was charged.`,
+      const where = describeHost(plan.url, "the host");
+      return submitUntilAccepted({
+        run,
+        now,
+        retryBaseMs,
+        maxAttempts: maxSubmitAttempts,
+        stopped: stopping,
+        cancelledBeforeSubmit: () =>
+          new FluxFillError("cancelled", `The ${kind} was cancelled before a job was created; nothing was charged.`, {
+            details: { provider: host.provider },
+          }),
+        send: () =>
+          exchange(
+            plan.url,
             {
-              details: { provider: host.provider },
+              method: "POST",
+              headers: { ...auth, "content-type": "application/json", ...plan.headers },
+              body: plan.body,
             },
-          );
-        const outcome = await exchange(
-          plan.url,
-          {
-            method: "POST",
-            headers: { ...auth, "content-type": "application/json", ...plan.headers },
-            body: plan.body,
-          },
-          remaining(),
-          signal,
-        );
-        if (outcome.kind === "aborted")
-          throw new FluxFillError(
-            "cancelled",
-            `The ${kind} was stopped while the submit was in flight; whether a ${host.label} job was created (and charged) is unknown. It was not resubmitted.`,
-            {
-              suggestion: `Check ${host.dashboard} for a new job.`,
-              details: { provider: host.provider, outcomeUnknown: true },
-            },
-          );
-        if (outcome.kind === "timeout")
-          throw unknown(`The submit to ${describeHost(plan.url)} got no answer before the deadline.`);
-        if (outcome.kind === "network") {
+            remaining(),
+            signal,
+          ),
+        noAnswer: (outcome) => {
+          if (outcome.kind === "aborted")
+            return new FluxFillError(
+              "cancelled",
+              `The ${kind} was stopped while the submit was in flight; whether a ${host.label} job was created (and charged) is unknown. It was not resubmitted.`,
+              {
+                suggestion: `Check ${host.dashboard} for a new job.`,
+                details: { provider: host.provider, outcomeUnknown: true },
+              },
+            );
+          if (outcome.kind === "timeout") return unknown(`The submit to ${where} got no answer before the deadline.`);
           if (outcome.refused)
-            throw new FluxFillError(
+            return new FluxFillError(
               "upstream_unreachable",
-              `Could not connect to ${describeHost(plan.url)} to submit the job (${outcome.reason}). Nothing was sent, so nothing was charged.`,
+              `Could not connect to ${where} to submit the job (${outcome.reason}). Nothing was sent, so nothing was charged.`,
               {
                 suggestion: "Check the network and the host's base URL setting, then try again.",
                 details: { provider: host.provider },
               },
             );
-          throw unknown(`The connection to ${describeHost(plan.url)} failed during the submit (${outcome.reason}).`);
-        }
-        const { answer } = outcome;
-        if (answer.status >= 200 && answer.status < 300) {
+          return unknown(`The connection to ${where} failed during the submit (${outcome.reason}).`);
+        },
+        read: (answer) => {
+          if (answer.status < 200 || answer.status >= 300)
+            throw hostSubmitError(host, answer.status, upstreamMessage(answer.body, answer.text));
           const job = host.parseSubmit(answer);
           if (job) return job;
           throw unknown(
             `${host.label} accepted the submit but its answer names no job (${upstreamMessage(answer.body, answer.text) ?? "empty body"}).`,
           );
-        }
-        const message = upstreamMessage(answer.body, answer.text);
-        if (answer.status !== 429) throw hostSubmitError(host, answer.status, message);
-        // 429: nothing was created, so trying again is safe, a bounded number of times.
-        const retryAfter = parseRetryAfter(answer.headers.get("retry-after"), now());
-        const wait = retryAfter ?? backoffDelayMs(attempt, retryBaseMs, MAX_RETRY_WAIT_MS);
-        if (attempt >= maxSubmitAttempts || wait >= remaining()) {
+        },
+        gaveUp: ({ attempt, message }) => {
           const base = hostSubmitError(host, 429, message);
-          throw new FluxFillError(base.kind, `${base.message} Gave up after ${attempt} attempt(s).`, {
+          return new FluxFillError(base.kind, `${base.message} Gave up after ${attempt} attempt(s).`, {
             ...(base.suggestion === undefined ? {} : { suggestion: base.suggestion }),
             details: { ...base.details, attempts: attempt },
           });
-        }
-        progress(
-          "RateLimited",
-          `${host.label} is busy (HTTP 429); retrying the submit in ${(wait / 1000).toFixed(1)} s.`,
-        );
-        if (await pause(wait))
-          throw new FluxFillError(
-            "cancelled",
-            `The ${kind} was cancelled before a job was created; nothing was charged.`,
-            {
-              details: { provider: host.provider },
-            },
-          );
-      }
+        },
+        retrying: (wait) =>
+          progress(
+            "RateLimited",
+            `${host.label} is busy (HTTP 429); retrying the submit in ${(wait / 1000).toFixed(1)} s.`,
+          ),
+      });
     };
 
     let job: HostJob;
@@ -582,7 +490,8 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
         now,
         timeoutMs: downloadTimeoutMs,
         failed,
-        expiryHint: (status) => (status === 403 || status === 404 || status === 410 ? ", the result URL may have expired" : ""),
+        expiryHint: (status) =>
+          status === 403 || status === 404 || status === 410 ? ", the result URL may have expired" : "",
         allowDataUrl: true,
       });
     };

@@ -8,7 +8,6 @@
  */
 import { FluxFillError } from "../../errors.js";
 import {
-  checkHostKey,
   checkToleranceFrom1,
   createHostedProvider,
   dataUri,
@@ -20,6 +19,7 @@ import {
   type PollStep,
   unsupportedNotes,
 } from "../hosted/job.js";
+import { checkApiKey } from "../upstream/send.js";
 import type { Provider } from "../types.js";
 
 export const REPLICATE_DEFAULT_BASE_URL = "https://api.replicate.com";
@@ -195,6 +195,6 @@ export function replicateAdapter(options: Pick<ReplicateProviderOptions, "apiKey
 }
 
 export function createReplicateProvider(options: ReplicateProviderOptions): Provider {
-  checkHostKey(options.apiKey, "REPLICATE_API_TOKEN", "https://replicate.com/account/api-tokens");
+  checkApiKey(options.apiKey, "REPLICATE_API_TOKEN", "https://replicate.com/account/api-tokens");
   return createHostedProvider(replicateAdapter(options), options);
 }

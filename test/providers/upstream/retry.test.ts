@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs, parseRetryAfter } from "../../../src/providers/bfl/retry.js";
+import { backoffDelayMs, parseRetryAfter } from "../../../src/providers/upstream/retry.js";
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 

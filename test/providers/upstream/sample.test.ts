@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../src/errors.js";
-import { checkSample, detectImageFormat } from "../../../src/providers/bfl/sample.js";
+import { checkSample, detectImageFormat } from "../../../src/providers/upstream/sample.js";
 
 const rgb = () => sharp({ create: { width: 6, height: 4, channels: 3, background: { r: 200, g: 10, b: 50 } } });
 

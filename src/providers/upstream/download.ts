@@ -1,6 +1,6 @@
-import { FluxFillError } from "../errors.js";
-import { parseJsonBody, upstreamMessage } from "./bfl/responses.js";
-import { backoffDelayMs } from "./bfl/retry.js";
+import { FluxFillError } from "../../errors.js";
+import { parseJsonBody, upstreamMessage } from "./answers.js";
+import { backoffDelayMs } from "./retry.js";
 
 /**
  * Downloading a finished task's result, for every upstream host: a fresh header set (the key never reaches
@@ -47,7 +47,8 @@ export async function downloadResult(resultUrl: string, d: ResultDownload): Prom
   }
   if (url.protocol === "data:" && d.allowDataUrl === true) {
     const bytes = Buffer.from(resultUrl.slice(resultUrl.indexOf(",") + 1), "base64");
-    if (bytes.length > MAX_SAMPLE_BYTES) throw d.failed(`it is ${bytes.length} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
+    if (bytes.length > MAX_SAMPLE_BYTES)
+      throw d.failed(`it is ${bytes.length} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
     return bytes;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw d.failed(`the result URL uses ${url.protocol}`);
@@ -65,7 +66,8 @@ export async function downloadResult(resultUrl: string, d: ResultDownload): Prom
       });
       if (response.status === 200) {
         const declared = Number(response.headers.get("content-length"));
-        if (declared > MAX_SAMPLE_BYTES) throw d.failed(`it is ${declared} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
+        if (declared > MAX_SAMPLE_BYTES)
+          throw d.failed(`it is ${declared} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
         const bytes = Buffer.from(await response.arrayBuffer());
         if (bytes.length > MAX_SAMPLE_BYTES)
           throw d.failed(`it is ${bytes.length} bytes, over the ${MAX_SAMPLE_BYTES}-byte cap`);
@@ -79,7 +81,9 @@ export async function downloadResult(resultUrl: string, d: ResultDownload): Prom
     } catch (error) {
       if (error instanceof FluxFillError) throw error;
       lastWhy =
-        error instanceof Error && error.name === "TimeoutError" ? "the download timed out" : networkReason(error).reason;
+        error instanceof Error && error.name === "TimeoutError"
+          ? "the download timed out"
+          : networkReason(error).reason;
     }
     if (attempt < MAX_DOWNLOAD_ATTEMPTS) {
       await d.sleep(Math.min(backoffDelayMs(attempt, 200, 2000), Math.max(0, deadline - d.now())), NEVER_ABORTS);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../src/errors.js";
-import { REDACTED, redactError, redactText, redactValue } from "../../../src/providers/bfl/redact.js";
+import { REDACTED, redactError, redactText, redactValue } from "../../../src/providers/upstream/redact.js";
 
 const KEY = "sk-live-abcdef123456";
 
