@@ -8,33 +8,17 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { describe, expect, it, vi } from "vitest";
-import type { CreateServerOptions } from "../src/server.js";
 import { fallbackDir, type ResultWriter } from "../src/results/store.js";
 import { FluxFillOutput } from "../src/schema/tool.js";
 import { makeMask, makePhoto } from "./helpers/images.js";
-import { savedResults, startInMemory, tempDir, type TestServer } from "./helpers/mcp.js";
-import { useEmulator } from "./helpers/use-emulator.js";
+import { callTool, savedResults, tempDir, type TestServer, textOf as text } from "./helpers/mcp.js";
+import { useServersOnEmulator } from "./helpers/use-emulator.js";
 
 const KEY = "test-secret-key-pay-once-31c7";
-const servers: TestServer[] = [];
-const emulator = useEmulator({ apiKey: KEY, generationMs: 150 }, async () => {
-  for (const server of servers.splice(0)) await server.close();
-});
-
-async function start(env: Record<string, string> = {}, options: CreateServerOptions = {}) {
-  const server = await startInMemory(
-    {
-      BFL_API_KEY: KEY,
-      BFL_API_BASE_URL: emulator.apiBaseUrl,
-      FLUX_FILL_POLL_INTERVAL_MS: "20",
-      FLUX_FILL_TIMEOUT_S: "20",
-      ...env,
-    },
-    options,
-  );
-  servers.push(server);
-  return server;
-}
+const { emulator, start } = useServersOnEmulator(
+  { apiKey: KEY, generationMs: 150 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "20", FLUX_FILL_TIMEOUT_S: "20" },
+);
 
 /** A 96×64 photo and a rectangle mask, in a directory every server of the test may read (under tmp). */
 async function writeInputs() {
@@ -46,20 +30,8 @@ async function writeInputs() {
   return { image, mask };
 }
 
-async function call(
-  server: TestServer,
-  args: Record<string, unknown>,
-  options: Parameters<TestServer["client"]["callTool"]>[1] = {},
-): Promise<CallToolResult> {
-  return (await server.client.callTool({ name: "flux_fill", arguments: args }, options)) as CallToolResult;
-}
-
-function text(result: CallToolResult): string {
-  return result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
-}
+const call = (server: TestServer, args: Record<string, unknown>, options?: Parameters<typeof callTool>[3]) =>
+  callTool(server.client, "flux_fill", args, options);
 
 function output(result: CallToolResult) {
   expect(result.isError, text(result)).toBeFalsy();
@@ -175,7 +147,6 @@ describe("the same request is paid once", () => {
     await callAndGiveUp(first, args);
     await first.server.idle();
     await first.close();
-    servers.splice(servers.indexOf(first), 1);
 
     const second = await start({ FLUX_FILL_OUTPUT_DIR: first.config.outputDir });
     const result = output(await call(second, args));
@@ -186,9 +157,8 @@ describe("the same request is paid once", () => {
 });
 
 describe("flux_expand goes through the same guard", () => {
-  async function expand(server: TestServer, args: Record<string, unknown>, options = {}) {
-    return (await server.client.callTool({ name: "flux_expand", arguments: args }, options)) as CallToolResult;
-  }
+  const expand = (server: TestServer, args: Record<string, unknown>, options = {}) =>
+    callTool(server.client, "flux_expand", args, options);
 
   it("identical expansions share one task, an undelivered one is handed over, and a fill of the same image is another request", async () => {
     emulator.configure({ generationMs: 1200 });
@@ -238,7 +208,6 @@ describe("the daily credit limit", () => {
     expect(text(refused)).toMatch(/resets at 00:00 UTC, in \d+ (h \d+ )?min/);
     expect(emulator.submitCount).toBe(1);
     await first.close();
-    servers.splice(servers.indexOf(first), 1);
 
     const second = await start({ FLUX_FILL_OUTPUT_DIR: first.config.outputDir, FLUX_FILL_DAILY_CREDIT_LIMIT: "5" });
     const afterRestart = await call(second, { ...inputs, seed: 3 });

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
+import { type CallToolResult, Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { createServer, type CreateServerOptions, type FluxFillServer } from "../../src/server.js";
@@ -24,6 +24,24 @@ export function clientOf(name: string, era: Era = "2025"): Client {
     { name, version: "1.0.0" },
     { versionNegotiation: { mode: era === "2025" ? "legacy" : { pin: "2026-07-28" } } },
   );
+}
+
+/** One tools/call through a real client, its result typed as a tool result. */
+export async function callTool(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  options: Parameters<Client["callTool"]>[1] = {},
+): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args }, options)) as CallToolResult;
+}
+
+/** A tool result's text blocks, one after another. */
+export function textOf(result: CallToolResult): string {
+  return result.content
+    .filter((b) => b.type === "text")
+    .map((b) => (b as { text: string }).text)
+    .join("\n");
 }
 
 export interface TestServer {
@@ -51,17 +69,20 @@ export async function startInMemory(env: Record<string, string> = {}, options: C
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: "test-client", version: "1.0.0" });
   await Promise.all([server.mcp.connect(serverSide), client.connect(clientSide)]);
+  let closing: Promise<void> | undefined;
   return {
     client,
     server,
     config,
     workDir,
-    close: async () => {
-      await client.close();
-      await server.idle();
-      await server.mcp.close();
-      await server.close();
-    },
+    // Once, however often it is called (a test may close a server the file's after-hook closes again).
+    close: () =>
+      (closing ??= (async () => {
+        await client.close();
+        await server.idle();
+        await server.mcp.close();
+        await server.close();
+      })()),
   };
 }
 

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type HostEmulator, startFalEmulator } from "../helpers/host-emulators.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { callTool, startInMemory, type TestServer, textOf as text } from "../helpers/mcp.js";
 import { ASTRONAUT_FLAG, ASTRONAUT_SUIT, COFFEE_CUP, COFFEE_SPOON } from "../helpers/photo-objects.js";
 import type { SamObject } from "../helpers/sam-emulation.js";
 
@@ -43,16 +43,7 @@ async function start(env: Record<string, string> = {}): Promise<TestServer> {
   return current;
 }
 
-async function call(server: TestServer, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name: tool, arguments: args })) as CallToolResult;
-}
-
-function text(result: CallToolResult): string {
-  return result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
-}
+const call = (server: TestServer, tool: string, args: Record<string, unknown>) => callTool(server.client, tool, args);
 
 type Region = { segmenter?: string; confidence?: number; candidates?: number; decided: string; reason: string | null };
 const regionsOf = (result: CallToolResult) => (result.structuredContent as { regions: Region[] }).regions;

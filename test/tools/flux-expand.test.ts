@@ -15,45 +15,18 @@ import { STATE_DIR_NAME } from "../../src/state/files.js";
 import { FluxExpandDryRunOutput, FluxExpandOutput } from "../../src/schema/tool.js";
 import { fillColour } from "../helpers/emulator.js";
 import { decodeRaw, encodeRaster, makePhoto, pixelAt } from "../helpers/images.js";
-import { savedResults, startInMemory, type TestServer } from "../helpers/mcp.js";
-import { useEmulator } from "../helpers/use-emulator.js";
+import { callTool, savedResults, type TestServer, textOf as text } from "../helpers/mcp.js";
+import { useServersOnEmulator } from "../helpers/use-emulator.js";
 import { noisyTexture } from "../providers/local/images.js";
 
 const KEY = "test-secret-key-expand-77";
-let current: TestServer | undefined;
-const emulator = useEmulator({ apiKey: KEY, generationMs: 100 }, async () => {
-  await current?.close();
-  current = undefined;
-});
+const { emulator, start } = useServersOnEmulator(
+  { apiKey: KEY, generationMs: 100 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "20", FLUX_FILL_TIMEOUT_S: "10" },
+);
 
-async function start(env: Record<string, string> = {}) {
-  current = await startInMemory({
-    BFL_API_KEY: KEY,
-    BFL_API_BASE_URL: emulator.apiBaseUrl,
-    FLUX_FILL_POLL_INTERVAL_MS: "20",
-    FLUX_FILL_TIMEOUT_S: "10",
-    ...env,
-  });
-  return current;
-}
-
-async function call(
-  server: TestServer,
-  args: Record<string, unknown>,
-  options: Parameters<TestServer["client"]["callTool"]>[1] = {},
-) {
-  return (await server.client.callTool(
-    { name: "flux_expand", arguments: args },
-    options,
-  )) as CallToolResult;
-}
-
-function text(result: CallToolResult): string {
-  return result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
-}
+const call = (server: TestServer, args: Record<string, unknown>, options?: Parameters<typeof callTool>[3]) =>
+  callTool(server.client, "flux_expand", args, options);
 
 /** A 160×120 photo saved as a PNG in the server's working directory. */
 async function writePhoto(dir: string, width = 160, height = 120): Promise<string> {

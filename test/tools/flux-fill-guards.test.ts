@@ -8,30 +8,16 @@
 import { mkdir, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/client";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Emulator, startEmulator } from "../helpers/emulator.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { decodeRaw, encodeRaster, makeMask, makePhoto, makeRgbaWithHole, maskPixels } from "../helpers/images.js";
-import { startInMemory, tempDir, type TestServer } from "../helpers/mcp.js";
+import { callTool, startInMemory, tempDir, type TestServer, textOf as text } from "../helpers/mcp.js";
+import { useServerOnEmulator } from "../helpers/use-emulator.js";
 
 const KEY = "test-guards-key-21";
-let emulator: Emulator;
-let server: TestServer;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY, generationMs: 20 });
-  server = await startInMemory({
-    BFL_API_KEY: KEY,
-    BFL_API_BASE_URL: emulator.apiBaseUrl,
-    FLUX_FILL_POLL_INTERVAL_MS: "10",
-    FLUX_FILL_TIMEOUT_S: "20",
-  });
-});
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
-beforeEach(() => emulator.reset());
-afterEach(() => expect(emulator.internalErrors).toEqual([]));
+const { emulator, server } = useServerOnEmulator(
+  { apiKey: KEY, generationMs: 20 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "10", FLUX_FILL_TIMEOUT_S: "20" },
+);
 
 const W = 600;
 const H = 400;
@@ -44,12 +30,8 @@ async function file(name: string, bytes: Buffer | Promise<Buffer>): Promise<stri
 
 const photo = () => file("photo.png", makePhoto(W, H, { seed: 21 }));
 
-async function call(tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  const full = tool === "flux_fill" ? { prompt: "p", seed: 1, ...args } : args;
-  return (await server.client.callTool({ name: tool, arguments: full })) as CallToolResult;
-}
-
-const text = (r: CallToolResult) => r.content.map((b) => (b.type === "text" ? b.text : "")).join("\n");
+const call = (tool: string, args: Record<string, unknown>) =>
+  callTool(server.client, tool, tool === "flux_fill" ? { prompt: "p", seed: 1, ...args } : args);
 
 /**
  * No submit that could create a task. A mask file and image both sent as they are start uploading while

@@ -7,10 +7,9 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { featherMask } from "../../src/images/morphology.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
-import { type Emulator, startEmulator } from "../helpers/emulator.js";
 import {
   decodeRaw,
   encodeRaster,
@@ -23,27 +22,14 @@ import {
   orientedAs,
   type Shape,
 } from "../helpers/images.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { callTool, textOf as text } from "../helpers/mcp.js";
+import { useServerOnEmulator } from "../helpers/use-emulator.js";
 
 const KEY = "test-mask-key-77";
-let emulator: Emulator;
-let server: TestServer;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY, generationMs: 30 });
-  server = await startInMemory({
-    BFL_API_KEY: KEY,
-    BFL_API_BASE_URL: emulator.apiBaseUrl,
-    FLUX_FILL_POLL_INTERVAL_MS: "10",
-    FLUX_FILL_TIMEOUT_S: "20",
-  });
-});
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
-beforeEach(() => emulator.reset());
-afterEach(() => expect(emulator.internalErrors).toEqual([]));
+const { emulator, server } = useServerOnEmulator(
+  { apiKey: KEY, generationMs: 30 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "10", FLUX_FILL_TIMEOUT_S: "20" },
+);
 
 const W = 96;
 const H = 64;
@@ -54,11 +40,7 @@ async function file(name: string, bytes: Buffer | Promise<Buffer>): Promise<stri
   return target;
 }
 
-async function call(args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name: "flux_fill", arguments: { prompt: "p", seed: 1, ...args } })) as CallToolResult;
-}
-
-const text = (r: CallToolResult) => r.content.map((b) => (b.type === "text" ? b.text : "")).join("\n");
+const call = (args: Record<string, unknown>) => callTool(server.client, "flux_fill", { prompt: "p", seed: 1, ...args });
 
 /** Fills, expects success, and returns the mask and image the emulator received, decoded. */
 async function sentMask(args: Record<string, unknown>) {

@@ -6,14 +6,13 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { fillColour, VAE_CAST } from "../helpers/emulator.js";
 import { giantFlatPng } from "../helpers/images.js";
-import { startInMemory, tempDir, type TestServer } from "../helpers/mcp.js";
-import { useEmulator } from "../helpers/use-emulator.js";
+import { callTool, tempDir, type TestServer, textOf as text } from "../helpers/mcp.js";
+import { useServersOnEmulator } from "../helpers/use-emulator.js";
 
 const KEY = "test-secret-key-stitch";
 /** The shared photos (read-only, beside the checkout: ../shared/data/photos). */
@@ -24,34 +23,15 @@ const PHOTOS = [
 ].find((dir) => dir !== undefined && existsSync(path.join(dir, "astronaut.png")));
 if (PHOTOS === undefined) throw new Error("the shared photos (../shared/data/photos) are missing; set BENCH_PHOTOS_DIR");
 const PHOTO = path.join(PHOTOS, "astronaut.png");
-let current: TestServer | undefined;
-const emulator = useEmulator({ apiKey: KEY, generationMs: 50, roundTrip: VAE_CAST }, async () => {
-  await current?.close();
-  current = undefined;
-});
+const servers = useServersOnEmulator(
+  { apiKey: KEY, generationMs: 50, roundTrip: VAE_CAST },
+  { FLUX_FILL_POLL_INTERVAL_MS: "20", FLUX_FILL_TIMEOUT_S: "120" },
+);
+const emulator = servers.emulator;
+const start = (dir: string) => servers.start({ FLUX_FILL_ALLOWED_DIRS: dir });
 
-async function start(dir: string) {
-  current = await startInMemory({
-    BFL_API_KEY: KEY,
-    BFL_API_BASE_URL: emulator.apiBaseUrl,
-    FLUX_FILL_POLL_INTERVAL_MS: "20",
-    FLUX_FILL_TIMEOUT_S: "120",
-    FLUX_FILL_ALLOWED_DIRS: dir,
-  });
-  return current;
-}
-
-async function call(server: TestServer, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args }, {
-    timeout: 120_000,
-  })) as CallToolResult;
-}
-
-const text = (result: CallToolResult) =>
-  result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
+const call = (server: TestServer, name: string, args: Record<string, unknown>) =>
+  callTool(server.client, name, args, { timeout: 120_000 });
 
 async function rgb(bytes: Buffer | string) {
   const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });

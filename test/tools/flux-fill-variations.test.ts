@@ -7,37 +7,17 @@ import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { makeMask, makePhoto } from "../helpers/images.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
-import { useEmulator } from "../helpers/use-emulator.js";
+import { callTool, type TestServer, textOf as text } from "../helpers/mcp.js";
+import { useServersOnEmulator } from "../helpers/use-emulator.js";
 import { writeFile } from "node:fs/promises";
 
 const KEY = "test-secret-key-variations";
-let current: TestServer | undefined;
-const emulator = useEmulator({ apiKey: KEY, generationMs: 150 }, async () => {
-  await current?.close();
-  current = undefined;
-});
+const { emulator, start } = useServersOnEmulator(
+  { apiKey: KEY, generationMs: 150 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "20", FLUX_FILL_TIMEOUT_S: "30" },
+);
 
-async function start(env: Record<string, string> = {}) {
-  current = await startInMemory({
-    BFL_API_KEY: KEY,
-    BFL_API_BASE_URL: emulator.apiBaseUrl,
-    FLUX_FILL_POLL_INTERVAL_MS: "20",
-    FLUX_FILL_TIMEOUT_S: "30",
-    ...env,
-  });
-  return current;
-}
-
-async function call(server: TestServer, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-const text = (result: CallToolResult) =>
-  result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
+const call = (server: TestServer, name: string, args: Record<string, unknown>) => callTool(server.client, name, args);
 
 async function inputs(dir: string) {
   const image = path.join(dir, "photo.png");

@@ -6,13 +6,12 @@ import { readFile, symlink, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { MAX_UPSTREAM_BODY_BYTES } from "../../src/images/upload-size.js";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { type Emulator, fillColour } from "../helpers/emulator.js";
-import { useEmulator } from "../helpers/use-emulator.js";
+import { useServersOnEmulator } from "../helpers/use-emulator.js";
 import {
   decodeRaw,
   makeMask,
@@ -22,25 +21,13 @@ import {
   encodeRaster,
   pixelAt,
 } from "../helpers/images.js";
-import { savedResults, startInMemory, tempDir, type TestServer } from "../helpers/mcp.js";
+import { callTool, savedResults, tempDir, type TestServer, textOf as text } from "../helpers/mcp.js";
 
 const KEY = "test-secret-key-4f9a";
-let current: TestServer | undefined;
-const emulator = useEmulator({ apiKey: KEY, generationMs: 120 }, async () => {
-  await current?.close();
-  current = undefined;
-});
-
-async function start(env: Record<string, string> = {}) {
-  current = await startInMemory({
-    BFL_API_KEY: KEY,
-    BFL_API_BASE_URL: emulator.apiBaseUrl,
-    FLUX_FILL_POLL_INTERVAL_MS: "20",
-    FLUX_FILL_TIMEOUT_S: "10",
-    ...env,
-  });
-  return current;
-}
+const { emulator, start } = useServersOnEmulator(
+  { apiKey: KEY, generationMs: 120 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "20", FLUX_FILL_TIMEOUT_S: "10" },
+);
 
 /** A 96×64 photo and a mask with a rectangle, saved in the server's working directory. */
 async function writeInputs(dir: string, format: "jpeg" | "png" = "jpeg") {
@@ -51,23 +38,8 @@ async function writeInputs(dir: string, format: "jpeg" | "png" = "jpeg") {
   return { image, mask };
 }
 
-async function call(
-  server: TestServer,
-  args: Record<string, unknown>,
-  options: Parameters<TestServer["client"]["callTool"]>[1] = {},
-) {
-  return (await server.client.callTool(
-    { name: "flux_fill", arguments: args },
-    options,
-  )) as CallToolResult;
-}
-
-function text(result: CallToolResult): string {
-  return result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
-}
+const call = (server: TestServer, args: Record<string, unknown>, options?: Parameters<typeof callTool>[3]) =>
+  callTool(server.client, "flux_fill", args, options);
 
 describe("flux_fill with the bfl provider (upstream emulator)", () => {
   it("fills from file paths: saves the result, returns preview, resource link and structured metadata", async () => {

@@ -3,48 +3,20 @@
  * flux_fill returned it. Results are produced by real fills against the upstream emulator.
  */
 import { rm } from "node:fs/promises";
-import type { CallToolResult } from "@modelcontextprotocol/client";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { decodeRaw } from "../helpers/images.js";
-import { type Emulator, startEmulator } from "../helpers/emulator.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { callTool, type TestServer, textOf as text } from "../helpers/mcp.js";
+import { useServersOnEmulator } from "../helpers/use-emulator.js";
 import { writeInputs } from "../transports/http-fixture.js";
 
 const KEY = "test-bfl-key-get-result-2d";
-let emulator: Emulator;
-let current: TestServer | undefined;
+const { start } = useServersOnEmulator(
+  { apiKey: KEY, generationMs: 40 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "10", FLUX_FILL_PREVIEW_MAX_PX: "32" },
+);
 
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY, generationMs: 40 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
-
-async function start() {
-  current = await startInMemory({
-    BFL_API_KEY: KEY,
-    BFL_API_BASE_URL: emulator.apiBaseUrl,
-    FLUX_FILL_POLL_INTERVAL_MS: "10",
-    FLUX_FILL_PREVIEW_MAX_PX: "32",
-  });
-  return current;
-}
-
-async function call(server: TestServer, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-const text = (result: CallToolResult) =>
-  result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
+const call = (server: TestServer, name: string, args: Record<string, unknown>) => callTool(server.client, name, args);
 
 async function fill(server: TestServer, prompt: string) {
   const { image, mask } = await writeInputs(server.workDir, 64, 48);

@@ -6,16 +6,15 @@
  */
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/client";
 import sharp from "sharp";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MASK_ID_TTL_MS } from "../../src/state/masks.js";
 import { OpenMaskEditorOutput } from "../../src/tools/open-mask-editor.js";
 import { PreviewMaskOutput } from "../../src/tools/preview-mask.js";
-import { type Emulator, startEmulator } from "../helpers/emulator.js";
 import { encodeRaster, makePhoto, objectScenePixels, type Shape } from "../helpers/images.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
-import { callTool, startHttp, textOf } from "../transports/http-fixture.js";
+import { callTool, textOf as text } from "../helpers/mcp.js";
+import { useServerOnEmulator } from "../helpers/use-emulator.js";
+import { startHttp } from "../transports/http-fixture.js";
 
 /** Every object selection the server runs, counted (the real function still does the work). */
 const selections = vi.hoisted(() => ({ count: 0 }));
@@ -31,27 +30,14 @@ vi.mock("../../src/images/selection/object.js", async (importOriginal) => {
 });
 
 const KEY = "mask-id-key-42";
-let emulator: Emulator;
-let server: TestServer;
 let now = Date.UTC(2026, 11, 6, 12, 0, 0);
+const { emulator, server } = useServerOnEmulator(
+  { apiKey: KEY, generationMs: 20 },
+  { FLUX_FILL_POLL_INTERVAL_MS: "10", FLUX_FILL_TIMEOUT_S: "20" },
+  { clock: () => now },
+);
 
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY, generationMs: 20 });
-  server = await startInMemory(
-    { BFL_API_KEY: KEY, BFL_API_BASE_URL: emulator.apiBaseUrl, FLUX_FILL_POLL_INTERVAL_MS: "10", FLUX_FILL_TIMEOUT_S: "20" },
-    { clock: () => now },
-  );
-});
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
-beforeEach(() => emulator.reset());
-afterEach(() => expect(emulator.internalErrors).toEqual([]));
-
-async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name, arguments: args })) as CallToolResult;
-}
+const call = (name: string, args: Record<string, unknown>) => callTool(server.client, name, args);
 
 /**
  * flux_fill's arguments for comparing the uploaded mask with the previewed one: when flux_fill can send a
@@ -62,8 +48,6 @@ async function wholeMask(args: Record<string, unknown>): Promise<Record<string, 
   const fill = tools.find((t) => t.name === "flux_fill")!;
   return "crop" in (fill.inputSchema.properties ?? {}) ? { ...args, crop: "off" } : args;
 }
-
-const text = (r: CallToolResult) => r.content.map((b) => (b.type === "text" ? b.text : "")).join("\n");
 
 const scene = objectScenePixels(192, 128, 4);
 const disk = scene.disk as Extract<Shape, { kind: "ellipse" }>;
@@ -209,10 +193,10 @@ describe("mask_id on a team server", () => {
       const stolen = await callTool(bob, "flux_fill", { image, mask_id: out.mask_id, prompt: "p" });
       const unknown = await callTool(bob, "flux_fill", { image, mask_id: "mask_BBBBBBBBBBBBBBBBBBBBBB", prompt: "p" });
       expect(stolen.isError).toBe(true);
-      expect(textOf(stolen).replaceAll(out.mask_id!, "<id>")).toBe(textOf(unknown).replaceAll("mask_BBBBBBBBBBBBBBBBBBBBBB", "<id>"));
+      expect(text(stolen).replaceAll(out.mask_id!, "<id>")).toBe(text(unknown).replaceAll("mask_BBBBBBBBBBBBBBBBBBBBBB", "<id>"));
 
       const own = await callTool(alice, "flux_fill", { image, mask_id: out.mask_id, prompt: "p" }, { timeout: 60_000 });
-      expect(own.isError, textOf(own)).toBeFalsy();
+      expect(own.isError, text(own)).toBeFalsy();
     } finally {
       await team.close();
     }

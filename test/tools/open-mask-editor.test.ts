@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EDITOR_MAX_SIDE, OpenMaskEditorOutput } from "../../src/tools/open-mask-editor.js";
 import { decodeRaw, insideShape, makeMask, makePhoto, makeRgbaWithHole } from "../helpers/images.js";
 import { ensureMaskEditorBuilt } from "../helpers/mask-editor.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { callTool, startInMemory, type TestServer, textOf as text } from "../helpers/mcp.js";
 
 let current: TestServer | undefined;
 
@@ -26,16 +26,7 @@ async function start() {
   return current;
 }
 
-async function call(server: TestServer, args: Record<string, unknown>) {
-  return (await server.client.callTool({ name: "open_mask_editor", arguments: args })) as CallToolResult;
-}
-
-function text(result: CallToolResult): string {
-  return result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
-}
+const call = (server: TestServer, args: Record<string, unknown>) => callTool(server.client, "open_mask_editor", args);
 
 function images(result: CallToolResult) {
   return result.content.filter((b) => b.type === "image") as Array<{ data: string; mimeType: string }>;

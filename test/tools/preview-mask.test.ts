@@ -5,25 +5,15 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { OUTLINE, OUTLINE_OUTSIDE, TINT, TINT_STRENGTH } from "../../src/images/mask-preview.js";
 import { PreviewMaskOutput } from "../../src/tools/preview-mask.js";
-import { type Emulator, startEmulator } from "../helpers/emulator.js";
 import { decodeRaw, makePhoto, makeRgbaWithHole, noisePixels, encodeRaster, orientedAs, photoPixels, type Shape, insideShape } from "../helpers/images.js";
-import { startInMemory, type TestServer } from "../helpers/mcp.js";
+import { callTool, textOf as text } from "../helpers/mcp.js";
+import { useServerOnEmulator } from "../helpers/use-emulator.js";
 
 const KEY = "preview-key";
-let emulator: Emulator;
-let server: TestServer;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ apiKey: KEY });
-  server = await startInMemory({ BFL_API_KEY: KEY, BFL_API_BASE_URL: emulator.apiBaseUrl });
-});
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
+const { emulator, server } = useServerOnEmulator({ apiKey: KEY });
 
 async function file(name: string, bytes: Buffer | Promise<Buffer>): Promise<string> {
   const target = path.join(server.workDir, name);
@@ -31,11 +21,7 @@ async function file(name: string, bytes: Buffer | Promise<Buffer>): Promise<stri
   return target;
 }
 
-async function preview(args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await server.client.callTool({ name: "preview_mask", arguments: args })) as CallToolResult;
-}
-
-const text = (r: CallToolResult) => r.content.map((b) => (b.type === "text" ? b.text : "")).join("\n");
+const preview = (args: Record<string, unknown>) => callTool(server.client, "preview_mask", args);
 
 async function picture(result: CallToolResult) {
   const block = result.content.find((b) => b.type === "image") as { data: string; mimeType: string };

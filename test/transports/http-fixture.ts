@@ -6,13 +6,14 @@ import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { type Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { CallToolResult } from "@modelcontextprotocol/client";
 import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { createRuntime, type ServerRuntime } from "../../src/server.js";
 import { type HttpServerHandle, type HttpServerOptions, startHttpServer } from "../../src/transports/http/index.js";
 import { makeMask, makePhoto } from "../helpers/images.js";
 import { clientOf, type Era, tempDir } from "../helpers/mcp.js";
+
+export { callTool, textOf } from "../helpers/mcp.js";
 
 export interface HttpTestServer {
   handle: HttpServerHandle;
@@ -77,21 +78,6 @@ export async function connectClient(url: string, options: ConnectOptions = {}): 
   return client;
 }
 
-export async function callTool(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-  options: Parameters<Client["callTool"]>[1] = {},
-): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args }, options)) as CallToolResult;
-}
-
-export function textOf(result: CallToolResult): string {
-  return result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
-}
 
 /** A small photo and a rectangle mask in `dir`. */
 export async function writeInputs(dir: string, width = 64, height = 48): Promise<{ image: string; mask: string }> {

@@ -5,7 +5,6 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { effectiveProvider, loadConfig } from "../../../src/config.js";
 import { FluxFillOutput } from "../../../src/schema/tool.js";
@@ -17,7 +16,7 @@ import {
   startReplicateEmulator,
 } from "../../helpers/host-emulators.js";
 import { decodeRaw, makeMask, makePhoto, pixelAt } from "../../helpers/images.js";
-import { savedResults, startInMemory, type TestServer } from "../../helpers/mcp.js";
+import { callTool, savedResults, startInMemory, type TestServer, textOf as text } from "../../helpers/mcp.js";
 
 const FAL_KEY = "fal-secret-key-7c1d:9e2f";
 const REPLICATE_TOKEN = "r8_secret_token_51ab";
@@ -88,16 +87,8 @@ async function writeInputs(dir: string) {
   return { image, mask };
 }
 
-async function call(server: TestServer, args: Record<string, unknown>, options: { signal?: AbortSignal } = {}, tool = "flux_fill") {
-  return (await server.client.callTool({ name: tool, arguments: args }, options)) as CallToolResult;
-}
-
-function text(result: CallToolResult): string {
-  return result.content
-    .filter((b) => b.type === "text")
-    .map((b) => (b as { text: string }).text)
-    .join("\n");
-}
+const call = (server: TestServer, args: Record<string, unknown>, options: { signal?: AbortSignal } = {}, tool = "flux_fill") =>
+  callTool(server.client, tool, args, options);
 
 /** Every file the server wrote (results, sidecars, journal, audit log) as text. */
 async function everythingWritten(dir: string): Promise<string> {
