@@ -6,6 +6,7 @@
  */
 import { App, applyDocumentTheme, applyHostFonts, applyHostStyleVariables } from "@modelcontextprotocol/ext-apps";
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { BOX_SLACK } from "../images/selection/box-clip.js";
 import { selectObject as selectBundledObject } from "../images/selection/object.js";
 import type { SelectionImage, Selection } from "../images/selection/types.js";
 import { selectWand, WAND_DEFAULT_TOLERANCE } from "../images/selection/wand.js";
@@ -29,7 +30,6 @@ import {
   paintEllipse,
   paintRect,
   paintStroke,
-  pixelBox,
   rgbFromRgba,
   scaleBox,
   UndoHistory,
@@ -246,6 +246,12 @@ function applySelection(select: (photo: SelectionImage) => Selection, what: stri
   addToMask(selection.mask, `${what}: ${selection.reason}`);
 }
 
+/** An image box grown by the slack the server's segmenters keep around a box prompt (box-clip.ts). */
+function withSlack(box: Box): Box {
+  const [sx, sy] = [box.width * BOX_SLACK, box.height * BOX_SLACK];
+  return { x: box.x - sx, y: box.y - sy, width: box.width + 2 * sx, height: box.height + 2 * sy };
+}
+
 /**
  * Why the Object tool cannot ask the server's segmenter, or undefined when it can: the server reads the
  * photo again from its reference, and the host must pass the page's tool calls on.
@@ -306,8 +312,9 @@ async function selectObject(box: Box | undefined): Promise<void> {
       return;
     }
     const selected = await maskFromPicture(dataUrl(picture), state.mask.width, state.mask.height);
-    // Only inside the box: the reply's mask also holds a transparent image's own area, already loaded.
-    const within = box && (pixelBox(state.mask, box.x, box.y, box.x + box.width, box.y + box.height) ?? undefined);
+    // Only inside the box with the server's own slack (what a segmenter may keep past it): the reply's mask
+    // also holds a transparent image's own area, loaded when the editor opened.
+    const within = pixels ? (scaleBox(withSlack(pixels), state.imageSize, state.mask) ?? undefined) : undefined;
     addToMask(selected.data, objectStatusFromReply(textOf(result)), within);
   } catch (error) {
     setStatus(
