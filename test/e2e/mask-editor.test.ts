@@ -328,6 +328,16 @@ describe.skipIf(!hasChromium)("mask editor in a browser host", () => {
     await page.keyboard.press("Enter");
     await expect.poll(() => view.locator("#status").textContent()).toMatch(/mask is empty/);
     expect(emulator.submits.length).toBe(submitsBefore);
+    // The Object tool from the keyboard: two corners with Space, the server's segmenter selects in between.
+    await canvas.focus();
+    await page.keyboard.press("s");
+    await page.keyboard.press("Space");
+    for (let i = 0; i < 5; i++) await page.keyboard.press("Shift+ArrowRight");
+    await page.keyboard.press("Shift+ArrowDown");
+    await page.keyboard.press("Shift+ArrowDown");
+    await page.keyboard.press("Space");
+    await expect.poll(() => view.locator("#status").textContent()).toMatch(/^Object \(segmenter classic, confidence /);
+    expect(await page.evaluate(() => window.hostEvents)).toContain("tools/call open_mask_editor");
     expect(problems).toEqual([]);
     await page.close();
   }, 20_000);
