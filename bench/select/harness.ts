@@ -332,11 +332,23 @@ export interface HarnessOptions {
   distDir: string;
   photosDir: string;
   quick: boolean;
+  /** Real photos only: no composites, no 12 MP runs; prints the tables and leaves the results file alone. */
+  realOnly: boolean;
+  /** Where photos whose licence keeps them out of the repository are read from (truth.json `stored: "local"`). */
+  localPhotosDir: string;
   /** Keep the composites, grabCut's masks and ours in the exchange folder (printed) to look at. */
   keep: boolean;
 }
 
-export async function main({ root, distDir, photosDir, quick, keep }: HarnessOptions): Promise<void> {
+export async function main({
+  root,
+  distDir,
+  photosDir,
+  quick,
+  realOnly,
+  localPhotosDir,
+  keep,
+}: HarnessOptions): Promise<void> {
   const machine = collectMachine();
   if (!existsSync(path.join(distDir, "server.js"))) {
     console.error("dist/ is missing: run `npm run build` first (npm run bench:select does).");
@@ -362,7 +374,9 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
       .filter((f) => /\.(png|jpe?g)$/i.test(f))
       .sort();
     const photos = new Map<string, Rgb>();
-    for (const f of names) photos.set(path.parse(f).name, await loadPhoto(path.join(photosDir, f), WORKING_PIXELS));
+    if (!realOnly) {
+      for (const f of names) photos.set(path.parse(f).name, await loadPhoto(path.join(photosDir, f), WORKING_PIXELS));
+    }
     const random = seededRandom(SEED);
     const cases: Case[] = [];
     for (const [objectName, source] of photos) {
@@ -389,10 +403,11 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
 
     // ---- OpenCV first, in one process for all cases.
     console.log(`OpenCV ${opencvCheck.stdout.trim()} grabCut, rect init, 5 iterations…`);
-    const realCases = await loadRealCases(root, photosDir);
+    const { cases: realCases, skipped } = await loadRealCases(root, photosDir, localPhotosDir);
     console.log(
       `${realCases.length} real-photo cases (${realCases.length / 2} hand-labelled objects, boxes + 5 % and + 15 %).`,
     );
+    for (const s of skipped) console.log(`skipped ${s}`);
     const opencv = runOpenCv(root, exchange, [
       ...run.map(
         (c): OpenCvJob => ({
@@ -411,7 +426,7 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
     ]);
 
     // ---- Ours through a real MCP client when preview_mask knows the object shape, else decode + select.
-    const server = selectObject ? await startServer(distDir, exchange) : undefined;
+    const server = selectObject && run.length > 0 ? await startServer(distDir, exchange) : undefined;
     let toolKnowsObject = false;
     if (selectObject && server) {
       const probe = await previewObject(server.client, path.join(exchange, run[0]!.file), run[0]!.box);
@@ -531,6 +546,12 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
           decided: selection.decided,
           ms: elapsed,
         };
+        if (keep) {
+          await sharp(selection.mask, { raw: { width: c.photo.width, height: c.photo.height, channels: 1 } })
+            .png()
+            .toFile(path.join(exchange, `${c.maskPrefix}.classic.png`));
+          console.log(`  ${c.maskPrefix}: ${selection.reason}`);
+        }
       }
       if (onnx.segment) {
         const answer = await onnx.segment({ ...c.photo, key: c.image }, c.box);
@@ -555,7 +576,7 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
       /** The box's own IoU at 12 MP and at 0.25 MP: equal when the scaled box and ground truth line up. */
       boxIou: [number, number];
     }> = [];
-    if (selectObject) {
+    if (selectObject && !realOnly) {
       for (const name of BIG_CASES) {
         const c = run.find((x) => x.name === name);
         if (!c) continue;
@@ -591,6 +612,13 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
       }
     }
     await server?.close();
+    if (realOnly) {
+      const sure = realResults.filter((r) => r.classic && r.classic.iou < 0.7 && (r.classic.confidence ?? 0) > 0.5);
+      console.log(
+        `\n${realSummary(realResults, onnx.why)}\n\nclassic: ${sure.length} of ${realResults.length} cases with IoU < 0.7 and confidence > 0.5${sure.length > 0 ? ` (${sure.map((r) => `${r.case.label} +${Math.round(r.case.margin * 100)} %`).join(", ")})` : ""}.\n\n${realCaseTable(realResults)}\n\n--real: results file left as it was.`,
+      );
+      return;
+    }
 
     // ---- Summary and goals.
     const methods = [
@@ -749,11 +777,20 @@ export async function main({ root, distDir, photosDir, quick, keep }: HarnessOpt
       "Objects hand-labelled as polygons on the original photos (`bench/select/truth.json`: image, label, polygons, how",
       "each was made, and whether it was tuned on or held out). Each object is run twice: box = the ground truth's",
       "bounding box + 5 % per side, and + 15 % (a looser box, as an agent often draws). Same boxes for every method;",
-      "grabCut as above (5 iterations, mean over the seeds). `onnx` (SAM 2.1 Hiera-Tiny) is measured only when its",
+      "grabCut as above (5 iterations, mean over the seeds; a box that covers the whole photo is inset by 1 px for grabCut,",
+      "which needs some background outside it). `onnx` (SAM 2.1 Hiera-Tiny) is measured only when its",
       "weights are on the machine running the bench (`flux-fill-mcp models pull sam2.1-tiny`); they are not here nor in CI.",
       "",
       `onnx: ${onnx.why ? `not measured (${onnx.why}).` : "measured."}`,
       "",
+      ...(skipped.length > 0
+        ? [
+            "Skipped here (photos whose licence keeps them out of the repository are read from BENCH_LOCAL_PHOTOS_DIR, default bench/select/photos/local; see bench/select/photos/SOURCES.md):",
+            "",
+            ...skipped.map((s) => `- ${s}`),
+            "",
+          ]
+        : []),
       realSummary(realResults, onnx.why),
       "",
       `Confidence vs IoU (Spearman's rank correlation): ${fmt(rho)} over all ${pairs.length} cases (composites and real photos),`,

@@ -30,9 +30,13 @@ def main():
         image = cv2.imread(os.path.join(folder, job["image"]), cv2.IMREAD_COLOR)
         height, width = image.shape[:2]
         x, y, w, h = job["rect"]
-        # grabCut wants the rectangle inside the image.
+        # grabCut wants the rectangle inside the image, and some pixels outside it for its background model:
+        # a box that covers the whole image (a loose box around an object that fills the photo) is inset by one
+        # pixel on each side, as a user of grabCut would do (otherwise it stops with "!bgdSamples.empty()").
         x0, y0 = max(0, x), max(0, y)
         x1, y1 = min(width, x + w), min(height, y + h)
+        if x0 == 0 and y0 == 0 and x1 == width and y1 == height:
+            x0, y0, x1, y1 = 1, 1, width - 1, height - 1
         times = []
         for seed in spec["seeds"]:
             mask = np.zeros((height, width), np.uint8)

@@ -3,7 +3,12 @@
  * bench/select/truth.json, on the original photos of ../shared/data/photos; each gets a box = its ground
  * truth's bounding box + 5 % per side and a looser one + 15 %, given to every method. Objects marked
  * `held-out` were never looked at while tuning the classic selection: they are reported on their own.
+ * Photos listed under truth.json's `photos` come from bench/select/photos (free licence, in the repository)
+ * or, when their licence is not stated, from a local folder only (BENCH_LOCAL_PHOTOS_DIR, default
+ * bench/select/photos/local, ignored by git); each is checked against its SHA-256, and one that is missing
+ * or differs is skipped with the reason (the polygons fit that exact file only).
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,6 +27,16 @@ import {
 
 export const REAL_MARGINS = [0.05, 0.15] as const;
 
+/** Where a photo comes from: the shared photos, the repository's bench/select/photos, or a local folder. */
+export type PhotoStore = "shared" | "bench/select/photos" | "local";
+
+interface TruthPhoto {
+  sha256: string;
+  stored: Exclude<PhotoStore, "shared">;
+  source: string;
+  licence: string;
+}
+
 interface TruthObject {
   image: string;
   label: string;
@@ -34,6 +49,7 @@ export interface RealCase {
   image: string;
   label: string;
   split: TruthObject["split"];
+  stored: PhotoStore;
   margin: number;
   photo: Rgb;
   truth: Mask;
@@ -51,17 +67,47 @@ export interface RealResult {
   onnx?: { iou: number; confidence: number };
 }
 
-export async function loadRealCases(root: string, photosDir: string): Promise<RealCase[]> {
+export interface RealCases {
+  cases: RealCase[];
+  /** Photos of truth.json that are not here (or not the labelled file), with the reason. */
+  skipped: string[];
+}
+
+export async function loadRealCases(root: string, photosDir: string, localDir: string): Promise<RealCases> {
   const truth = JSON.parse(readFileSync(path.join(root, "bench/select/truth.json"), "utf8")) as {
+    photos?: Record<string, TruthPhoto>;
     objects: TruthObject[];
   };
   const photos = new Map<string, Rgb>();
   const cases: RealCase[] = [];
+  const skipped = new Map<string, string>();
   for (const object of truth.objects) {
-    const file = path.join(photosDir, object.image);
-    if (!existsSync(file)) continue;
+    const listed = truth.photos?.[object.image];
+    const stored: PhotoStore = listed?.stored ?? "shared";
+    const folder = stored === "shared" ? photosDir : stored === "local" ? localDir : path.join(root, stored);
+    const file = path.join(folder, object.image);
+    if (skipped.has(object.image)) continue;
+    if (!existsSync(file)) {
+      skipped.set(
+        object.image,
+        stored === "local"
+          ? `not in ${path.relative(root, folder) || folder} (${listed!.source}; licence ${listed!.licence})`
+          : `not found at ${file}`,
+      );
+      continue;
+    }
     let photo = photos.get(object.image);
     if (!photo) {
+      if (listed) {
+        const sha256 = createHash("sha256").update(readFileSync(file)).digest("hex");
+        if (sha256 !== listed.sha256) {
+          skipped.set(
+            object.image,
+            `${file} is not the labelled file (SHA-256 ${sha256.slice(0, 12)}…, expected ${listed.sha256.slice(0, 12)}…)`,
+          );
+          continue;
+        }
+      }
       const { data, info } = await sharp(file)
         .removeAlpha()
         .toColourspace("srgb")
@@ -82,6 +128,7 @@ export async function loadRealCases(root: string, photosDir: string): Promise<Re
         image: object.image,
         label: object.label,
         split: object.split,
+        stored,
         margin,
         photo,
         truth: mask,
@@ -91,7 +138,7 @@ export async function loadRealCases(root: string, photosDir: string): Promise<Re
       });
     }
   }
-  return cases;
+  return { cases, skipped: [...skipped].map(([image, why]) => `${image}: ${why}`) };
 }
 
 /**
@@ -147,7 +194,10 @@ function line(values: number[]): string {
   return `${fmt(s.mean)} / ${fmt(s.median)} / ${fmt(s.min)} (${s.count})`;
 }
 
-/** The summary: per method, IoU mean / median / min over all, tuned-on and held-out objects, per margin. */
+/**
+ * The summary: per method, IoU mean / median / min over all, tuned-on and held-out objects, per margin, and
+ * the objects of the shared photos apart from those of the photos added since (bench/select/photos and local).
+ */
 export function realSummary(results: RealResult[], onnxWhy: string | undefined): string {
   const rows: Array<[string, (r: RealResult) => number | undefined]> = [
     ["classic (ours)", (r) => r.classic?.iou],
@@ -160,12 +210,12 @@ export function realSummary(results: RealResult[], onnxWhy: string | undefined):
       .map(f)
       .filter((v): v is number => v !== undefined);
   const lines = [
-    "| method | all: mean / median / min (cases) | tuned on | held out | box + 5 % | box + 15 % |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| method | all: mean / median / min (cases) | tuned on | held out | box + 5 % | box + 15 % | shared photos | added photos |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [name, f] of rows) {
     if (name.startsWith("onnx") && onnxWhy !== undefined) {
-      lines.push(`| ${name} | not measured: ${onnxWhy} | | | | |`);
+      lines.push(`| ${name} | not measured: ${onnxWhy} | | | | | | |`);
       continue;
     }
     const cells = [
@@ -174,6 +224,8 @@ export function realSummary(results: RealResult[], onnxWhy: string | undefined):
       (r: RealResult) => r.case.split === "held-out",
       (r: RealResult) => r.case.margin === 0.05,
       (r: RealResult) => r.case.margin === 0.15,
+      (r: RealResult) => r.case.stored === "shared",
+      (r: RealResult) => r.case.stored !== "shared",
     ].map((keep) => line(pick(f, keep)));
     lines.push(`| ${name} | ${cells.join(" | ")} |`);
   }

@@ -1,6 +1,8 @@
 // `npm run bench:select`: bundles bench/select/harness.ts (with the bench's TypeScript helpers) into
 // .bench-out/select/ so Node 20 can run it, then runs it against dist/ (build first; the npm script does).
-// Flags: --quick (every fourth case, for a fast look), --keep (keep the composites and masks to look at). BENCH_PHOTOS_DIR and BENCH_DIST override the inputs.
+// Flags: --quick (every fourth case, for a fast look), --real (the real photos only; prints, writes no results file),
+// --keep (keep the composites and masks to look at). BENCH_PHOTOS_DIR, BENCH_LOCAL_PHOTOS_DIR (photos not
+// stored in the repository, see bench/select/photos/SOURCES.md) and BENCH_DIST override the inputs.
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -24,5 +26,7 @@ await main({
   distDir: path.resolve(root, process.env.BENCH_DIST ?? "dist"),
   photosDir: path.resolve(root, process.env.BENCH_PHOTOS_DIR ?? "../shared/data/photos"),
   quick: process.argv.includes("--quick"),
+  realOnly: process.argv.includes("--real"),
+  localPhotosDir: path.resolve(root, process.env.BENCH_LOCAL_PHOTOS_DIR ?? "bench/select/photos/local"),
   keep: process.argv.includes("--keep"),
 });
