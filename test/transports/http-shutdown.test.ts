@@ -119,6 +119,27 @@ describe("HTTP transport: graceful shutdown", () => {
   });
 });
 
+describe("HTTP transport: shutdown with a 2026-07-28 subscriptions/listen stream open", () => {
+  it("ends the stream gracefully at once instead of holding the close for the grace period; a running fill still finishes", async () => {
+    // A grace longer than the test's timeout: a close that waited on the stream could not pass.
+    const server = await start({}, 120_000);
+    const client = await server.connect({ era: "2026-07-28" });
+    const subscription = await client.listen({ toolsListChanged: true, resourcesListChanged: true });
+    expect(Object.keys(subscription.honoredFilter).length).toBeGreaterThan(0);
+    // A running fill of the same era still finishes and answers: only the listen stream is ended early.
+    const { image, mask } = await writeInputs(server.workDir);
+    const call = callTool(client, "flux_fill", { image, mask, prompt: "finish me" });
+    await waitUntil(() => emulator.submitCount === 1);
+    await server.handle.close();
+    // "graceful": the server ended the subscription with the spec's final listen result; a stream cut by
+    // the closing of the connections would read "remote", and one left open would hold close() for 120 s.
+    expect(await subscription.closed).toBe("graceful");
+    const result = await call;
+    expect(result.isError, textOf(result)).toBeFalsy();
+    await access(FluxFillOutput.parse(result.structuredContent).path);
+  }, 30_000);
+});
+
 describe("flux-fill-mcp --http (built CLI)", () => {
   const children: ChildProcess[] = [];
   afterEach(() => {

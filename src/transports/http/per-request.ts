@@ -27,8 +27,18 @@ interface PerRequestCall {
 export interface PerRequestHandler {
   /** Serves one POST (its body already parsed) for `principal`. */
   serve(req: Request, res: Response, principal: Principal): Promise<void>;
+  /**
+   * Ends every open `subscriptions/listen` stream with the spec's final listen result (shutdown: such a
+   * stream never ends by itself, so it would hold the close for the whole grace period).
+   */
+  endListenStreams(): Promise<void>;
   /** Aborts exchanges still in flight and closes their servers (shutdown, after the grace period). */
   close(): Promise<void>;
+}
+
+/** A `subscriptions/listen` request: its stream stays open until the client or the server ends it. */
+function isListenRequest(body: unknown): boolean {
+  return (body as { method?: unknown } | null)?.method === "subscriptions/listen";
 }
 
 export function createPerRequestHandler(
@@ -37,30 +47,38 @@ export function createPerRequestHandler(
   logger: Logger,
   options: { stateless: boolean; bodyLimit: number },
 ): PerRequestHandler {
-  const handler = createMcpHandler(
-    ({ authInfo }) => {
-      const call = authInfo?.extra?.call as PerRequestCall;
-      const server = createServer(config, { runtime, principal: call.principal });
-      reportLostResponses(call.res, call.body, server);
-      return server.mcp;
-    },
-    {
-      // A stateless server serves 2025 requests this way too; otherwise they are routed to their sessions.
-      legacy: options.stateless ? "stateless" : "reject",
-      maxRequestBodySize: options.bodyLimit,
-      onerror: (error) => logger.debug(`MCP request: ${describeError(error).text}`),
-    },
-  );
-  const serveNode = toNodeHandler(handler, {
+  const factory = ({ authInfo }: { authInfo?: AuthInfo }) => {
+    const call = authInfo?.extra?.call as PerRequestCall;
+    const server = createServer(config, { runtime, principal: call.principal });
+    reportLostResponses(call.res, call.body, server);
+    return server.mcp;
+  };
+  const handlerOptions = {
+    // A stateless server serves 2025 requests this way too; otherwise they are routed to their sessions.
+    legacy: options.stateless ? "stateless" : "reject",
     maxRequestBodySize: options.bodyLimit,
-    onerror: (error) => logger.error(`MCP POST failed: ${describeError(error).text}`),
-  });
+    onerror: (error: Error) => logger.debug(`MCP request: ${describeError(error).text}`),
+  } as const;
+  const calls = createMcpHandler(factory, handlerOptions);
+  // Listen streams get a handler of their own, on the same event bus: the SDK ends them only in its
+  // close(), which also tears down the calls in flight, and shutdown must let those finish.
+  const listens = createMcpHandler(factory, { ...handlerOptions, bus: calls.bus });
+  const nodeOptions = {
+    maxRequestBodySize: options.bodyLimit,
+    onerror: (error: Error) => logger.error(`MCP POST failed: ${describeError(error).text}`),
+  };
+  const serveCall = toNodeHandler(calls, nodeOptions);
+  const serveListen = toNodeHandler(listens, nodeOptions);
   return {
     async serve(req, res, principal) {
       const call: PerRequestCall = { principal, res, body: req.body };
       const auth: AuthInfo = { token: "", clientId: principal.user, scopes: [...principal.scopes], extra: { call } };
+      const serveNode = isListenRequest(req.body) ? serveListen : serveCall;
       await serveNode(Object.assign(req, { auth }), res, req.body);
     },
-    close: () => handler.close(),
+    endListenStreams: () => listens.close(),
+    close: async () => {
+      await Promise.all([listens.close(), calls.close()]);
+    },
   };
 }

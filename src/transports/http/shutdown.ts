@@ -86,6 +86,8 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
   // Calls still in the queue have not cost anything: end them now rather than start paid tasks that
   // the shutdown could cut off.
   queuesOf(runtime.deps)?.close("The server is shutting down.");
+  // A 2026 listen stream never ends by itself: end it now, so it does not hold the close until the grace ends.
+  await perRequest.endListenStreams();
   let fillsDone = false;
   void runtime.idle().then(() => {
     fillsDone = true;
