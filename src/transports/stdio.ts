@@ -11,7 +11,15 @@ export function maxStdioMessageBytes(config: Config): number {
   return 2 * Math.ceil((config.maxInputBytes * 4) / 3) + 1024 * 1024;
 }
 
-function oversizeReply(line: OversizeLine, limit: number) {
+/** The protocol era of the stdio connection, once its opening chose one. */
+type Era = "legacy" | "modern";
+
+/**
+ * The answer to a message dropped for its size. A tools/call gets a tool error (a result), which on
+ * 2026-07-28 must carry `resultType`; before the opening chose an era it carries it too (a 2025 client
+ * ignores a result field it does not know). Anything else gets a JSON-RPC error, which has no resultType.
+ */
+function oversizeReply(line: OversizeLine, limit: number, era: Era | undefined) {
   const { id, method } = identifyRequest(line);
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
   const text =
@@ -19,7 +27,12 @@ function oversizeReply(line: OversizeLine, limit: number) {
     "Pass the image and mask as file paths or URLs instead of inline base64, or raise FLUX_FILL_MAX_INPUT_MB in the server's env.";
   if (id === undefined) return undefined;
   if (method === "tools/call") {
-    return { jsonrpc: "2.0" as const, id, result: { content: [{ type: "text" as const, text }], isError: true } };
+    const result = { content: [{ type: "text" as const, text }], isError: true };
+    return {
+      jsonrpc: "2.0" as const,
+      id,
+      result: era === "legacy" ? result : { ...result, resultType: "complete" as const },
+    };
   }
   return { jsonrpc: "2.0" as const, id, error: { code: -32600, message: text } };
 }
@@ -33,8 +46,9 @@ function oversizeReply(line: OversizeLine, limit: number) {
 export async function serveStdio(runtime: ServerRuntime, config: Config, logger: Logger): Promise<void> {
   const limit = maxStdioMessageBytes(config);
   let transport: StdioServerTransport | undefined;
+  let era: Era | undefined;
   const guard = new LineGuard(limit, (line) => {
-    const reply = oversizeReply(line, limit);
+    const reply = oversizeReply(line, limit, era);
     logger.warn(
       `dropped a ${line.bytes}-byte message over the ${limit}-byte limit${reply ? "" : " (no id to answer)"}`,
     );
@@ -44,7 +58,8 @@ export async function serveStdio(runtime: ServerRuntime, config: Config, logger:
   // The guard hands over whole lines no longer than `limit`; the SDK's own cap sits just above.
   transport = new StdioServerTransport(guard, process.stdout, { maxBufferSize: limit + 1024 });
   const handle = serveBothEras(
-    ({ era }) => {
+    (opening) => {
+      era = opening.era;
       const server = createServer(config, { runtime });
       logger.debug(`stdio connection: ${era === "modern" ? "2026-07-28" : "2025"} era`);
       return server.mcp;

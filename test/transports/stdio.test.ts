@@ -4,11 +4,11 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CallToolResult } from "@modelcontextprotocol/client";
+import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { FluxFillOutput } from "../../src/schema/tool.js";
 import { decodeRaw, makeMask, makePhoto } from "../helpers/images.js";
-import { startStdio, tempDir } from "../helpers/mcp.js";
+import { ERAS, startStdio, tempDir } from "../helpers/mcp.js";
 
 describe("stdio transport (built server)", () => {
   it("lists flux_fill and fills with the local engine from relative paths", async () => {
@@ -35,15 +35,34 @@ describe("stdio transport (built server)", () => {
     }
   });
 
-  it("answers a message over the size limit with a tool error and keeps serving", async () => {
+  it.each(ERAS)("answers a message over the size limit with a tool error and keeps serving (%s)", async (era) => {
     const cwd = await tempDir();
     // 1 MB cap → the stdio limit is about 3.7 MB; send ~5 MB of base64 (the SDK default would allow 10 MiB).
-    const { client } = await startStdio({ FLUX_FILL_MAX_INPUT_MB: "1", FLUX_FILL_OUTPUT_DIR: path.join(cwd, "out") }, cwd);
+    const { client, transport } = await startStdio(
+      { FLUX_FILL_MAX_INPUT_MB: "1", FLUX_FILL_OUTPUT_DIR: path.join(cwd, "out") },
+      cwd,
+      undefined,
+      era,
+    );
+    // The replies as they came over the pipe, before the client reads them.
+    const wire: JSONRPCMessage[] = [];
+    const deliver = transport.onmessage;
+    transport.onmessage = (message: JSONRPCMessage) => {
+      wire.push(message);
+      deliver?.(message);
+    };
     try {
       const huge = `data:image/png;base64,${"A".repeat(5 * 1024 * 1024)}`;
+      // On 2026-07-28 a result without resultType is refused by the client: this call would throw.
       const result = (await client.callTool({ name: "flux_fill", arguments: { image: huge } })) as CallToolResult;
       expect(result.isError).toBe(true);
       expect(JSON.stringify(result.content)).toMatch(/limit[\s\S]*FLUX_FILL_MAX_INPUT_MB/);
+      const reply = wire.find((m) => JSON.stringify(m).includes("over this server's limit")) as
+        | { result?: Record<string, unknown> }
+        | undefined;
+      // resultType belongs to 2026-07-28 results; a 2025 connection gets the result as 2025 defines it.
+      if (era === "2025") expect(reply?.result).not.toHaveProperty("resultType");
+      else expect(reply?.result?.resultType).toBe("complete");
       // Still alive: a second request works.
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toContain("flux_fill");
