@@ -71,7 +71,7 @@ export interface Config {
   /** Shared state of replicas (upstream slot leases); undefined = this process alone (in memory). */
   redis: RedisSettings | undefined;
   /** Model weights for the onnx segmenter (`flux-fill-mcp models pull`). */
-  models: { dir: string; baseUrl: string };
+  models: { dir: string; baseUrl: string | undefined };
   http: {
     host: string;
     port: number;
@@ -164,8 +164,6 @@ export const DEFAULTS = {
   replayBudgetMB: 16,
   awsRegion: "us-east-1",
   redisLeaseS: 30,
-  /** The public home of the model weights `flux-fill-mcp models pull` fetches (src/models/catalogue.ts). */
-  modelsBaseUrl: "https://huggingface.co/vietanhdev/segment-anything-2.1-onnx-models/resolve/6a3ac868340a3196a349050a6efae22a5acc0330",
 } as const;
 
 /**
@@ -222,8 +220,8 @@ export const SETTINGS: ReadonlyArray<{ name: string; meaning: string }> = [
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS", meaning: `Most open HTTP sessions (default ${DEFAULTS.maxSessions}); at the cap the least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_MAX_SESSIONS_PER_USER", meaning: `Most open HTTP sessions of one user (default with named tokens or OAuth ${DEFAULTS.maxSessionsPerUser}, else the global cap); at the cap that user's least recently used idle session is ended.` },
   { name: "FLUX_FILL_HTTP_REPLAY_MB", meaning: `Memory for resumable-stream replay events across all sessions, in MB (default ${DEFAULTS.replayBudgetMB}); the oldest are dropped first.` },
-  { name: "FLUX_FILL_MODELS_DIR", meaning: "Folder of the onnx segmenter's model weights (`flux-fill-mcp models pull sam2.1-tiny`; default: the user's cache folder, e.g. ~/.cache/flux-fill-mcp/models)." },
-  { name: "FLUX_FILL_MODELS_BASE_URL", meaning: `Where \`models pull\` downloads weights from (default ${DEFAULTS.modelsBaseUrl}); for mirrors and tests.` },
+  { name: "FLUX_FILL_MODELS_DIR", meaning: "Folder of the onnx segmenter's model weights (`flux-fill-mcp models pull sam2.1-tiny` or `mobilesam`; default: the user's cache folder, e.g. ~/.cache/flux-fill-mcp/models)." },
+  { name: "FLUX_FILL_MODELS_BASE_URL", meaning: "Where `models pull` downloads weights from, for every model (default: each model's public home on Hugging Face); for mirrors and tests." },
   { name: "XDG_CACHE_HOME", meaning: "The user's cache folder on Linux (the default FLUX_FILL_MODELS_DIR is under it; default ~/.cache)." },
   { name: "LOCALAPPDATA", meaning: "The user's local application data folder on Windows (the default FLUX_FILL_MODELS_DIR is under it)." },
   { name: "FLUX_FILL_AUDIT_LOG", meaning: "File the audit log (one JSON line per fill) is appended to; default stderr." },
@@ -453,7 +451,7 @@ const EnvSchema = z.object({
   FLUX_FILL_AUDIT_LOG: z.string().optional(),
   FLUX_FILL_AUDIT_PROMPTS: flag,
   FLUX_FILL_MODELS_DIR: z.string().optional(),
-  FLUX_FILL_MODELS_BASE_URL: baseUrl("FLUX_FILL_MODELS_BASE_URL", DEFAULTS.modelsBaseUrl),
+  FLUX_FILL_MODELS_BASE_URL: optionalUrl("FLUX_FILL_MODELS_BASE_URL", { schemes: HTTP_SCHEMES, accepted: "an http(s) URL" }),
   XDG_CACHE_HOME: z.string().optional(),
   LOCALAPPDATA: z.string().optional(),
 });

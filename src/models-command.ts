@@ -3,7 +3,7 @@ import type { Config } from "./config.js";
 import { FluxFillError } from "./errors.js";
 import { loadOnnxRuntime, type OrtModule, RUNTIME_FIX, RUNTIME_PACKAGE } from "./segmentation/onnx/runtime.js";
 import { MODELS, type ModelSpec } from "./models/catalogue.js";
-import { inspectModel, type ModelState, modelFolder, pullModel } from "./models/store.js";
+import { downloadBase, inspectModel, type ModelState, modelFolder, pullModel } from "./models/store.js";
 
 /**
  * `flux-fill-mcp models list|pull NAME`: the onnx segmenter's weights in FLUX_FILL_MODELS_DIR. Output for
@@ -14,14 +14,14 @@ export const MODELS_HELP = `Usage: flux-fill-mcp models list
        flux-fill-mcp models pull NAME [--force]
 
 Model weights for the onnx object segmenter (FLUX_FILL_SEGMENTER=onnx, or auto when they are present),
-kept in FLUX_FILL_MODELS_DIR.
+kept in FLUX_FILL_MODELS_DIR. With both pulled, the onnx segmenter uses the first one listed below.
 
 Commands:
   list         What is there: each known model, its state, size on disk, licence, and whether its files
                match their SHA-256 (measured now)
-  pull NAME    Download NAME from FLUX_FILL_MODELS_BASE_URL, check its SHA-256, unpack it; an interrupted
-               download is resumed by running the command again; a model already there (files
-               matching their SHA-256) is not downloaded again unless --force
+  pull NAME    Download NAME from its public home (or FLUX_FILL_MODELS_BASE_URL), check its SHA-256,
+               unpack it; an interrupted download is resumed by running the command again; a model
+               already there (files matching their SHA-256) is not downloaded again unless --force
 
 Models: ${MODELS.map((m) => `${m.name} (${m.title}, ${m.licence})`).join("; ")}
 ONNX Runtime is needed to run them: npm install -g flux-fill-mcp onnxruntime-node --onnxruntime-node-install=skip
@@ -47,7 +47,7 @@ function describeState(state: ModelState): string {
     state.status === "ready"
       ? `ready, ${mb(state.bytes)}, download matched the pinned SHA-256; files match theirs`
       : state.status === "missing"
-        ? `not pulled${state.partialBytes > 0 ? ` (${mb(state.partialBytes)} downloaded; pull resumes)` : ""}`
+        ? `not pulled (a ${spec.downloadMB} MB download${state.partialBytes > 0 ? `, ${mb(state.partialBytes)} of it here; pull resumes` : ""})`
         : `corrupt: ${state.problem}`;
   return `${spec.name.padEnd(14)} ${status}\n${" ".repeat(15)}${spec.title}; licence ${spec.licence} (${spec.licenceUrl})`;
 }
@@ -87,10 +87,12 @@ async function pull(name: string | undefined, force: boolean, config: Config, io
     io.out(`${modelFolder(config.models.dir, spec)}\n`);
     return 0;
   }
-  io.err(`Pulling ${spec.name} from ${config.models.baseUrl} into ${modelFolder(config.models.dir, spec)}\n`);
+  io.err(`Pulling ${spec.name} from ${downloadBase(spec, config.models)} into ${modelFolder(config.models.dir, spec)}\n`);
   let lastShown = 0;
   const { manifest, resumedFrom } = await pullModel(spec, config.models, {
+    force,
     onProgress: (received, total) => {
+      if (received < lastShown) lastShown = 0; // the next file
       if (received - lastShown < 8 * MB && received !== total) return;
       lastShown = received;
       const line = `${mb(received)}${total ? ` of ${mb(total)}` : ""}`;
@@ -99,7 +101,11 @@ async function pull(name: string | undefined, force: boolean, config: Config, io
   });
   if (io.interactive) io.err("\n");
   if (resumedFrom > 0) io.err(`Resumed an earlier download at ${mb(resumedFrom)}.\n`);
-  io.err(`Verified: SHA-256 ${manifest.source.sha256} matches the pinned value.\n`);
+  io.err(
+    manifest.source.sha256
+      ? `Verified: SHA-256 ${manifest.source.sha256} matches the pinned value.\n`
+      : `Verified: ${[manifest.files.encoder, manifest.files.decoder].map((f) => f.file).join(" and ")} match their pinned SHA-256.\n`,
+  );
   io.out(`${modelFolder(config.models.dir, spec)}\n`);
   return 0;
 }

@@ -4,22 +4,22 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DEFAULTS, defaultModelsDir, loadConfig } from "../../src/config.js";
-import { SAM21_TINY } from "../../src/models/catalogue.js";
+import { defaultModelsDir, loadConfig } from "../../src/config.js";
+import { MOBILE_SAM, SAM21_TINY } from "../../src/models/catalogue.js";
 import { createHash } from "node:crypto";
 import { isFluxFillError } from "../../src/errors.js";
-import type { ModelSpec } from "../../src/models/catalogue.js";
+import type { ArchiveModelSpec } from "../../src/models/catalogue.js";
 import { modelsCommand } from "../../src/models-command.js";
 import { type ModelHost, startModelHost, zipOf } from "../helpers/model-host.js";
 import { CLI_PATH } from "../helpers/mcp.js";
-import { tinySamDecoder, tinySamEncoder } from "../helpers/sam-models.js";
+import { installTinyMobileSam, tinyMobileSamHostFiles, tinySamDecoder, tinySamEncoder } from "../helpers/sam-models.js";
 
 const run = promisify(execFile);
 
 let dir: string;
 let host: ModelHost;
 /** The catalogue entry pinned to this test's archive (the real one pins the published file's SHA-256). */
-let testSpec: ModelSpec;
+let testSpec: ArchiveModelSpec;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "models-cli-"));
   const archive = zipOf({
@@ -30,7 +30,7 @@ beforeEach(async () => {
     ...SAM21_TINY,
     archive: { ...SAM21_TINY.archive, sha256: createHash("sha256").update(archive).digest("hex") },
   };
-  host = await startModelHost({ [SAM21_TINY.archive.file]: archive });
+  host = await startModelHost({ [SAM21_TINY.archive.file]: archive, ...tinyMobileSamHostFiles() });
 });
 afterEach(async () => {
   await host.close();
@@ -86,7 +86,7 @@ describe("flux-fill-mcp models", () => {
     const before = await models(["list"]);
     expect(before.stdout).toContain(`Models folder: ${dir}`);
     expect(before.stdout).toMatch(/ONNX Runtime: onnxruntime-node \d+\.\d+\.\d+/); // a dev dependency here
-    expect(before.stdout).toMatch(/sam2\.1-tiny\s+not pulled/);
+    expect(before.stdout).toMatch(/sam2\.1-tiny\s+not pulled \(a 111\.1 MB download\)/);
     expect(before.stdout).toContain("licence Apache-2.0");
 
     const pulled = await models(["pull", "sam2.1-tiny"]);
@@ -114,7 +114,7 @@ describe("flux-fill-mcp models", () => {
       `Checksum mismatch for sam2.1-tiny: ${SAM21_TINY.archive.file} has SHA-256 ${testSpec.archive.sha256}, expected ${SAM21_TINY.archive.sha256}. The download was deleted.`,
     );
     expect(result.stderr).toContain("check FLUX_FILL_MODELS_BASE_URL");
-    expect((await cli(["models", "list"])).stdout).toMatch(/sam2\.1-tiny\s+not pulled\n/);
+    expect((await cli(["models", "list"])).stdout).toMatch(/sam2\.1-tiny\s+not pulled \(a 111\.1 MB download\)\n/);
   });
 
   it("list reports a damaged file and exits non-zero", async () => {
@@ -135,13 +135,34 @@ describe("flux-fill-mcp models", () => {
     expect(first.code).toBe(1);
     expect(first.stderr).toContain("broke off after 500 bytes");
     expect(first.stderr).toContain("run the command again (it resumes)");
-    expect((await models(["list"])).stdout).toContain("not pulled (0.0 MB downloaded; pull resumes)");
+    expect((await models(["list"])).stdout).toContain("not pulled (a 111.1 MB download, 0.0 MB of it here; pull resumes)");
     const second = await models(["pull", "sam2.1-tiny"]);
     expect(second.stderr).toContain("Resumed an earlier download");
   });
 
+  it("pull mobilesam fetches its two files and refuses one whose SHA-256 is not the published one", async () => {
+    // The host serves the tiny stand-ins, whose hashes are not the real files' pinned in the catalogue.
+    const result = await failed(["models", "pull", "mobilesam"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`Pulling mobilesam from ${host.url} into ${path.join(dir, "mobilesam")}`);
+    expect(result.stderr).toContain("Checksum mismatch for mobilesam: mobile_sam_image_encoder.onnx has SHA-256");
+    expect(result.stderr).toContain(`expected ${MOBILE_SAM.files.encoder.sha256}. The download was deleted.`);
+    expect(host.requests.at(-1)).toMatchObject({ path: "mobile_sam_image_encoder.onnx", status: 200 });
+    expect((await cli(["models", "list"])).stdout).toMatch(/mobilesam\s+not pulled \(a 42\.6 MB download\)/);
+  });
+
+  it("list shows both models with their download size and licence, and a pulled MobileSAM ready", async () => {
+    const before = await cli(["models", "list"]);
+    expect(before.stdout).toMatch(/sam2\.1-tiny\s+not pulled \(a 111\.1 MB download\)\n\s+SAM 2\.1 Hiera-Tiny \(Meta\), ONNX export by samexporter; licence Apache-2\.0/);
+    expect(before.stdout).toMatch(/mobilesam\s+not pulled \(a 42\.6 MB download\)\n\s+MobileSAM \(TinyViT \+ SAM decoder\), ONNX export by Acly; licence Apache-2\.0/);
+    await installTinyMobileSam(dir);
+    const list = await cli(["models", "list"]);
+    expect(list.stdout).toMatch(/mobilesam\s+ready, 0\.\d MB, download matched the pinned SHA-256; files match theirs/);
+    expect(list.stdout).toMatch(/sam2\.1-tiny\s+not pulled/);
+  });
+
   it("unknown names and commands are refused with what is accepted", async () => {
-    expect((await failed(["models", "pull", "sam3"])).stderr).toContain('"sam3" is not one.\nKnown: sam2.1-tiny');
+    expect((await failed(["models", "pull", "sam3"])).stderr).toContain('"sam3" is not one.\nKnown: sam2.1-tiny, mobilesam');
     expect((await failed(["models", "fetch"])).stderr).toContain("Use list or pull");
     expect((await cli(["models", "--help"])).stdout).toContain("flux-fill-mcp models pull NAME");
     expect((await cli(["--help"])).stdout).toContain("FLUX_FILL_MODELS_DIR");
@@ -165,7 +186,7 @@ describe("models settings", () => {
 
   it("FLUX_FILL_MODELS_DIR is resolved against the working directory; the base URL must be http(s)", () => {
     const config = loadConfig({ FLUX_FILL_MODELS_DIR: "weights" }, "/srv/app");
-    expect(config.models).toEqual({ dir: "/srv/app/weights", baseUrl: DEFAULTS.modelsBaseUrl });
+    expect(config.models).toEqual({ dir: "/srv/app/weights", baseUrl: undefined });
     expect(() => loadConfig({ FLUX_FILL_MODELS_BASE_URL: "ftp://mirror" }, "/")).toThrow(
       /FLUX_FILL_MODELS_BASE_URL must be an http\(s\) URL/,
     );

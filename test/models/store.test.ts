@@ -6,11 +6,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isFluxFillError } from "../../src/errors.js";
-import { type ModelSpec, SAM21_TINY } from "../../src/models/catalogue.js";
+import { type FilesModelSpec, MOBILE_SAM, type ModelSpec, SAM21_TINY } from "../../src/models/catalogue.js";
 import { inspectModel, modelFolder, pullModel } from "../../src/models/store.js";
 import { freePort } from "../helpers/free-port.js";
 import { type ModelHost, startModelHost, zipOf } from "../helpers/model-host.js";
-import { tinySamDecoder, tinySamEncoder } from "../helpers/sam-models.js";
+import { tinyMobileSamHostFiles, tinyMobileSamSpec, tinySamDecoder, tinySamEncoder } from "../helpers/sam-models.js";
 
 const encoder = tinySamEncoder();
 const decoder = tinySamDecoder();
@@ -148,5 +148,83 @@ describe("inspectModel", () => {
     expect(state.problem).toContain("does not match its SHA-256");
     await rm(file);
     expect((await inspectModel(pinned, dir)).problem).toContain("decoder.onnx is missing");
+  });
+});
+
+describe("pullModel for a model published as separate files (MobileSAM)", () => {
+  let files: Record<string, Uint8Array>;
+  let tiny: FilesModelSpec;
+  let fileHost: ModelHost;
+  beforeEach(async () => {
+    files = tinyMobileSamHostFiles();
+    tiny = await tinyMobileSamSpec();
+    fileHost = await startModelHost(files);
+  });
+  afterEach(async () => {
+    await fileHost.close();
+  });
+
+  it("downloads each file from the model's URLs, checks its pinned SHA-256, and writes the manifest last", async () => {
+    const { manifest, resumedFrom } = await pullModel(tiny, { dir, baseUrl: `${fileHost.url}/` });
+    expect(resumedFrom).toBe(0);
+    expect(fileHost.requests.map((r) => r.path)).toEqual(["mobile_sam_image_encoder.onnx", "sam_mask_decoder_multi.onnx"]);
+    const folder = modelFolder(dir, tiny);
+    expect(Buffer.compare(await readFile(path.join(folder, "encoder.onnx")), Buffer.from(files["mobile_sam_image_encoder.onnx"]!))).toBe(0);
+    expect(Buffer.compare(await readFile(path.join(folder, "decoder.onnx")), Buffer.from(files["sam_mask_decoder_multi.onnx"]!))).toBe(0);
+    expect(manifest.source).toEqual({ url: fileHost.url });
+    expect(manifest.files.decoder).toEqual({ file: "decoder.onnx", sha256: tiny.files.decoder.sha256, bytes: tiny.files.decoder.bytes });
+    expect(await inspectModel(MOBILE_SAM, dir, { hash: true })).toMatchObject({ status: "ready", hashed: true, partialBytes: 0 });
+  });
+
+  it("without a mirror it asks the model's public home, its revision pinned in the URL", async () => {
+    const asked: string[] = [];
+    const offline: typeof fetch = async (url) => {
+      asked.push(String(url));
+      throw new TypeError("fetch failed");
+    };
+    await failure(pullModel(MOBILE_SAM, { dir }, { fetch: offline }));
+    expect(asked).toEqual([
+      "https://huggingface.co/Acly/MobileSAM/resolve/0d3b403339b4674a82493d5e97964dd78089ddc8/mobile_sam_image_encoder.onnx",
+    ]);
+  });
+
+  it("a file whose SHA-256 is not the pinned one is deleted, naming the file and both hashes", async () => {
+    const error = await failure(pullModel(MOBILE_SAM, { dir, baseUrl: fileHost.url }));
+    expect(error.kind).toBe("upstream_failed");
+    expect(error.message).toContain(
+      `Checksum mismatch for mobilesam: mobile_sam_image_encoder.onnx has SHA-256 ${tiny.files.encoder.sha256}, expected ${MOBILE_SAM.files.encoder.sha256}. The download was deleted.`,
+    );
+    expect(error.suggestion).toContain("flux-fill-mcp models pull mobilesam");
+    expect(await inspectModel(MOBILE_SAM, dir)).toMatchObject({ status: "missing", partialBytes: 0 });
+  });
+
+  it("resumes a broken-off file with a Range request", async () => {
+    fileHost.cutAfter(300);
+    const error = await failure(pullModel(tiny, { dir, baseUrl: fileHost.url }));
+    expect(error.message).toContain("Download of mobilesam (mobile_sam_image_encoder.onnx)");
+    expect(error.message).toContain("broke off after 300 bytes");
+    expect((await inspectModel(tiny, dir)).partialBytes).toBe(300);
+    const { resumedFrom } = await pullModel(tiny, { dir, baseUrl: fileHost.url });
+    expect(resumedFrom).toBe(300);
+    expect(fileHost.requests.at(-2)).toEqual({ path: "mobile_sam_image_encoder.onnx", range: "bytes=300-", status: 206 });
+    expect((await inspectModel(tiny, dir, { hash: true })).status).toBe("ready");
+  });
+
+  it("keeps a file an interrupted pull already checked, and fetches only the other one next time", async () => {
+    await fileHost.close();
+    fileHost = await startModelHost({ "mobile_sam_image_encoder.onnx": files["mobile_sam_image_encoder.onnx"]! });
+    expect((await failure(pullModel(tiny, { dir, baseUrl: fileHost.url }))).message).toContain("HTTP 404");
+    expect((await inspectModel(tiny, dir)).status).toBe("missing");
+    await fileHost.close();
+    fileHost = await startModelHost(files);
+    await pullModel(tiny, { dir, baseUrl: fileHost.url });
+    expect(fileHost.requests.map((r) => r.path)).toEqual(["sam_mask_decoder_multi.onnx"]);
+    await pullModel(tiny, { dir, baseUrl: fileHost.url }, { force: true });
+    expect(fileHost.requests).toHaveLength(3);
+  });
+
+  it("refuses a file larger than the published size", async () => {
+    const small: FilesModelSpec = { ...tiny, files: { ...tiny.files, encoder: { ...tiny.files.encoder, bytes: 100 } } };
+    expect((await failure(pullModel(small, { dir, baseUrl: fileHost.url }))).kind).toBe("too_large");
   });
 });
