@@ -3,12 +3,12 @@ import { FluxFillError } from "../errors.js";
 import type { Segmentation, Segmenter, SegmenterName } from "../images/selection/segmenter.js";
 import { createFalSegmenter } from "../providers/fal/segmenter.js";
 import { createClassicSegmenter } from "./classic.js";
-import { createOnnxSegmenter, onnxWeightsPresent } from "./onnx/index.js";
+import { createOnnxSegmenter, onnxWeightsPresent, presentOnnxModel } from "./onnx/index.js";
 
 /**
  * The one place a segmenter is chosen (FLUX_FILL_SEGMENTER), once per process: every mask route gets the
- * Segmenter made here. `auto` takes onnx when its weights are present, else fal when FAL_KEY is set, else
- * classic; with `auto` a hosted segmenter that fails (host down, key refused, out of credit, throttled,
+ * Segmenter made here. `auto` takes onnx when weights of one of its models are present (SAM 2.1 first, then
+ * MobileSAM), else fal when FAL_KEY is set, else classic; with `auto` a hosted segmenter that fails (host down, key refused, out of credit, throttled,
  * daily limit reached) falls back to classic for box prompts, with a note. Hosted masks are cached per
  * (image pixels, prompt), so preview → fill → retry pays once.
  */
@@ -43,14 +43,16 @@ export function segmenterProblem(config: Config, deps: SegmenterDeps = {}): stri
   const name = resolveSegmenter(config, deps);
   if (name === "fal" && !config.fal.apiKey) return "FLUX_FILL_SEGMENTER=fal but FAL_KEY is not set";
   if (name === "onnx" && !weightsPresent(config, deps))
-    return `FLUX_FILL_SEGMENTER=onnx but its weights are not in ${config.models.dir} (run: flux-fill-mcp models pull sam2.1-tiny)`;
+    return `FLUX_FILL_SEGMENTER=onnx but its weights are not in ${config.models.dir} (run: flux-fill-mcp models pull sam2.1-tiny, or mobilesam for the small one)`;
   return undefined;
 }
 
-/** One line for /readyz, the start-up log and --help: which segmenter, and why when `auto` chose it. */
+/** One line for the start-up log and --help: which segmenter (and model), and why when `auto` chose it. */
 export function describeSegmenter(config: Config, deps: SegmenterDeps = {}): string {
   const name = resolveSegmenter(config, deps);
   const how = config.segmenter === "auto" ? " (FLUX_FILL_SEGMENTER=auto)" : "";
+  const model = name === "onnx" ? presentOnnxModel(config.models.dir) : undefined;
+  if (model) return `onnx with ${model.shortName}${how}`;
   const paid = name === "fal" ? ": paid, $0.005 per object, the photo is sent to fal" : "";
   return `${name}${how}${paid}`;
 }

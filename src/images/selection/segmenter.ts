@@ -3,8 +3,8 @@ import type { ObjectHints, PixelBox, SelectionDecision, SelectionImage } from ".
 /**
  * The one interface every object selection goes through (issue 22): an image plus a box and/or hint points
  * and/or text → the chosen mask with a score. Backends are adapters: `classic` (the colour-model maths in
- * this folder, offline), `onnx` (SAM 2.1 on the CPU, the embedding cached per image) and `fal` (the hosted
- * SAM 3 endpoint, paid). The mask routes (flux_fill, preview_mask, open_mask_editor, the CLI) see only this.
+ * this folder, offline), `onnx` (SAM 2.1 or MobileSAM on the CPU, the embedding cached per image) and `fal`
+ * (the hosted SAM 3 endpoint, paid). The mask routes (flux_fill, preview_mask, open_mask_editor, the CLI) see only this.
  */
 
 export type SegmenterName = "classic" | "onnx" | "fal";

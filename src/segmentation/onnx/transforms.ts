@@ -1,13 +1,18 @@
 import type { PixelBox, PixelPoint } from "../../images/selection/types.js";
 
 /**
- * The pure maths around SAM 2.1's encoder and decoder (samexporter export): the image → the encoder's
- * 1024×1024 input, a prompt → the decoder's points and labels, and the decoder's low-resolution logits →
- * a mask at the image's size, with the choice among the candidate masks. No I/O; exact unit tests.
+ * The pure maths around SAM's encoders and decoders, for both layouts the onnx segmenter runs: the image →
+ * the encoder's input, a prompt → the decoder's points and labels, and the decoder's logits → a mask at the
+ * image's size, with the choice among the candidate masks. No I/O; exact unit tests.
  *
- * SAM 2 resizes the photo to 1024×1024 without keeping its aspect ratio, so x and y scale separately
- * (SAM2Transforms: coordinates / [w, h] × 1024), and its masks are upsampled straight back to the photo's
- * size (bilinear, align_corners=False) and thresholded at 0.
+ * SAM 2.1 (samexporter export) resizes the photo to 1024×1024 without keeping its aspect ratio, so x and y
+ * scale separately (SAM2Transforms: coordinates / [w, h] × 1024), and its masks are upsampled straight back
+ * to the photo's size (bilinear, align_corners=False) and thresholded at 0.
+ *
+ * SAM 1 (MobileSAM; facebookresearch/segment-anything's ResizeLongestSide and SamOnnxModel) resizes the
+ * longest side to 1024 keeping the aspect ratio and pads bottom/right (inside the encoder graph here), so
+ * points scale by the resized size over the photo's; its decoder puts a box's corners after the points and
+ * wants a padding point (0, 0) labelled −1 when there is no box.
  */
 
 /** The side of the square the encoder sees. */
@@ -15,19 +20,37 @@ export const SAM_INPUT_SIZE = 1024;
 /** ImageNet normalisation, RGB, on values /255 (SAM 2's preprocessing). */
 export const SAM_MEAN = [0.485, 0.456, 0.406] as const;
 export const SAM_STD = [0.229, 0.224, 0.225] as const;
-/** Point labels of SAM's prompt encoder. */
-export const SAM_LABEL = { exclude: 0, include: 1, boxTopLeft: 2, boxBottomRight: 3 } as const;
+/** Point labels of SAM's prompt encoder (−1: not a point, SAM 1's padding). */
+export const SAM_LABEL = { padding: -1, exclude: 0, include: 1, boxTopLeft: 2, boxBottomRight: 3 } as const;
 /** A candidate still fits a box prompt with at most this share of its pixels outside the box. */
 export const MAX_OUTSIDE_BOX = 0.05;
 
-/** Image pixels → the encoder's 1024 frame. */
-export function toModelFrame(point: PixelPoint, width: number, height: number): [number, number] {
-  return [(point[0] * SAM_INPUT_SIZE) / width, (point[1] * SAM_INPUT_SIZE) / height];
+/** The photo's size once resized for the encoder (before any padding). */
+export interface ModelFrame {
+  width: number;
+  height: number;
 }
 
-/** The encoder's 1024 frame → image pixels (the inverse of toModelFrame). */
-export function toImageFrame(point: PixelPoint, width: number, height: number): [number, number] {
-  return [(point[0] * width) / SAM_INPUT_SIZE, (point[1] * height) / SAM_INPUT_SIZE];
+/** SAM 2's frame: every photo is stretched to 1024×1024. */
+export const SQUARE_FRAME: ModelFrame = { width: SAM_INPUT_SIZE, height: SAM_INPUT_SIZE };
+
+/**
+ * SAM 1's frame: the longest side to 1024, the other scaled alike and rounded half up
+ * (ResizeLongestSide.get_preprocess_shape; SamOnnxModel.resize_longest_image_size rounds the same way).
+ */
+export function longestSideFrame(width: number, height: number): ModelFrame {
+  const scale = SAM_INPUT_SIZE / Math.max(width, height);
+  return { width: Math.floor(width * scale + 0.5), height: Math.floor(height * scale + 0.5) };
+}
+
+/** Image pixels → the encoder's frame. */
+export function toModelFrame(point: PixelPoint, width: number, height: number, frame: ModelFrame = SQUARE_FRAME): [number, number] {
+  return [(point[0] * frame.width) / width, (point[1] * frame.height) / height];
+}
+
+/** The encoder's frame → image pixels (the inverse of toModelFrame). */
+export function toImageFrame(point: PixelPoint, width: number, height: number, frame: ModelFrame = SQUARE_FRAME): [number, number] {
+  return [(point[0] * width) / frame.width, (point[1] * height) / frame.height];
 }
 
 /** The part of `box` inside a width × height image, as corners [x0, y0, x1, y1]; undefined when none is. */
@@ -52,27 +75,55 @@ export interface SamPoints {
   count: number;
 }
 
+/** How a decoder wants its points: in which frame, where the box goes, and whether to pad. */
+export interface PointLayout {
+  frame: ModelFrame;
+  /** The box's corners after the points (SAM 1) instead of before them (SAM 2). */
+  boxLast: boolean;
+  /** A point (0, 0) labelled −1 at the end when there is no box (SAM 1's ONNX decoder, as its notebook does). */
+  padWithoutBox: boolean;
+}
+
+export const SAM2_POINTS: PointLayout = { frame: SQUARE_FRAME, boxLast: false, padWithoutBox: false };
+
 /**
- * A prompt → SAM points: the box first, as its top-left and bottom-right corners labelled 2 and 3 (clipped
- * to the image), then include points labelled 1, then exclude points labelled 0; all in the 1024 frame.
+ * A prompt → SAM points: the box as its top-left and bottom-right corners labelled 2 and 3 (clipped to the
+ * image), include points labelled 1, exclude points labelled 0, in the encoder's frame. SAM 2 takes the box
+ * first; SAM 1 takes it last, or a padding point when there is none.
  */
-export function promptToPoints(prompt: SamPromptInput, width: number, height: number): SamPoints {
-  const points: Array<[PixelPoint, number]> = [];
+export function promptToPoints(prompt: SamPromptInput, width: number, height: number, layout: PointLayout = SAM2_POINTS): SamPoints {
+  const box: Array<[PixelPoint, number]> = [];
   const corners = prompt.box ? clipBox(prompt.box, width, height) : undefined;
   if (corners) {
-    points.push([[corners[0], corners[1]], SAM_LABEL.boxTopLeft], [[corners[2], corners[3]], SAM_LABEL.boxBottomRight]);
+    box.push([[corners[0], corners[1]], SAM_LABEL.boxTopLeft], [[corners[2], corners[3]], SAM_LABEL.boxBottomRight]);
   }
-  for (const p of prompt.include ?? []) points.push([p, SAM_LABEL.include]);
-  for (const p of prompt.exclude ?? []) points.push([p, SAM_LABEL.exclude]);
+  const hints: Array<[PixelPoint, number]> = [
+    ...(prompt.include ?? []).map((p): [PixelPoint, number] => [p, SAM_LABEL.include]),
+    ...(prompt.exclude ?? []).map((p): [PixelPoint, number] => [p, SAM_LABEL.exclude]),
+  ];
+  const framed = (points: Array<[PixelPoint, number]>) =>
+    points.map(([p, label]): [PixelPoint, number] => [toModelFrame(p, width, height, layout.frame), label]);
+  const points = layout.boxLast ? [...framed(hints), ...framed(box)] : [...framed(box), ...framed(hints)];
+  if (layout.padWithoutBox && box.length === 0) points.push([[0, 0], SAM_LABEL.padding]);
   const coords = new Float32Array(points.length * 2);
   const labels = new Float32Array(points.length);
-  points.forEach(([p, label], i) => {
-    const [x, y] = toModelFrame(p, width, height);
+  points.forEach(([[x, y], label], i) => {
     coords[i * 2] = x;
     coords[i * 2 + 1] = y;
     labels[i] = label;
   });
   return { coords, labels, count: points.length };
+}
+
+/**
+ * SAM 1's own preference among its four masks (SamOnnxModel.select_masks): mask 0 answers an unambiguous
+ * prompt (three points or more, padding included), masks 1–3 an ambiguous one (a box or a single point).
+ * The predicted IoUs with that rule folded in, for ranking only (the reported score stays the model's).
+ */
+export function sam1RankingScores(scores: ArrayLike<number>, pointCount: number): Float32Array {
+  const ranked = Float32Array.from(scores);
+  if (ranked.length > 0) ranked[0] = ranked[0]! + (pointCount - 2.5) * 1000;
+  return ranked;
 }
 
 /**

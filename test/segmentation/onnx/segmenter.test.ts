@@ -6,7 +6,7 @@ import { isFluxFillError } from "../../../src/errors.js";
 import type { SegmentImage } from "../../../src/images/selection/segmenter.js";
 import { checkOnnxWeights, createOnnxSegmenter, onnxWeightsPresent } from "../../../src/segmentation/onnx/index.js";
 import { loadOnnxRuntime } from "../../../src/segmentation/onnx/runtime.js";
-import { installTinySam, TINY_SAM } from "../../helpers/sam-models.js";
+import { installTinySam, maskIou, maskOf, TINY_SAM } from "../../helpers/sam-models.js";
 
 let modelsDir: string;
 beforeAll(async () => {
@@ -19,23 +19,6 @@ afterAll(async () => {
 
 function flatImage(width: number, height: number, key: string, channels: 1 | 3 | 4 = 3): SegmentImage {
   return { data: new Uint8Array(width * height * channels).fill(128), width, height, channels, key };
-}
-
-/** Intersection over union of two 0/255 masks. */
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0;
-  let union = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] && b[i]) inter++;
-    if (a[i] || b[i]) union++;
-  }
-  return union === 0 ? 1 : inter / union;
-}
-
-function maskOf(width: number, height: number, inside: (x: number, y: number) => boolean): Uint8Array {
-  const mask = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (inside(x + 0.5, y + 0.5)) mask[y * width + x] = 255;
-  return mask;
 }
 
 async function failure(promise: Promise<unknown>): Promise<{ kind: string; text: string }> {
@@ -58,7 +41,7 @@ describe("onnx segmenter on a tiny SAM 2.1-shaped model", () => {
     expect(result.confidence).toBeCloseTo(TINY_SAM.scores[1], 5);
     expect(result.reason).toContain("candidate 2 of 3, predicted IoU 0.80");
     const expected = maskOf(800, 600, (x, y) => x > 200 && x < 500 && y > 150 && y < 350);
-    expect(iou(result.mask, expected)).toBeGreaterThan(0.99);
+    expect(maskIou(result.mask, expected)).toBeGreaterThan(0.99);
     // Away from the corners the upscaled edges land on the exact pixels.
     const row = 250 * 800;
     expect(result.mask[row + 199]).toBe(0);
@@ -73,7 +56,7 @@ describe("onnx segmenter on a tiny SAM 2.1-shaped model", () => {
     expect(result.confidence).toBeCloseTo(TINY_SAM.scores[2], 5);
     const r = TINY_SAM.largeRadius;
     const expected = maskOf(800, 600, (x, y) => Math.hypot(((x - 400) * 1024) / 800, ((y - 300) * 1024) / 600) < r);
-    expect(iou(result.mask, expected)).toBeGreaterThan(0.98);
+    expect(maskIou(result.mask, expected)).toBeGreaterThan(0.98);
   });
 
   it("an exclude point rules out the candidates that contain it", async () => {
@@ -83,7 +66,7 @@ describe("onnx segmenter on a tiny SAM 2.1-shaped model", () => {
     expect(result.confidence).toBeCloseTo(TINY_SAM.scores[0], 5);
     const r = TINY_SAM.smallRadius;
     const expected = maskOf(800, 600, (x, y) => Math.hypot(((x - 400) * 1024) / 800, ((y - 300) * 1024) / 600) < r);
-    expect(iou(result.mask, expected)).toBeGreaterThan(0.95);
+    expect(maskIou(result.mask, expected)).toBeGreaterThan(0.95);
   });
 
   it("when no candidate fits, the best-scoring one is used, reported doubtful and cut to the box with 3 % slack", async () => {

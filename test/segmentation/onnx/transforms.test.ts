@@ -3,8 +3,10 @@ import {
   candidateFit,
   chooseCandidate,
   clipBox,
+  longestSideFrame,
   type LowResMasks,
   promptToPoints,
+  sam1RankingScores,
   rgbToSamInput,
   SAM_INPUT_SIZE,
   toImageFrame,
@@ -36,7 +38,37 @@ describe("coordinate transforms", () => {
   });
 });
 
+describe("SAM 1's frame (MobileSAM)", () => {
+  it("takes the longest side to 1024 and rounds the other half up, as ResizeLongestSide does", () => {
+    expect(longestSideFrame(800, 600)).toEqual({ width: 1024, height: 768 });
+    expect(longestSideFrame(600, 900)).toEqual({ width: 683, height: 1024 });
+    expect(longestSideFrame(4032, 3024)).toEqual({ width: 1024, height: 768 });
+    expect(longestSideFrame(100, 30)).toEqual({ width: 1024, height: 307 });
+    expect(longestSideFrame(512, 512)).toEqual({ width: 1024, height: 1024 });
+  });
+
+  it("scales points by the resized size over the photo's, the same on both axes up to rounding", () => {
+    const frame = longestSideFrame(600, 900);
+    const [x, y] = toModelFrame([300, 450], 600, 900, frame);
+    expect(x).toBeCloseTo(341.5, 9);
+    expect(y).toBeCloseTo(512, 9);
+    const [bx, by] = toImageFrame([x, y], 600, 900, frame);
+    expect(bx).toBeCloseTo(300, 9);
+    expect(by).toBeCloseTo(450, 9);
+  });
+});
+
 describe("promptToPoints", () => {
+  it("SAM 1: the points first, then the box's corners; a padding point (0, 0) labelled −1 only without a box", () => {
+    const layout = { frame: longestSideFrame(800, 600), boxLast: true, padWithoutBox: true };
+    const withBox = promptToPoints({ box: { x: 100, y: 60, width: 300, height: 240 }, include: [[200, 150]], exclude: [[350, 90]] }, 800, 600, layout);
+    expect([...withBox.labels]).toEqual([1, 0, 2, 3]);
+    expect([...withBox.coords]).toEqual([256, 192, 448, 115.19999694824219, 128, 76.80000305175781, 512, 384]);
+    const pointOnly = promptToPoints({ include: [[400, 300]] }, 800, 600, layout);
+    expect([...pointOnly.labels]).toEqual([1, -1]);
+    expect([...pointOnly.coords]).toEqual([512, 384, 0, 0]);
+  });
+
   it("puts the box first as two corners labelled 2 and 3, then include (1), then exclude (0)", () => {
     const points = promptToPoints(
       { box: { x: 100, y: 60, width: 300, height: 240 }, include: [[200, 150]], exclude: [[350, 90], [120, 280]] },
@@ -57,6 +89,19 @@ describe("promptToPoints", () => {
 
   it("drops a box that lies wholly outside the image", () => {
     expect(promptToPoints({ box: { x: 900, y: 0, width: 10, height: 10 } }, 800, 600).count).toBe(0);
+  });
+});
+
+describe("sam1RankingScores", () => {
+  it("folds in SamOnnxModel.select_masks: mask 0 first for 3+ points, last for 2 or fewer; the others keep their order", () => {
+    const scores = [0.7, 0.8, 0.9, 0.85];
+    const rank = (points: number) => {
+      const ranked = sam1RankingScores(scores, points);
+      return [0, 1, 2, 3].sort((a, b) => ranked[b]! - ranked[a]!);
+    };
+    expect(rank(2)).toEqual([2, 3, 1, 0]);
+    expect(rank(3)).toEqual([0, 2, 3, 1]);
+    expect([...sam1RankingScores(scores, 2)].slice(1)).toEqual([...Float32Array.from(scores)].slice(1));
   });
 });
 
