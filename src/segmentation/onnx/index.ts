@@ -156,16 +156,20 @@ export function createOnnxSegmenter(options: OnnxSegmenterOptions): OnnxSegmente
     };
     const encoder = await open(model.files.encoder.file);
     const decoder = await open(model.files.decoder.file);
-    const wrong = [
-      ...missingNames(encoder.inputNames, graph.encoderInputs),
-      ...missingNames(encoder.outputNames, graph.encoderOutputs),
-      ...missingNames(decoder.inputNames, graph.decoderInputs),
-      ...missingNames(decoder.outputNames, graph.decoderOutputs),
-    ];
+    const wrong = (
+      [
+        ["encoder input", missingNames(encoder.inputNames, graph.encoderInputs)],
+        ["encoder output", missingNames(encoder.outputNames, graph.encoderOutputs)],
+        ["decoder input", missingNames(decoder.inputNames, graph.decoderInputs)],
+        ["decoder output", missingNames(decoder.outputNames, graph.decoderOutputs)],
+      ] as const
+    )
+      .filter(([, names]) => names.length > 0)
+      .map(([what, names]) => `${what} ${names.join(", ")}`);
     if (wrong.length > 0) {
       throw new FluxFillError(
         "service_unavailable",
-        `The model files in ${folder} are not ${graph.description} (missing ${wrong.join(", ")}).`,
+        `The model files in ${folder} are not ${graph.description} (missing ${wrong.join("; ")}).`,
         { suggestion: `Run \`${PULL_FIX(model)}\` to replace them.` },
       );
     }

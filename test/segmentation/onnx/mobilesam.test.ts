@@ -4,23 +4,46 @@
  * and a padding point without a box, orig_im_size as (h, w), SAM 1's own preference among its 4 masks, the
  * shared upscaling and thresholds; which model `auto` takes; and the same through a real MCP client.
  */
+import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/config.js";
+import { isFluxFillError } from "../../../src/errors.js";
 import type { SegmentImage } from "../../../src/images/selection/segmenter.js";
 import { MOBILE_SAM, SAM21_TINY } from "../../../src/models/catalogue.js";
+import { pullModel } from "../../../src/models/store.js";
 import { describeSegmenter } from "../../../src/segmentation/index.js";
 import { createOnnxSegmenter, presentOnnxModel } from "../../../src/segmentation/onnx/index.js";
 import { makePhoto } from "../../helpers/images.js";
 import { startInMemory, tempDir } from "../../helpers/mcp.js";
-import { installTinyMobileSam, installTinySam, maskIou, maskOf, TINY_MOBILE_SAM } from "../../helpers/sam-models.js";
+import { startModelHost } from "../../helpers/model-host.js";
+import {
+  installTinyMobileSam,
+  installTinySam,
+  maskIou,
+  maskOf,
+  TINY_MOBILE_SAM,
+  tinySamDecoder,
+  tinySamEncoder,
+} from "../../helpers/sam-models.js";
 
 let modelsDir: string;
 beforeAll(async () => {
   modelsDir = await tempDir("mobilesam-");
   await installTinyMobileSam(modelsDir);
 });
+
+/** The FluxFillError's message and suggestion. */
+async function failure(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isFluxFillError(error)) return `${error.message}\n${error.suggestion ?? ""}`;
+    throw error;
+  }
+  throw new Error("expected a failure");
+}
 
 function flatImage(width: number, height: number, key: string): SegmentImage {
   return { data: new Uint8Array(width * height * 3).fill(128), width, height, channels: 3, key };
@@ -91,6 +114,29 @@ describe("which model the onnx segmenter uses", () => {
     });
     expect(result).toMatchObject({ candidates: 3 });
     expect(result.reason).toContain("SAM 2.1 selected the object");
+  });
+
+  it("no weights: the error names both pull commands; files of another layout in mobilesam's folder are refused by name", async () => {
+    const empty = await tempDir("mobilesam-none-");
+    const none = await failure(createOnnxSegmenter({ modelsDir: empty }).segment(flatImage(10, 10, "x"), { include: [[5, 5]] }));
+    expect(none).toContain("flux-fill-mcp models pull sam2.1-tiny");
+    expect(none).toContain("flux-fill-mcp models pull mobilesam");
+    // SAM 2.1's files where MobileSAM's belong, pulled with their own pins: names checked on load.
+    const wrongDir = await tempDir("mobilesam-wrong-");
+    const host = await startModelHost({ "mobile_sam_image_encoder.onnx": tinySamEncoder(), "sam_mask_decoder_multi.onnx": tinySamDecoder() });
+    try {
+      const pin = (bytes: Uint8Array) => ({ sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length });
+      const files = {
+        encoder: { ...MOBILE_SAM.files.encoder, ...pin(tinySamEncoder()) },
+        decoder: { ...MOBILE_SAM.files.decoder, ...pin(tinySamDecoder()) },
+      };
+      await pullModel({ ...MOBILE_SAM, files }, { dir: wrongDir, baseUrl: host.url });
+    } finally {
+      await host.close();
+    }
+    const wrong = await failure(createOnnxSegmenter({ modelsDir: wrongDir }).segment(flatImage(10, 10, "y"), { include: [[5, 5]] }));
+    expect(wrong).toContain("are not SAM 1's ONNX layout (MobileSAM) (missing encoder input input_image; encoder output image_embeddings; decoder input image_embeddings, orig_im_size)");
+    expect(wrong).toContain("flux-fill-mcp models pull mobilesam");
   });
 
   it("preview_mask through an MCP client names MobileSAM and its score", async () => {
