@@ -393,6 +393,24 @@ export async function holdCreditsFor(count: number, price: number, deps: CreditD
   });
 }
 
+/**
+ * `promise`'s value, or undefined once `ms` have passed. Out here and with its timer cleared: a timer made
+ * inside runPaidTask kept the whole job (the request's uploads and decoded pixels, ~10 MB for a 1 MP fill)
+ * alive for a second after every fill whose balance had long answered.
+ */
+async function settledWithin<V>(promise: Promise<V>, ms: number): Promise<V | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs a paid task at most once per request; see the module comment. */
 export async function runPaidTask<T extends SavedOutcome>(
   job: PaidTaskJob<T>,
@@ -495,10 +513,7 @@ export async function runPaidTask<T extends SavedOutcome>(
     // A held task that was not run (shared, or failed before its run) gives its credits back; a no-op after a run.
     await job.hold?.settle(0);
   }
-  const balance = await Promise.race([
-    outcome.balance,
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), BALANCE_WAIT_MS).unref()),
-  ]);
+  const balance = await settledWithin(outcome.balance, BALANCE_WAIT_MS);
   return {
     ...outcome.saved,
     reuse: attached || attachedElsewhere ? "shared_task" : "none",

@@ -6,8 +6,14 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { describe, expect, it, vi } from "vitest";
+import { silentLogger } from "../src/log.js";
+import { runPaidTask } from "../src/pay-once.js";
+import { createBflProvider } from "../src/providers/bfl/provider.js";
+import { createPaidTaskState } from "../src/state/index.js";
 import { fallbackDir, type ResultWriter } from "../src/results/store.js";
 import { FluxFillOutput } from "../src/schema/tool.js";
 import { makeMask, makePhoto } from "./helpers/images.js";
@@ -337,5 +343,60 @@ describe("tool arguments named __proto__, constructor or prototype", () => {
       }
     }
     expect(emulator.submitCount).toBe(0);
+  });
+});
+
+describe("what a finished paid task keeps alive", () => {
+  it("nothing of its job: the wait for the balance does not hold the request's pixels once the outcome is back", async () => {
+    // Timers are faked so a timer that would keep the job alive never fires during the check, however slow the machine.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      setFlagsFromString("--expose-gc");
+      const collectGarbage = runInNewContext("gc") as () => void;
+      emulator.configure({ credits: 1000 });
+      const provider = createBflProvider({
+        apiKey: KEY,
+        baseUrl: emulator.apiBaseUrl,
+        pollIntervalMs: 10,
+        timeoutMs: 5000,
+      });
+      const state = createPaidTaskState(await tempDir("flux-fill-pay-once-state-"), { startedNothing: () => false });
+      let pixels: WeakRef<Uint8Array> | undefined;
+      const outcome = await (async () => {
+        // What a fill's job holds through its closures: the request, with its uploads and decoded pixels.
+        const request = { pixels: new Uint8Array(4 << 20) };
+        pixels = new WeakRef(request.pixels);
+        return runPaidTask(
+          {
+            identity: "held-pixels",
+            kind: "fill",
+            provider,
+            waiter: { onProgress: () => undefined, abandoned: new AbortController().signal },
+            journalFacts: async () => ({
+              params: {},
+              inputs: {
+                image: { source: "photo.jpg", width: 1024, height: request.pixels.length >> 12, format: "jpeg" },
+              },
+            }),
+            run: async (hooks) => {
+              await hooks.onSubmitted({ upstreamId: "task-1", pollingUrl: `${emulator.apiBaseUrl}/v1/get_result` });
+              return { meta: { id: `r${request.pixels.length}`, cost: 5, created_at: new Date().toISOString() } };
+            },
+            loadSaved: async () => {
+              throw new Error(`no saved result (${request.pixels.length})`);
+            },
+          },
+          { state, logger: silentLogger, dailyCreditLimit: undefined, outputDir: await tempDir() },
+        );
+      })();
+      expect(outcome.meta.id).toBe(`r${4 << 20}`);
+      expect(outcome.balance).toBeLessThanOrEqual(1000);
+      // A WeakRef's target survives until the current task ends: collect after a turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      expect(pixels!.deref()).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
