@@ -30,6 +30,22 @@ export function maximum(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : Math.max(...values);
 }
 
+/**
+ * The Theil–Sen slope of y against x: the median of the slopes between every pair of points with distinct x.
+ * One odd sample (a collection that ran late, a burst of allocations) moves it little, unlike a least-squares
+ * fit or the difference of two single samples. NaN with fewer than two distinct x.
+ */
+export function theilSenSlope(xs: readonly number[], ys: readonly number[]): number {
+  if (xs.length !== ys.length) throw new RangeError("theilSenSlope: xs and ys differ in length");
+  const slopes: number[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    for (let j = i + 1; j < xs.length; j++) {
+      if (xs[j] !== xs[i]) slopes.push((ys[j]! - ys[i]!) / (xs[j]! - xs[i]!));
+    }
+  }
+  return median(slopes);
+}
+
 /** ours ÷ baseline, or NaN when either is missing or the baseline is 0. */
 export function ratio(ours: number | undefined, baseline: number | undefined): number {
   if (ours === undefined || baseline === undefined || !Number.isFinite(ours) || !Number.isFinite(baseline)) {

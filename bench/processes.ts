@@ -91,6 +91,15 @@ export async function procCpuSeconds(pid: number): Promise<number> {
   return parseProcStatCpuSeconds(await readFile(`/proc/${pid}/stat`, "utf8"));
 }
 
+/** process.memoryUsage() of a server run with the memory probe (bench/memory-probe.cjs), bytes. */
+export interface ServerMemoryUsage {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
 export interface HttpServerProcess {
   /** The MCP endpoint, e.g. http://127.0.0.1:40123/mcp. */
   url: string;
@@ -99,9 +108,16 @@ export interface HttpServerProcess {
   stderr(): string;
   /** A new client and transport: an MCP session in the 2025 era (the default), sessionless in 2026-07-28. */
   connect(era?: Era): Promise<Client>;
+  /**
+   * The server's own memory figures, after a full garbage collection when `gc` is set (and `snapshot`, a
+   * heap snapshot written there). Only with `probe: true`.
+   */
+  memory(options?: { gc?: boolean; snapshot?: string }): Promise<ServerMemoryUsage>;
   /** SIGTERM (graceful: running fills finish) and wait for the exit. */
   stop(): Promise<void>;
 }
+
+const PROBE_MESSAGE = "flux-fill-bench:memory";
 
 /** `node dist/cli.js --http --port 0` with a bearer token; resolves once the endpoint is logged. */
 export async function startHttpServerProcess(
@@ -109,12 +125,16 @@ export async function startHttpServerProcess(
   env: Record<string, string>,
   cwd: string,
   token: string,
-  startTimeoutMs = 15_000,
+  options: { startTimeoutMs?: number; probe?: boolean } = {},
 ): Promise<HttpServerProcess> {
-  const child = spawn(process.execPath, [cliPath, "--http", "--port", "0"], {
+  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  // The probe answers over an IPC channel; --expose-gc lets it collect garbage before measuring.
+  const probe =
+    options.probe === true ? ["--expose-gc", "--require", path.join(findRoot(), "bench", "memory-probe.cjs")] : [];
+  const child = spawn(process.execPath, [...probe, cliPath, "--http", "--port", "0"], {
     cwd,
     env: childEnv({ ...env, FLUX_FILL_HTTP_TOKEN: token }),
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: options.probe === true ? ["ignore", "ignore", "pipe", "ipc"] : ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -137,6 +157,7 @@ export async function startHttpServerProcess(
     });
   });
   const clients: Client[] = [];
+  let probeRequests = 0;
   return {
     url,
     token,
@@ -150,6 +171,25 @@ export async function startHttpServerProcess(
       await client.connect(transport);
       clients.push(client);
       return client;
+    },
+    memory: (request = {}) => {
+      if (options.probe !== true) return Promise.reject(new Error("the server was started without the memory probe"));
+      const id = ++probeRequests;
+      return new Promise<ServerMemoryUsage>((resolve, reject) => {
+        const onMessage = (message: { type?: string; id?: number; usage?: ServerMemoryUsage }) => {
+          if (message?.type !== PROBE_MESSAGE || message.id !== id || message.usage === undefined) return;
+          child.off("message", onMessage);
+          child.off("exit", onExit);
+          resolve(message.usage);
+        };
+        const onExit = () => {
+          child.off("message", onMessage);
+          reject(new Error(`the server exited before answering the memory probe:\n${stderr}`));
+        };
+        child.on("message", onMessage);
+        child.once("exit", onExit);
+        child.send({ type: PROBE_MESSAGE, id, ...request });
+      });
     },
     stop: async () => {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

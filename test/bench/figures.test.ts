@@ -12,6 +12,7 @@ import {
   ratio,
   renderTable,
   tally,
+  theilSenSlope,
   verdict,
 } from "../../bench/figures.js";
 
@@ -51,6 +52,18 @@ describe("statistics", () => {
     expect(ratio(3, undefined)).toBeNaN();
     expect(ratio(3, 0)).toBeNaN();
     expect(ratio(Number.NaN, 2)).toBeNaN();
+  });
+
+  it("theilSenSlope finds a line's slope and ignores one outlier that a two-point difference would not", () => {
+    const xs = [0, 50, 100, 150, 200, 250, 300];
+    const ys = xs.map((x) => 100 + x / 10);
+    expect(theilSenSlope(xs, ys)).toBeCloseTo(0.1);
+    // A late collection leaves the last sample 80 higher: last minus first says 0.37 per x; the median slope does not move much.
+    const spiked = [...ys.slice(0, -1), ys.at(-1)! + 80];
+    expect((spiked.at(-1)! - spiked[0]!) / 300).toBeCloseTo(0.367, 2);
+    expect(theilSenSlope(xs, spiked)).toBeCloseTo(0.1, 1);
+    expect(theilSenSlope([1, 1], [2, 3])).toBeNaN();
+    expect(() => theilSenSlope([1, 2], [1])).toThrow(RangeError);
   });
 });
 
