@@ -19,15 +19,47 @@ export type PutBack =
 /** The saved file of a put-back result: JPEG quality 95 with full-resolution colour (≥ 45 dB PSNR on photos). */
 const SAVED_JPEG = { quality: 95, chromaSubsampling: "4:4:4" } as const;
 
-/** The crop (scaled, padded) a plan sends, as rasters and as PNG uploads. */
+/**
+ * The crop (scaled, padded) a plan sends, as PNG uploads and as images whose pixels are decoded from those
+ * uploads only when a provider asks (the local engine, or a body too large to send as it is). The rasters
+ * are not kept: while the upstream works, a 1 MP crop costs its ~1.3 MB of PNG instead of 4 MB of pixels.
+ */
 export async function stitchUpload(
   image: InputImage,
   mask: RasterImage,
   plan: StitchPlan,
-): Promise<{ image: RasterImage; mask: RasterImage; upload: { image: Buffer; mask: Buffer } }> {
+): Promise<{ image: InputImage; mask: InputImage; upload: { image: Buffer; mask: Buffer } }> {
   const cropped = await cropForUpload(await image.pixels(), mask, plan);
   const [imageBytes, maskBytes] = await Promise.all([encodePng(cropped.image), encodePng(cropped.mask)]);
-  return { ...cropped, upload: { image: imageBytes, mask: maskBytes } };
+  return {
+    image: pngImage(imageBytes, cropped.image),
+    mask: pngImage(maskBytes, cropped.mask),
+    upload: { image: imageBytes, mask: maskBytes },
+  };
+}
+
+/** The pixels of `raster`, encoded by us as `png`, decoded again on the first call (and then kept). */
+function pngImage(png: Buffer, raster: RasterImage): InputImage {
+  const { width, height, channels } = raster;
+  let decoding: Promise<RasterImage> | undefined;
+  return {
+    width,
+    height,
+    pixels() {
+      // A one-channel raster was encoded as greyscale, which sharp decodes to three channels unless told.
+      const decoder = channels === 1 ? sharp(png).toColourspace("b-w") : sharp(png);
+      decoding ??= decoder
+        .raw()
+        .toBuffer({ resolveWithObject: true })
+        .then(({ data, info }) => {
+          if (info.width !== width || info.height !== height || info.channels !== channels) {
+            throw new Error(`the encoded upload decoded as ${info.width}×${info.height}×${info.channels}`);
+          }
+          return { data, width, height, channels };
+        });
+      return decoding;
+    },
+  };
 }
 
 /** The upstream's output as RGB pixels, decoded at most to MAX_RESULT_PIXEL_RATIO × the pixels sent. */

@@ -67,8 +67,8 @@ export async function prepareFillRequest(
       const sent = await stitchUpload(prepared.image, prepared.mask, plan);
       request = {
         kind: "fill",
-        image: decodedImage(sent.image),
-        mask: decodedImage(sent.mask),
+        image: sent.image,
+        mask: sent.mask,
         upload: sent.upload,
         params: sentParams,
         checked: Promise.resolve(),
