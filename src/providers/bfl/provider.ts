@@ -12,7 +12,7 @@ import { downloadResult } from "../upstream/download.js";
 import { fitImageUpload, MAX_UPSTREAM_BODY_BYTES } from "../../images/upload-size.js";
 import { formatBytes } from "../../inputs/sizes.js";
 import { type FillContext, type FillOutput, outputSize, type Provider, type ProviderRequest } from "../types.js";
-import { redactError } from "../upstream/redact.js";
+import { withoutSecrets } from "../upstream/redact.js";
 import {
   classifyTaskStatus,
   parsePollResponse,
@@ -118,15 +118,8 @@ export async function fitToBodyLimit(
 
 export function createBflProvider(options: BflProviderOptions): Provider {
   checkApiKey(options.apiKey, "BFL_API_KEY", "https://dashboard.bfl.ai");
-  const {
-    fetch: doFetch,
-    sleep,
-    now,
-    retryBaseMs,
-    maxSubmitAttempts,
-    pollRequestTimeoutMs,
-    downloadTimeoutMs,
-  } = upstreamSettings(options);
+  const settings = upstreamSettings(options);
+  const { fetch: doFetch, sleep, now, retryBaseMs, maxSubmitAttempts, pollRequestTimeoutMs } = settings;
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const maxBodyBytes = options.maxBodyBytes ?? MAX_UPSTREAM_BODY_BYTES;
   const fixedPollIntervalMs = options.pollIntervalMs;
@@ -443,10 +436,7 @@ export function createBflProvider(options: BflProviderOptions): Provider {
           },
         );
       return downloadResult(sampleUrl, {
-        fetch: doFetch,
-        sleep,
-        now,
-        timeoutMs: downloadTimeoutMs,
+        ...settings.download,
         failed,
         expiryHint: (status) => (status === 403 ? ", the signed URL may have expired" : ""),
       });
@@ -489,23 +479,14 @@ export function createBflProvider(options: BflProviderOptions): Provider {
   return {
     name: "bfl",
     estimateCredits: (kind) => PRICE_CREDITS[kind],
-    async fill(request, context) {
-      try {
-        return await fill({ request }, context);
-      } catch (error) {
-        throw redactError(error, [options.apiKey, request.params.webhook_secret ?? ""]);
-      }
-    },
-    async resume(task, submitted, context) {
-      try {
-        return await fill(
-          { resume: { id: task.upstreamId, pollingUrl: task.pollingUrl, cost: task.cost }, submitted },
-          context,
-        );
-      } catch (error) {
-        throw redactError(error, [options.apiKey, submitted.params.webhook_secret ?? ""]);
-      }
-    },
+    fill: (request, context) =>
+      withoutSecrets(() => fill({ request }, context), [options.apiKey, request.params.webhook_secret ?? ""]),
+    resume: (task, submitted, context) =>
+      withoutSecrets(
+        () =>
+          fill({ resume: { id: task.upstreamId, pollingUrl: task.pollingUrl, cost: task.cost }, submitted }, context),
+        [options.apiKey, submitted.params.webhook_secret ?? ""],
+      ),
     async balance(signal) {
       const outcome = await exchange(
         `${baseUrl}${CREDITS_PATH}`,

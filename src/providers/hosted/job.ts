@@ -14,7 +14,7 @@
 import type { HostedProviderName } from "../../config.js";
 import { FluxFillError } from "../../errors.js";
 import { downloadResult } from "../upstream/download.js";
-import { redactError } from "../upstream/redact.js";
+import { withoutSecrets } from "../upstream/redact.js";
 import { upstreamMessage } from "../upstream/answers.js";
 import { backoffDelayMs, parseRetryAfter } from "../upstream/retry.js";
 import {
@@ -209,15 +209,8 @@ export function hostSubmitError(host: HostAdapter, status: number, message: stri
 }
 
 export function createHostedProvider(host: HostAdapter, options: HostedProviderOptions): Provider {
-  const {
-    fetch: doFetch,
-    sleep,
-    now,
-    retryBaseMs,
-    maxSubmitAttempts,
-    pollRequestTimeoutMs,
-    downloadTimeoutMs,
-  } = upstreamSettings(options);
+  const settings = upstreamSettings(options);
+  const { fetch: doFetch, sleep, now, retryBaseMs, maxSubmitAttempts, pollRequestTimeoutMs } = settings;
   const secrets = [options.apiKey];
 
   // A host never redirects its API; following one could hand the key to another host.
@@ -485,10 +478,7 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
           },
         );
       return downloadResult(imageUrl, {
-        fetch: doFetch,
-        sleep,
-        now,
-        timeoutMs: downloadTimeoutMs,
+        ...settings.download,
         failed,
         expiryHint: (status) =>
           status === 403 || status === 404 || status === 410 ? ", the result URL may have expired" : "",
@@ -524,19 +514,13 @@ export function createHostedProvider(host: HostAdapter, options: HostedProviderO
   return {
     name: host.provider,
     estimateCredits: (kind) => host.price(kind),
-    async fill(request, context) {
-      try {
-        return await run({ request }, context);
-      } catch (error) {
-        throw redactError(error, [...secrets, request.params.webhook_secret ?? ""], host.provider);
-      }
-    },
-    async resume(task, submitted, context) {
-      try {
-        return await run({ resume: host.jobOf(task), submitted }, context);
-      } catch (error) {
-        throw redactError(error, [...secrets, submitted.params.webhook_secret ?? ""], host.provider);
-      }
-    },
+    fill: (request, context) =>
+      withoutSecrets(() => run({ request }, context), [...secrets, request.params.webhook_secret ?? ""], host.provider),
+    resume: (task, submitted, context) =>
+      withoutSecrets(
+        () => run({ resume: host.jobOf(task), submitted }, context),
+        [...secrets, submitted.params.webhook_secret ?? ""],
+        host.provider,
+      ),
   };
 }

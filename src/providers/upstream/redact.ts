@@ -46,3 +46,16 @@ export function redactError(error: unknown, secrets: readonly string[], provider
   const message = error instanceof Error ? error.message : String(error);
   return new FluxFillError("internal", `Unexpected error in the ${provider} provider: ${redactText(message, secrets)}`);
 }
+
+/** Runs `work`; whatever it throws leaves as `redactError` makes it, with no secret in it. */
+export async function withoutSecrets<T>(
+  work: () => Promise<T>,
+  secrets: readonly string[],
+  provider?: string,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw redactError(error, secrets, provider);
+  }
+}

@@ -73,14 +73,18 @@ export interface UpstreamOptions {
 
 /** The options with their defaults filled in. */
 export function upstreamSettings(options: UpstreamOptions) {
-  return {
+  const clock = {
     fetch: options.fetch ?? fetch,
     sleep: options.sleep ?? sleepWithSignal,
     now: options.now ?? Date.now,
+  };
+  return {
+    ...clock,
     retryBaseMs: options.retryBaseMs ?? 1000,
     maxSubmitAttempts: options.maxSubmitAttempts ?? 5,
     pollRequestTimeoutMs: options.pollRequestTimeoutMs ?? 30_000,
-    downloadTimeoutMs: options.downloadTimeoutMs ?? 60_000,
+    /** What `downloadResult` takes of these settings; the provider adds its words. */
+    download: { ...clock, timeoutMs: options.downloadTimeoutMs ?? 60_000 },
   };
 }
 

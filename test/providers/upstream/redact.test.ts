@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../../src/errors.js";
-import { REDACTED, redactError, redactText, redactValue } from "../../../src/providers/upstream/redact.js";
+import {
+  REDACTED,
+  redactError,
+  redactText,
+  redactValue,
+  withoutSecrets,
+} from "../../../src/providers/upstream/redact.js";
 
 const KEY = "sk-live-abcdef123456";
 
@@ -49,5 +55,22 @@ describe("redactError", () => {
     expect(out.message).toContain("invalid header value");
     expect(out.message).not.toContain(KEY);
     expect(redactError("plain string", [KEY]).kind).toBe("internal");
+  });
+});
+
+describe("withoutSecrets", () => {
+  it("passes a result through and lets what is thrown out only redacted, naming the provider", async () => {
+    expect(await withoutSecrets(async () => 42, [KEY])).toBe(42);
+    const thrown = await withoutSecrets(
+      async () => {
+        throw new TypeError(`invalid header value ${KEY}`);
+      },
+      [KEY],
+      "fal",
+    ).catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(FluxFillError);
+    expect((thrown as FluxFillError).message).toBe(
+      `Unexpected error in the fal provider: invalid header value ${REDACTED}`,
+    );
   });
 });
