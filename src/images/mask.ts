@@ -231,24 +231,33 @@ export function maskStats(mask: RasterImage): MaskStats {
     total >= 8 &&
     total <= 0x7ffffff0
       ? inpaintBoundsByWords(data, width, height)
-      : inpaintBoundsByBytes(data, width, height);
-  const { count, minX, minY, maxX, maxY } = bounds;
-  return {
-    coverage: total === 0 ? 0 : count / total,
-    bbox: count === 0 ? null : { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 },
-  };
+      : boundsAtOrAbove(mask, MASK_THRESHOLD);
+  return { coverage: total === 0 ? 0 : bounds.count / total, bbox: boxOf(bounds) };
 }
 
-interface InpaintBounds {
+/** How many pixels of a one-channel mask a scan counted, and the columns and rows they span. */
+export interface MaskBounds {
   count: number;
+  /** minX > maxX and minY > maxY (maxX and maxY −1) when no pixel counted. */
   minX: number;
   minY: number;
   maxX: number;
   maxY: number;
 }
 
-/** Reference scan, one byte at a time. */
-function inpaintBoundsByBytes(data: Buffer, width: number, height: number): InpaintBounds {
+/** The smallest rectangle holding the counted pixels; null when there is none. */
+export function boxOf(bounds: MaskBounds): Box | null {
+  const { minX, minY, maxX, maxY } = bounds;
+  return maxX < 0 ? null : { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 };
+}
+
+/**
+ * The pixels of a one-channel mask at or above `threshold`, one byte at a time: MASK_THRESHOLD gives the
+ * pixels to inpaint (maskStats, where its faster word scan does not apply), 1 every pixel the mask touches
+ * at all, soft edges included (markedBox).
+ */
+export function boundsAtOrAbove(mask: Pick<RasterImage, "data" | "width" | "height">, threshold: number): MaskBounds {
+  const { data, width, height } = mask;
   let count = 0;
   let minX = width;
   let minY = height;
@@ -259,7 +268,7 @@ function inpaintBoundsByBytes(data: Buffer, width: number, height: number): Inpa
     let rowMin = -1;
     let rowMax = -1;
     for (let x = 0; x < width; x++) {
-      if (data[row + x]! >= MASK_THRESHOLD) {
+      if (data[row + x]! >= threshold) {
         if (rowMin < 0) rowMin = x;
         rowMax = x;
         count++;
@@ -303,7 +312,7 @@ function countTopBytes(words: Uint32Array, from: number, to: number): number {
  * all inpaint), so whole words are tested, four of them at a time where they are all below the threshold.
  * Only the bytes of a row before its first and after its last whole word are read one by one.
  */
-function inpaintBoundsByWords(data: Uint8Array, width: number, height: number): InpaintBounds {
+function inpaintBoundsByWords(data: Uint8Array, width: number, height: number): MaskBounds {
   const total = width * height;
   // words[k] holds data[lead + 4k .. lead + 4k + 3].
   const lead = (4 - (data.byteOffset % 4)) % 4;

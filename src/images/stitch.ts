@@ -9,35 +9,14 @@
 import sharp from "sharp";
 import { applyLabTransform, labStats, MIN_RING_PIXELS, transformBetween } from "./colour-match.js";
 import type { ExpandSides } from "./expand.js";
-import type { Box } from "./mask.js";
+import { type Box, boundsAtOrAbove, boxOf } from "./mask.js";
 import { squaredDistanceToMask } from "./morphology.js";
 import type { RasterImage } from "./raster.js";
 import { bandFor, type StitchPlan } from "./stitch-plan.js";
 
 /** Smallest rectangle holding every pixel of the mask above 0 (soft edges count); null when none. */
 export function markedBox(mask: RasterImage): Box | null {
-  const { width, height, data } = mask;
-  let minX = width;
-  let minY = height;
-  let maxX = -1;
-  let maxY = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    let first = -1;
-    let last = -1;
-    for (let x = 0; x < width; x++) {
-      if (data[row + x] !== 0) {
-        if (first < 0) first = x;
-        last = x;
-      }
-    }
-    if (first < 0) continue;
-    if (first < minX) minX = first;
-    if (last > maxX) maxX = last;
-    if (minY === height) minY = y;
-    maxY = y;
-  }
-  return maxX < 0 ? null : { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 };
+  return boxOf(boundsAtOrAbove(mask, 1));
 }
 
 async function raw(pipeline: sharp.Sharp, channels: 1 | 3): Promise<RasterImage> {

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { FluxFillError } from "../../src/errors.js";
 import {
   assertSameSize,
+  boundsAtOrAbove,
+  boxOf,
   dropOpaqueAlpha,
   hasTransparency,
   MASK_THRESHOLD,
@@ -238,6 +240,31 @@ const fills: Record<string, Fill> = {
     return data;
   },
 };
+
+describe("boundsAtOrAbove", () => {
+  // 5×3: a hard pixel (128) at (2,1), soft edge values 1 and 127 at (0,0) and (4,2), a 255 at (3,1).
+  const t = MASK_THRESHOLD;
+  const mask = raster(5, 3, 1, [1, 0, 0, 0, 0, 0, 0, t, 255, 0, 0, 0, 0, 0, 127]);
+
+  it("with MASK_THRESHOLD counts and boxes the pixels to inpaint, as maskStats does", () => {
+    const bounds = boundsAtOrAbove(mask, MASK_THRESHOLD);
+    expect(bounds).toEqual({ count: 2, minX: 2, minY: 1, maxX: 3, maxY: 1 });
+    expect(boxOf(bounds)).toEqual(maskStats(mask).bbox);
+  });
+
+  it("with 1 counts every pixel the mask touches, soft edges included (markedBox)", () => {
+    const bounds = boundsAtOrAbove(mask, 1);
+    expect(bounds).toEqual({ count: 4, minX: 0, minY: 0, maxX: 4, maxY: 2 });
+    expect(boxOf(bounds)).toEqual({ x: 0, y: 0, width: 5, height: 3 });
+  });
+
+  it("finds nothing in a mask below the threshold: count 0, no box", () => {
+    const soft = raster(3, 2, 1, [0, 10, 127, 0, 0, 1]);
+    expect(boundsAtOrAbove(soft, MASK_THRESHOLD).count).toBe(0);
+    expect(boxOf(boundsAtOrAbove(soft, MASK_THRESHOLD))).toBeNull();
+    expect(boxOf(boundsAtOrAbove(raster(2, 1, 1, [0, 0]), 1))).toBeNull();
+  });
+});
 
 describe("maskStats against the plain pixel loop", () => {
   const check = (data: Buffer, width: number, height: number, what: string) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { meanDeltaE } from "../../src/images/colour-match.js";
 import { srgbToLab } from "../../src/images/selection/lab.js";
+import { maskStats } from "../../src/images/mask.js";
 import type { RasterImage } from "../../src/images/raster.js";
 import { composeExpand, composeFill, cropForUpload, markedBox, reflectPad } from "../../src/images/stitch.js";
 import { planStitch } from "../../src/images/stitch-plan.js";
@@ -44,6 +45,23 @@ const indicesWhere = (mask: RasterImage, keep: (v: number) => boolean) => {
   for (let i = 0; i < mask.data.length; i++) if (keep(mask.data[i]!)) out.push(i);
   return out;
 };
+
+describe("markedBox", () => {
+  it("boxes every pixel above 0, soft edges included, where maskStats boxes only those to inpaint", () => {
+    // 6×4: a hard 2×2 square at (2,1)..(3,2) with a feathered edge of 1s and 100s around parts of it.
+    const data = Buffer.alloc(6 * 4);
+    for (const [x, y] of [[2, 1], [3, 1], [2, 2], [3, 2]] as const) data[y * 6 + x] = 255;
+    data[0 * 6 + 1] = 1;
+    data[3 * 6 + 5] = 100;
+    const mask: RasterImage = { data, width: 6, height: 4, channels: 1 };
+    expect(markedBox(mask)).toEqual({ x: 1, y: 0, width: 5, height: 4 });
+    expect(maskStats(mask).bbox).toEqual({ x: 2, y: 1, width: 2, height: 2 });
+  });
+
+  it("is null for an empty mask", () => {
+    expect(markedBox({ data: Buffer.alloc(12), width: 4, height: 3, channels: 1 })).toBeNull();
+  });
+});
 
 describe("cropForUpload and composeFill", () => {
   const width = 1200;
