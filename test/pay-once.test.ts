@@ -6,8 +6,6 @@
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../src/log.js";
@@ -16,6 +14,7 @@ import { createBflProvider } from "../src/providers/bfl/provider.js";
 import { createPaidTaskState } from "../src/state/index.js";
 import { fallbackDir, type ResultWriter } from "../src/results/store.js";
 import { FluxFillOutput } from "../src/schema/tool.js";
+import { collectGarbage } from "./helpers/gc.js";
 import { makeMask, makePhoto } from "./helpers/images.js";
 import { callTool, savedResults, tempDir, type TestServer, textOf as text } from "./helpers/mcp.js";
 import { useServersOnEmulator } from "./helpers/use-emulator.js";
@@ -351,8 +350,6 @@ describe("what a finished paid task keeps alive", () => {
     // Timers are faked so a timer that would keep the job alive never fires during the check, however slow the machine.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      setFlagsFromString("--expose-gc");
-      const collectGarbage = runInNewContext("gc") as () => void;
       emulator.configure({ credits: 1000 });
       const provider = createBflProvider({
         apiKey: KEY,
@@ -391,9 +388,7 @@ describe("what a finished paid task keeps alive", () => {
       })();
       expect(outcome.meta.id).toBe(`r${4 << 20}`);
       expect(outcome.balance).toBeLessThanOrEqual(1000);
-      // A WeakRef's target survives until the current task ends: collect after a turn of the event loop.
-      await new Promise((resolve) => setImmediate(resolve));
-      collectGarbage();
+      await collectGarbage();
       expect(pixels!.deref()).toBeUndefined();
     } finally {
       vi.useRealTimers();

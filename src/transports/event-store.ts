@@ -3,7 +3,11 @@ import type { EventId, EventStore, StreamId, JSONRPCMessage } from "@modelcontex
 interface StoredEvent {
   id: EventId;
   streamId: StreamId;
-  message: JSONRPCMessage;
+  /**
+   * Undefined once dropped: the budget's index keeps dropped events until it compacts (up to ~1,000 of
+   * them), and with their messages (a fill's reply carries its preview) that was ~30 MB beyond the budget.
+   */
+  message: JSONRPCMessage | undefined;
   bytes: number;
   store: BoundedEventStore;
   /** Dropped from its store (by its own limits, the shared budget, or the session's end). */
@@ -125,6 +129,7 @@ export class BoundedEventStore implements EventStore {
     this.byId.delete(dropped.id);
     this.bytes -= dropped.bytes;
     dropped.dropped = true;
+    dropped.message = undefined;
     if (this.budget !== undefined) this.budget.removed(dropped);
   }
 
@@ -145,7 +150,7 @@ export class BoundedEventStore implements EventStore {
     if (!last) return "";
     const index = this.events.indexOf(last);
     for (const event of this.events.slice(index + 1)) {
-      if (event.streamId === last.streamId) await send(event.id, event.message);
+      if (event.streamId === last.streamId && event.message !== undefined) await send(event.id, event.message);
     }
     return last.streamId;
   }

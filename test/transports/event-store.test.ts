@@ -1,6 +1,7 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import { BoundedEventStore, DEFAULT_EVENT_STORE_LIMITS, ReplayBudget } from "../../src/transports/event-store.js";
+import { collectGarbage } from "../helpers/gc.js";
 
 const note = (n: number): JSONRPCMessage => ({ jsonrpc: "2.0", method: "notifications/message", params: { n } });
 
@@ -115,5 +116,21 @@ describe("ReplayBudget: one byte budget for every session's events", () => {
     await stores[0]!.storeEvent("s", big(1));
     stores[0]!.clear();
     expect(stores[0]!.size).toEqual({ events: 0, bytes: 0 });
+  });
+
+  it("holds no more than its budget: the messages of dropped events can be collected", async () => {
+    const budget = new ReplayBudget(bytesOf(0) * 10);
+    const stores = [0, 1, 2].map(() => new BoundedEventStore(DEFAULT_EVENT_STORE_LIMITS, budget));
+    const messages: Array<WeakRef<JSONRPCMessage>> = [];
+    for (let i = 0; i < 300; i++) {
+      const message = big(i);
+      messages.push(new WeakRef(message));
+      await stores[i % 3]!.storeEvent("s", message);
+    }
+    stores[0]!.clear();
+    expect(budget.events).toBeLessThanOrEqual(10);
+    await collectGarbage();
+    // The ~7 events still kept, not the 300 stored (the budget's index of them compacts only past 1,024).
+    expect(messages.filter((m) => m.deref() !== undefined).length).toBeLessThanOrEqual(10);
   });
 });
