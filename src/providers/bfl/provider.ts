@@ -125,7 +125,8 @@ export function createBflProvider(options: BflProviderOptions): Provider {
   const fixedPollIntervalMs = options.pollIntervalMs;
   const durationHistory = options.durationHistory ?? new DurationHistory();
 
-  const exchange = createSend(doFetch);
+  // Redirects are refused: fetch would carry the x-key header to wherever a redirect points.
+  const exchange = createSend(doFetch, { redirect: "error" });
 
   /**
    * A new task (`request`), or one submitted earlier that is only collected (`resume`, with the kind and

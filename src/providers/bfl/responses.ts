@@ -12,25 +12,35 @@ export interface SubmittedTask {
   cost: number | undefined;
 }
 
-function httpUrl(value: unknown): string | undefined {
+/**
+ * A polling URL the API key may be sent to: on Black Forest Labs' own hosts over https (the global host
+ * answers with regional ones, e.g. api.us1.bfl.ai), or on the configured base URL's host (a proxy, tests).
+ * Anything else would hand the key to whoever the answer names.
+ */
+export function trustedPollingUrl(value: unknown, baseUrl: string): string | undefined {
   if (typeof value !== "string") return undefined;
   try {
     const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:" ? value : undefined;
+    if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
+    if (url.hostname === new URL(baseUrl).hostname) return value;
+    const bflHost = /(^|\.)bfl\.(ai|ml)$/.test(url.hostname);
+    return bflHost && url.protocol === "https:" ? value : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * A 200 submit answer → the task to poll. The polling URL is used exactly as given; a webhook-style
- * answer has none, so the older `{baseUrl}/v1/get_result?id=` form is used. Undefined without an id.
+ * A 200 submit answer → the task to poll. The polling URL is used exactly as given when the key may go
+ * there (trustedPollingUrl); a webhook-style answer has none, and an untrusted one is not used: the older
+ * `{baseUrl}/v1/get_result?id=` form is polled instead. Undefined without an id.
  */
 export function parseSubmitResponse(body: unknown, baseUrl: string): SubmittedTask | undefined {
   if (!isRecord(body) || typeof body.id !== "string" || body.id.trim() === "") return undefined;
   const id = body.id;
   const pollingUrl =
-    httpUrl(body.polling_url) ?? `${baseUrl.replace(/\/+$/, "")}/v1/get_result?id=${encodeURIComponent(id)}`;
+    trustedPollingUrl(body.polling_url, baseUrl) ??
+    `${baseUrl.replace(/\/+$/, "")}/v1/get_result?id=${encodeURIComponent(id)}`;
   const cost = typeof body.cost === "number" && Number.isFinite(body.cost) ? body.cost : undefined;
   return { id, pollingUrl, cost };
 }

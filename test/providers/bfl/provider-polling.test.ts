@@ -21,7 +21,8 @@ import {
 import { makeRequest } from "./fixtures.js";
 
 const KEY = "poll-test-key";
-const POLL_HOST = "https://poll.invalid";
+// A regional BFL host, as the global one answers with (the key goes only to BFL's hosts); fetch is a stub here.
+const POLL_HOST = "https://api.us1.bfl.ai";
 const DELIVERY_HOST = "https://delivery.invalid";
 
 let request: FillRequest;

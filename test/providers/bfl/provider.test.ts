@@ -133,9 +133,7 @@ describe("createBflProvider: happy path", () => {
     const colour = fillColour("moss", 1234);
     expect(closeTo(await pixelAt(output.bytes, 28, 20), colour, 12)).toBe(true);
     const pixels = await request.image.pixels();
-    expect(closeTo(await pixelAt(output.bytes, 2, 2), [pixels.data[6]!, pixels.data[7]!, 128], 12)).toBe(
-      true,
-    );
+    expect(closeTo(await pixelAt(output.bytes, 2, 2), [pixels.data[6]!, pixels.data[7]!, 128], 12)).toBe(true);
 
     // Progress on every poll while pending, with a fraction in 0..1.
     const pending = result.progress.filter((p) => p.status === "Pending");
@@ -180,6 +178,38 @@ describe("createBflProvider: happy path", () => {
     const polls = emu.requestsTo("api").filter((r) => r.method === "GET");
     expect(polls.length).toBeGreaterThan(0);
     expect(polls[0]!.url).toBe(`/v1/get_result?id=${output!.upstreamId}`);
+  });
+
+  it("does not follow a redirect of a status request: the key never reaches the host it points to", async () => {
+    const elsewhere: http.IncomingHttpHeaders[] = [];
+    const thief = http.createServer((req, res) => {
+      elsewhere.push(req.headers);
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"Ready"}');
+    });
+    await new Promise<void>((resolve) => thief.listen(0, "127.0.0.1", resolve));
+    const thiefUrl = `http://127.0.0.1:${(thief.address() as AddressInfo).port}/steal`;
+    // A BFL look-alike whose status URL answers with a redirect to another server.
+    const api = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.method === "POST") {
+          const { port } = api.address() as AddressInfo;
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ id: "t-1", polling_url: `http://127.0.0.1:${port}/v1/get_result?id=t-1` }));
+        } else res.writeHead(302, { location: thiefUrl }).end();
+      });
+    });
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+      const result = await run(await makeRequest(), { overrides: { baseUrl } });
+      const error = expectError(result, "upstream_failed");
+      expect(error.message).toContain("The status of Black Forest Labs task t-1 could not be read");
+      expect(elsewhere).toEqual([]);
+    } finally {
+      api.close();
+      thief.close();
+    }
   });
 
   it("waits for a free slot when the upstream's active-task limit is reached, without duplicate tasks", async () => {
@@ -517,7 +547,9 @@ describe("createBflProvider: the request body stays within maxBodyBytes", () => 
   /** A fill request whose image is uploaded as an uncompressed PNG (148 KB, 197 KB of base64). */
   async function uncompressed(pixels: ReturnType<typeof photoPixels>): Promise<FillRequest> {
     const mask = rectMask(width, height, { left: 64, top: 48, width: 64, height: 48 });
-    const image = await sharp(pixels.data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    const image = await sharp(pixels.data, { raw: { width, height, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     return fillRequest(pixels, mask, { image, mask: await encodePng(mask) }, DEFAULT_PARAMS);
   }
   const raw = async (bytes: Buffer) => (await sharp(bytes).raw().toBuffer({ resolveWithObject: true })).data;

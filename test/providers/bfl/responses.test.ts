@@ -36,8 +36,33 @@ describe("parseSubmitResponse", () => {
     );
   });
 
+  it("never sends the key to a polling_url outside BFL's hosts (or the configured host): the base URL is polled instead", () => {
+    const expected = { id: "a", pollingUrl: "https://api.bfl.ai/v1/get_result?id=a", cost: undefined };
+    for (const elsewhere of [
+      "https://evil.example/v1/get_result?id=a",
+      "https://bfl.ai.evil.example/v1/get_result?id=a",
+      "https://notbfl.ai/v1/get_result?id=a",
+      "http://api.us1.bfl.ai/v1/get_result?id=a", // BFL's host, but not over https
+      "http://169.254.169.254/latest/meta-data/",
+    ])
+      expect(parseSubmitResponse({ id: "a", polling_url: elsewhere }, "https://api.bfl.ai"), elsewhere).toEqual(
+        expected,
+      );
+    for (const bfl of [
+      "https://api.eu.bfl.ai/v1/get_result?id=a",
+      "https://api.bfl.ml/v1/get_result?id=a",
+      "https://bfl.ai/r?id=a",
+    ])
+      expect(parseSubmitResponse({ id: "a", polling_url: bfl }, "https://api.bfl.ai")?.pollingUrl, bfl).toBe(bfl);
+    // A proxy or an emulator configured as the base URL: its host (any port) is trusted, over http too.
+    expect(
+      parseSubmitResponse({ id: "a", polling_url: "http://127.0.0.1:9/v1/get_result?id=a" }, "http://127.0.0.1:8")
+        ?.pollingUrl,
+    ).toBe("http://127.0.0.1:9/v1/get_result?id=a");
+  });
+
   it("ignores a non-numeric cost", () => {
-    expect(parseSubmitResponse({ id: "a", polling_url: "https://h/p", cost: "5" }, "https://x")?.cost).toBeUndefined();
+    expect(parseSubmitResponse({ id: "a", polling_url: "https://x/p", cost: "5" }, "https://x")?.cost).toBeUndefined();
   });
 
   it.each([undefined, null, [], "id", {}, { id: 5 }, { id: "  " }])("no usable id in %j → undefined", (body) => {
