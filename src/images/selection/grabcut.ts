@@ -19,6 +19,8 @@ export const HARD = 1e9;
 /** The prior's edge, in units of the inscribed ellipse's radius, and its softness (logistic width). */
 const PRIOR_EDGE = 1;
 const PRIOR_SOFTNESS = 0.12;
+/** startLabels: how much better (nats) the ring must explain a colour for its cell to start as background. */
+const RING_START_MARGIN = 1;
 
 /** 1 / (2 · mean ‖z_i − z_j‖²) over 8-neighbour pairs (OpenCV's β); 0 for a flat image. */
 function contrastBeta(colours: Float32Array, cols: number, rows: number): number {
@@ -66,10 +68,19 @@ export interface Segmentation {
   bg: ColourModel;
   priorWeight: number;
   hints: HintField;
+  /**
+   * GrabCut's energy of the labels under the models of the last cut (data + prior + hints + smoothness,
+   * hard constraints left out): lower is better, comparable between runs on the same work and prior.
+   */
+  energy: number;
 }
 
-/** GrabCut on the working grid: the box's nodes are unknown, the ring outside it is background. */
-export function grabCut(work: Work, hints: HintField, priorWeight: number): Segmentation {
+/**
+ * GrabCut on the working grid: the box's nodes are unknown, the ring outside it is background. OpenCV starts
+ * with the whole box as object; `start` (1 = object, on the box grid) lets the caller start from less, so the
+ * first object model does not learn the background inside the box (see startLabels).
+ */
+export function grabCut(work: Work, hints: HintField, priorWeight: number, start?: Uint8Array): Segmentation {
   const { hard } = hints;
   const { cols, rows, box, colours } = work;
   const bw = box.x1 - box.x0;
@@ -124,8 +135,9 @@ export function grabCut(work: Work, hints: HintField, priorWeight: number): Segm
 
   const { ring, strip } = outsideSample(work);
   const labels = new Uint8Array(nodes);
-  for (let node = 0; node < nodes; node++)
-    labels[node] = hard[node] === -1 || (strip[node] && hard[node] === 0) ? 0 : 1;
+  for (let node = 0; node < nodes; node++) {
+    labels[node] = hard[node] === 1 ? 1 : hard[node] === -1 || strip[node] || (start && !start[node]) ? 0 : 1;
+  }
   const sets = (): [ColourSet, ColourSet] => {
     const fg: number[] = [];
     const bg = ring.slice();
@@ -148,9 +160,11 @@ export function grabCut(work: Work, hints: HintField, priorWeight: number): Segm
     source: new Float64Array(nodes),
     sink: new Float64Array(nodes),
   });
+  let energy = 0;
   for (let iteration = 0; iteration < ITERATIONS; iteration++) {
     fg = refitColourModel(fgSet, fg);
     bg = refitColourModel(bgSet, bg);
+    let floors = 0;
     for (let node = 0; node < nodes; node++) {
       const p = pixelOf[node]! * 3;
       const r = colours[p]!;
@@ -163,18 +177,29 @@ export function grabCut(work: Work, hints: HintField, priorWeight: number): Segm
       const floor = Math.min(s, t);
       source[node] = s - floor;
       sink[node] = t - floor;
+      if (hard[node] === 0) floors += floor;
     }
     solver.setTerminals(source, sink);
     const cut = solver.solve();
     let changed = 0;
+    energy = 0;
     for (let node = 0; node < nodes; node++) {
       if (labels[node] !== cut.sourceSide[node]) changed++;
       labels[node] = cut.sourceSide[node]!;
     }
+    for (let node = 0; node < nodes; node++) {
+      if (hard[node] === 0) energy += labels[node] ? sink[node]! : source[node]!;
+      // Each pair of neighbours once (the link is the same both ways).
+      for (let slot = 0; slot < SLOTS; slot++) {
+        const other = neighbours[node * SLOTS + slot]!;
+        if (other > node && labels[other] !== labels[node]) energy += links[node * SLOTS + slot]!;
+      }
+    }
+    energy += floors;
     [fgSet, bgSet] = sets();
     if (iteration > 0 && changed <= nodes * 0.001) break;
   }
-  return { labels, fg, bg, priorWeight, hints };
+  return { labels, fg, bg, priorWeight, hints, energy };
 }
 
 /**
@@ -183,6 +208,23 @@ export function grabCut(work: Work, hints: HintField, priorWeight: number): Segm
  * 0 = the same colours, 1 = disjoint colours.
  */
 export function coreRingSeparation(work: Work): number {
+  return coreRing(work).separation;
+}
+
+/** The box's core and the ring around it: their colour models, and how well those tell them apart. */
+export interface CoreRing {
+  /** 0 = the same colours, 1 = disjoint colours (coreRingSeparation). */
+  separation: number;
+  core?: ColourModel;
+  ring?: ColourModel;
+}
+
+/** Inside half the inscribed ellipse of a bw × bh box grid: the core, almost always object. */
+export function inCore(x: number, y: number, bw: number, bh: number): boolean {
+  return ((x + 0.5) / bw - 0.5) ** 2 + ((y + 0.5) / bh - 0.5) ** 2 <= 0.0625;
+}
+
+export function coreRing(work: Work): CoreRing {
   const { cols, box, colours } = work;
   const bw = box.x1 - box.x0;
   const bh = box.y1 - box.y0;
@@ -192,10 +234,10 @@ export function coreRingSeparation(work: Work): number {
     for (let x = 0; x < bw; x++) {
       const p = (y + box.y0) * cols + x + box.x0;
       if (strip[y * bw + x]) ring.push(p);
-      else if (((x + 0.5) / bw - 0.5) ** 2 + ((y + 0.5) / bh - 0.5) ** 2 <= 0.0625) core.push(p);
+      else if (inCore(x, y, bw, bh)) core.push(p);
     }
   }
-  if (core.length === 0 || ring.length === 0) return 0;
+  if (core.length === 0 || ring.length === 0) return { separation: 0 };
   const coreSet = { colours, members: Int32Array.from(core) };
   const ringSet = { colours, members: Int32Array.from(ring) };
   const coreModel = refitColourModel(coreSet, fitColourModel(coreSet));
@@ -211,5 +253,39 @@ export function coreRingSeparation(work: Work): number {
     }
     return total / members.length;
   };
-  return posterior(core, coreModel, ringModel) + posterior(ring, ringModel, coreModel) - 1;
+  return {
+    separation: posterior(core, coreModel, ringModel) + posterior(ring, ringModel, coreModel) - 1,
+    core: coreModel,
+    ring: ringModel,
+  };
+}
+
+/**
+ * A second place for GrabCut to start (1 = object, on the box grid): the box, less the cells outside its
+ * core whose colour the ring's model explains better than the core's by at least RING_START_MARGIN
+ * (log-likelihood). OpenCV starts from the whole box, so when the box holds much background (a sprawling
+ * object, a loose box, grass running in from the sides) its first object model learns that background and
+ * the cut keeps it (the footballer took the grass by his feet). Those cells start as background, so the
+ * first models are fitted without them; every cell is still decided by the cut. Undefined without the two
+ * models (no core or no ring to learn from).
+ */
+export function startLabels(work: Work, models: CoreRing): Uint8Array | undefined {
+  const { core, ring } = models;
+  if (!core || !ring) return undefined;
+  const { cols, box, colours } = work;
+  const bw = box.x1 - box.x0;
+  const bh = box.y1 - box.y0;
+  const start = new Uint8Array(bw * bh);
+  for (let y = 0; y < bh; y++) {
+    for (let x = 0; x < bw; x++) {
+      const node = y * bw + x;
+      const p = ((y + box.y0) * cols + x + box.x0) * 3;
+      const r = colours[p]!;
+      const g = colours[p + 1]!;
+      const b = colours[p + 2]!;
+      const object = inCore(x, y, bw, bh) || logDensity(core, r, g, b) + RING_START_MARGIN >= logDensity(ring, r, g, b);
+      if (object) start[node] = 1;
+    }
+  }
+  return start;
 }
