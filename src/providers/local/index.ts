@@ -6,7 +6,7 @@ import { padCanvas } from "./canvas.js";
 import { cancelledError, runEngine, warmEngineThread } from "./run.js";
 
 export const PROMPT_IGNORED_NOTE =
-  "The local engine ignores the prompt: it continues the surrounding texture. Set BFL_API_KEY to use FLUX.1 Fill [pro].";
+  "The local engine ignores the prompt: it continues the surrounding texture. Set BFL_API_KEY (or FAL_KEY, REPLICATE_API_TOKEN) to use FLUX.1 Fill.";
 export const EXPAND_PROMPT_IGNORED_NOTE =
   "The local engine ignores the prompt: it continues the photo's texture into the new border. Set BFL_API_KEY to use FLUX.1 Expand [pro].";
 
