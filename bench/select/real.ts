@@ -202,7 +202,7 @@ export function realSummary(results: RealResult[], onnxWhy: string | undefined):
   const rows: Array<[string, (r: RealResult) => number | undefined]> = [
     ["classic (ours)", (r) => r.classic?.iou],
     ["OpenCV grabCut", (r) => r.grabcut.iou],
-    ["onnx (SAM 2.1 tiny)", (r) => r.onnx?.iou],
+    ["onnx (whichever model is pulled: SAM 2.1 tiny, else MobileSAM)", (r) => r.onnx?.iou],
   ];
   const pick = (f: (r: RealResult) => number | undefined, keep: (r: RealResult) => boolean) =>
     results
