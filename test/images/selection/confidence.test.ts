@@ -71,21 +71,25 @@ describe("cutExtent", () => {
   });
 });
 
-/** The real photos ship beside the repository (../shared/data/photos), as on CI; elsewhere these are skipped. */
-describe.skipIf(!existsSync(photos))("object selection on real photos (hand-labelled ground truth)", () => {
+/** One hand-labelled object of bench/select/truth.json: the photo's pixels, its ground truth and the box + margin. */
+async function caseIn(folder: string, image: string, label: string, margin: number) {
   const truth = JSON.parse(readFileSync(path.join(root, "bench/select/truth.json"), "utf8")) as {
     objects: Array<{ image: string; label: string; polygons: Array<Array<[number, number]>> }>;
   };
-  async function caseOf(image: string, label: string, margin: number) {
-    const { data, info } = await sharp(path.join(photos, image))
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const object = truth.objects.find((o) => o.image === image && o.label === label)!;
-    const mask = polygonMask(info.width, info.height, object.polygons);
-    const photo = { data, width: info.width, height: info.height, channels: 3 as const };
-    return { photo, truth: mask.data, box: padRect(maskBounds(mask)!, margin) };
-  }
+  const { data, info } = await sharp(path.join(folder, image))
+    .removeAlpha()
+    .toColourspace("srgb") // camera.png is grey
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const object = truth.objects.find((o) => o.image === image && o.label === label)!;
+  const mask = polygonMask(info.width, info.height, object.polygons);
+  const photo = { data, width: info.width, height: info.height, channels: 3 as const };
+  return { photo, truth: mask.data, box: padRect(maskBounds(mask)!, margin) };
+}
+
+/** The real photos ship beside the repository (../shared/data/photos), as on CI; elsewhere these are skipped. */
+describe.skipIf(!existsSync(photos))("object selection on real photos (hand-labelled ground truth)", () => {
+  const caseOf = (image: string, label: string, margin: number) => caseIn(photos, image, label, margin);
 
   it("selects the spoon on coffee.png from its box without half the cup", async () => {
     const { photo, truth: spoon, box } = await caseOf("coffee.png", "spoon", 0.05);
@@ -117,20 +121,8 @@ describe.skipIf(!existsSync(photos))("object selection on real photos (hand-labe
 
 /** Photos stored with the bench (CC0, bench/select/photos/SOURCES.md): held-out objects, checked on every run. */
 describe("object selection on the bench's stored photos (hand-labelled, held out from tuning)", () => {
-  const truth = JSON.parse(readFileSync(path.join(root, "bench/select/truth.json"), "utf8")) as {
-    objects: Array<{ image: string; label: string; polygons: Array<Array<[number, number]>> }>;
-  };
-  async function caseOf(image: string, label: string, margin: number) {
-    const { data, info } = await sharp(path.join(root, "bench/select/photos", image))
-      .removeAlpha()
-      .toColourspace("srgb")
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const object = truth.objects.find((o) => o.image === image && o.label === label)!;
-    const mask = polygonMask(info.width, info.height, object.polygons);
-    const photo = { data, width: info.width, height: info.height, channels: 3 as const };
-    return { photo, truth: mask.data, box: padRect(maskBounds(mask)!, margin) };
-  }
+  const caseOf = (image: string, label: string, margin: number) =>
+    caseIn(path.join(root, "bench/select/photos"), image, label, margin);
 
   it("selects the cat that fills chelsea.png from a box past the photo's edges", async () => {
     const { photo, truth: cat, box } = await caseOf("chelsea.png", "cat", 0.05);
